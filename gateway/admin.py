@@ -1,0 +1,140 @@
+"""
+C{gateway-admin}: account administration on the daemon's data directory.
+
+It opens the same SQLite database as the daemon (WAL mode lets both work at
+once) and hashes passwords with the same library.
+"""
+
+import argparse
+import getpass
+import sys
+
+from gateway.auth.hashing import PasswordHasher
+from gateway.auth.names import check_name
+from gateway.config import load_config
+from gateway.errors import ConfigError, InvalidName, NameTaken, StartupError
+from gateway.service import DATABASE_NAME, prepare_data_dir
+from gateway.store import accounts
+from gateway.store.schema import open_database
+
+
+class AdminError(Exception):
+    """
+    A problem to report as C{gateway-admin: message} with exit status 1.
+    """
+
+
+def _synchronous_hasher():
+    def run(f, *args):
+        return f(*args)
+
+    return PasswordHasher(run)
+
+
+def _read_password(args, minimum):
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            raise AdminError("the passwords do not match")
+    if len(password) < minimum:
+        raise AdminError(f"the password is shorter than accounts.password_min_length ({minimum})")
+    return password
+
+
+def create_account(config, cursor, args):
+    settings = config.accounts
+    try:
+        check_name(args.name, settings.name_min_length, settings.name_max_length)
+    except InvalidName as e:
+        raise AdminError(f"invalid name {args.name!r}: {e}")
+    if accounts.find_by_name(cursor, args.name) is not None:
+        raise AdminError(f"an account called {args.name!r} already exists")
+    password_hash = _synchronous_hasher().hash(_read_password(args, settings.password_min_length))
+    try:
+        accounts.create(cursor, args.name, password_hash, "admin" if args.admin else "player")
+    except NameTaken:
+        raise AdminError(f"an account called {args.name!r} already exists")
+    return f"created {'admin' if args.admin else 'player'} account {args.name}"
+
+
+def set_password(config, cursor, args):
+    record = accounts.find_by_name(cursor, args.name)
+    if record is None:
+        raise AdminError(f"no account called {args.name!r}")
+    password_hash = _synchronous_hasher().hash(_read_password(args, config.accounts.password_min_length))
+    accounts.set_password_hash(cursor, record.id, password_hash)
+    return f"password of {record.name} changed"
+
+
+def list_accounts(config, cursor, args):
+    rows = accounts.list_all(cursor)
+    if not rows:
+        return "no accounts"
+    width = max(len(r.name) for r in rows)
+    lines = [f"{'NAME'.ljust(width)}  ROLE    CREATED               LAST LOGIN"]
+    for r in rows:
+        lines.append(f"{r.name.ljust(width)}  {r.role:<6}  {r.created_at:<20}  {r.last_login_at or 'never'}")
+    return "\n".join(lines)
+
+
+def delete_account(config, cursor, args):
+    if not accounts.delete(cursor, args.name):
+        raise AdminError(f"no account called {args.name!r}")
+    return f"deleted account {args.name}"
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="gateway-admin", description="Manage gateway accounts.")
+    p.add_argument("--config", "-c", help="the daemon's TOML configuration (default: embedded defaults)")
+    p.add_argument("--data-dir", "-d", help="the data directory (overrides server.data_dir)")
+    commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = commands.add_parser("create-account", help="create an account")
+    create.add_argument("name")
+    create.add_argument("--admin", action="store_true", help="give the account the admin role")
+    create.set_defaults(run=create_account)
+
+    password = commands.add_parser("set-password", help="set an account's password")
+    password.add_argument("name")
+    password.set_defaults(run=set_password)
+
+    for sub in (create, password):
+        sub.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
+
+    listing = commands.add_parser("list-accounts", help="list every account")
+    listing.set_defaults(run=list_accounts)
+
+    delete = commands.add_parser("delete-account", help="delete an account")
+    delete.add_argument("name")
+    delete.set_defaults(run=delete_account)
+    return p
+
+
+def main(argv=None):
+    """
+    Run C{gateway-admin}; returns the exit status.
+    """
+    args = parser().parse_args(argv)
+    try:
+        config = load_config(args.config, data_dir=args.data_dir)
+        prepare_data_dir(config.data_dir)
+        connection = open_database(config.data_dir / DATABASE_NAME)
+        try:
+            with connection:
+                message = args.run(config, connection.cursor(), args)
+        finally:
+            connection.close()
+    except (AdminError, ConfigError, StartupError) as e:
+        print(f"gateway-admin: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    print(message)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""
+Load and validate the TOML configuration into typed, immutable settings.
+
+Every section is a frozen dataclass whose fields are the keys it accepts;
+L{load_config} rejects unknown keys, wrong types and bad values with a
+L{ConfigError} that names the file, the key and what was expected, so the
+daemon never starts half-configured.  Relative paths are resolved against
+the directory of the configuration file (or the working directory when
+the embedded defaults are used).
+"""
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from gateway.errors import ConfigError
+
+_DATA = Path(__file__).parent / "data"
+
+
+def _positive(value):
+    if value <= 0:
+        return "a number greater than 0"
+
+
+def _at_least(minimum):
+    def check(value):
+        if value < minimum:
+            return f"a number of at least {minimum}"
+
+    return check
+
+
+def _nonempty(value):
+    if not value.strip():
+        return "a non-empty string"
+
+
+def _setting(default, check: Optional[Callable[[Any], Optional[str]]] = None):
+    """
+    Declare a configuration key with its default and an optional check that
+    returns a description of what was expected when a value is refused.
+    """
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata={"check": check})
+    return field(default=default, metadata={"check": check})
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """
+    The C{[server]} section: identity and where state lives.
+    """
+
+    name: str = _setting("gateway", _nonempty)
+    host_name: str = _setting("localhost", _nonempty)
+    data_dir: str = _setting("var", _nonempty)
+    banner: str = _setting(
+        "Welcome to {name}.\nA small shared world. Type a name to log in or to create an account."
+    )
+    hash_threads: int = _setting(2, _at_least(1))
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """
+    The C{[accounts]} section: naming rules and registration.
+    """
+
+    allow_registration: bool = _setting(True)
+    name_min_length: int = _setting(2, _at_least(1))
+    name_max_length: int = _setting(20, _at_least(1))
+    password_min_length: int = _setting(6, _at_least(1))
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """
+    The C{[login]} section: the login dialogue's limits.
+    """
+
+    timeout: float = _setting(60.0, _positive)
+    max_attempts: int = _setting(3, _at_least(1))
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """
+    The C{[limits]} section: bounds every session lives within.
+    """
+
+    max_line_bytes: int = _setting(4096, _at_least(64))
+    max_pending_lines: int = _setting(50, _at_least(1))
+
+
+@dataclass(frozen=True)
+class WorldSettings:
+    """
+    The C{[world]} section: where the rooms come from.
+    """
+
+    file: str = _setting(str(_DATA / "world.toml"), _nonempty)
+
+
+@dataclass(frozen=True)
+class ListenerSettings:
+    """
+    One C{[listeners.NAME]} table: a frontend plugin served on an endpoint.
+    """
+
+    frontend: str = _setting("", _nonempty)
+    endpoint: str = _setting("", _nonempty)
+    enabled: bool = _setting(True)
+    options: dict = _setting({})
+    name: str = field(default="", metadata={"internal": True})
+
+
+_DEFAULT_LISTENERS = {
+    "telnet": {"frontend": "telnet", "endpoint": "tcp:4000:interface=127.0.0.1"},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """
+    The whole validated configuration.
+
+    @ivar path: the file it was read from, or L{None} for embedded defaults.
+    @ivar base: the directory relative paths are resolved against.
+    """
+
+    path: Optional[Path]
+    base: Path
+    server: ServerSettings
+    accounts: AccountSettings
+    login: LoginSettings
+    limits: LimitSettings
+    world: WorldSettings
+    listeners: Dict[str, ListenerSettings]
+
+    def resolve(self, value):
+        """
+        Resolve a path from the configuration against L{base}.
+
+        @type value: L{str}
+        @rtype: L{Path}
+        """
+        return (self.base / Path(value).expanduser()).resolve()
+
+    @property
+    def data_dir(self):
+        """
+        The absolute data directory.
+        """
+        return self.resolve(self.server.data_dir)
+
+    @property
+    def world_file(self):
+        """
+        The absolute path of the world file.
+        """
+        return self.resolve(self.world.file)
+
+
+_SECTIONS = {
+    "server": ServerSettings,
+    "accounts": AccountSettings,
+    "login": LoginSettings,
+    "limits": LimitSettings,
+    "world": WorldSettings,
+}
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table"}
+
+_LISTENER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def _typed(value, expected):
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def build_settings(cls, table, where, source=None):
+    """
+    Build the dataclass C{cls} from a TOML table, checking every key against
+    its fields (type, and the check in the field's metadata).  Frontend
+    plugins use it for their listener's C{options}.
+
+    @param where: the dotted name of the table, for messages.
+    @param source: the file name, for messages; the caller adds it when
+        L{None}.
+    @raise ConfigError: for an unknown key or a bad value.
+    """
+    source = f"{source}: " if source else ""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}[{where}] must be a table")
+    known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    values = {}
+    for key, value in table.items():
+        spec = known.get(key)
+        if spec is None:
+            raise ConfigError(
+                f"{source}unknown key {where}.{key} "
+                f"(known keys: {', '.join(sorted(known))})"
+            )
+        if not _typed(value, spec.type):
+            raise ConfigError(
+                f"{source}{where}.{key} must be {_TYPE_NAMES[spec.type]}, "
+                f"not {type(value).__name__} {value!r}"
+            )
+        if spec.type is float:
+            value = float(value)
+        check = spec.metadata.get("check")
+        expected = check(value) if check else None
+        if expected:
+            raise ConfigError(f"{source}{where}.{key} must be {expected}, not {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def _check_endpoint(description, where, source):
+    """
+    Parse a Twisted server endpoint description without listening on it.
+    """
+    from twisted.internet import endpoints
+
+    if description.startswith("systemd:"):
+        # Inherited descriptors only exist under systemd; the listener
+        # reports a bad index when it starts.
+        return
+    try:
+        endpoints.serverFromString(_ParseOnlyReactor(), description)
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(
+            f"{source}: {where}.endpoint {description!r} is not a valid "
+            f"server endpoint ({e}); expected e.g. 'tcp:4000:interface=127.0.0.1'"
+        )
+
+
+class _ParseOnlyReactor:
+    """
+    Stands in for the reactor while an endpoint description is parsed;
+    parsing never calls it.
+    """
+
+
+def _listeners(table, overrides, source):
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [listeners] must be a table of listener tables")
+    merged = {name: dict(value) if isinstance(value, Mapping) else value for name, value in table.items()}
+    for name, endpoint in overrides.items():
+        if name not in merged:
+            raise ConfigError(
+                f"--listen {name}=...: no listener named {name!r} "
+                f"(configured: {', '.join(sorted(merged)) or 'none'})"
+            )
+        if endpoint == "off":
+            merged[name]["enabled"] = False
+        else:
+            merged[name]["endpoint"] = endpoint
+            merged[name]["enabled"] = True
+    listeners = {}
+    for name, value in merged.items():
+        where = f"listeners.{name}"
+        if not _LISTENER_NAME.match(name):
+            raise ConfigError(
+                f"{source}: listener name {name!r} must be lower-case letters, "
+                f"digits and '-', starting with a letter"
+            )
+        settings = build_settings(ListenerSettings, value, where, source)
+        for key in ("frontend", "endpoint"):
+            if not getattr(settings, key):
+                raise ConfigError(f"{source}: {where}.{key} is required")
+        if settings.enabled:
+            _check_endpoint(settings.endpoint, where, source)
+        listeners[name] = dataclasses.replace(settings, name=name)
+    return listeners
+
+
+def load_config(path=None, overrides=None, data_dir=None):
+    """
+    Read and validate a configuration.
+
+    @param path: the TOML file, or L{None} for the embedded defaults.
+    @param overrides: C{{listener name: endpoint or "off"}} from C{--listen}.
+    @param data_dir: a data directory that replaces C{server.data_dir}.
+    @raise ConfigError: when anything is invalid.
+    @rtype: L{Config}
+    """
+    overrides = overrides or {}
+    if path is None:
+        raw, source, base = {}, "(defaults)", Path.cwd()
+    else:
+        path = Path(path)
+        source = str(path)
+        try:
+            with path.open("rb") as f:
+                raw = tomllib.load(f)
+        except OSError as e:
+            raise ConfigError(f"{source}: cannot read configuration: {e.strerror}")
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{source}: not valid TOML: {e}")
+        base = path.resolve().parent
+    unknown = set(raw) - set(_SECTIONS) - {"listeners"}
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown section [{sorted(unknown)[0]}] "
+            f"(known sections: {', '.join(sorted(list(_SECTIONS) + ['listeners']))})"
+        )
+    sections = {name: build_settings(cls, raw.get(name, {}), name, source) for name, cls in _SECTIONS.items()}
+    if data_dir is not None:
+        sections["server"] = dataclasses.replace(sections["server"], data_dir=str(Path(data_dir).resolve()))
+    accounts = sections["accounts"]
+    if accounts.name_max_length < accounts.name_min_length:
+        raise ConfigError(f"{source}: accounts.name_max_length must be at least accounts.name_min_length")
+    listeners = _listeners(raw.get("listeners", _DEFAULT_LISTENERS), overrides, source)
+    return Config(path=path, base=base, listeners=listeners, **sections)
+
+
+def parse_listen_override(text):
+    """
+    Parse one C{--listen NAME=ENDPOINT} (or C{NAME=off}) argument.
+
+    @return: C{(name, endpoint)}
+    @raise ConfigError: when the argument has no C{=}.
+    """
+    name, sep, endpoint = text.partition("=")
+    if not sep or not name or not endpoint:
+        raise ConfigError(f"--listen {text!r}: expected NAME=ENDPOINT or NAME=off")
+    return name, endpoint

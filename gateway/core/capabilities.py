@@ -1,0 +1,29 @@
+"""
+What the core knows about a client: a small record the frontend fills in.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Capabilities:
+    """
+    @ivar protocol: the frontend's name as players see it in C{who}
+        (C{"telnet"}, C{"ssh"}, ...).
+    @ivar secure: whether the connection is encrypted.
+    @ivar width: terminal columns.
+    @ivar height: terminal rows.
+    @ivar ansi: whether the client renders ANSI colour.
+    @ivar utf8: whether the client takes UTF-8.
+    @ivar peer: the client's address as text, for logs.
+    @ivar client: the client program's name when it said so, else C{""}.
+    """
+
+    protocol: str
+    secure: bool = False
+    width: int = 80
+    height: int = 24
+    ansi: bool = False
+    utf8: bool = True
+    peer: str = ""
+    client: str = ""

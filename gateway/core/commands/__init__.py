@@ -1,0 +1,34 @@
+"""
+The game's commands.  Each is a L{Command}: a name, aliases, a one-line
+summary and usage for C{help}, and a handler C{handler(session, args)}.
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Tuple
+
+
+@dataclass(frozen=True)
+class Command:
+    """
+    @ivar name: what players type.
+    @ivar handler: C{handler(session, args)}; plain, Deferred-returning or
+        C{async def}.
+    @ivar usage: the syntax, e.g. C{"tell <name> <text>"}.
+    @ivar summary: one line for C{help}.
+    @ivar aliases: other names for the same command.
+    """
+
+    name: str
+    handler: Callable
+    usage: str
+    summary: str
+    aliases: Tuple[str, ...] = ()
+
+
+def default_commands():
+    """
+    Every built-in command, in the order C{help} lists them.
+    """
+    from gateway.core.commands import account, basic, comms, movement
+
+    return basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS

@@ -1,0 +1,71 @@
+"""
+Looking around and finding out: C{help}, C{look}, C{who}, C{quit}.
+"""
+
+from gateway.core.commands import Command
+from gateway.errors import CommandError
+
+
+def help_(session, args):
+    dispatcher = session.core.dispatcher
+    if args:
+        command = dispatcher.commands.get(args.lower())
+        if command is None:
+            raise CommandError(f"There is no command '{args}'. Type 'help' for the list.")
+        aliases = f" (also: {', '.join(command.aliases)})" if command.aliases else ""
+        session.send(f"{command.usage}{aliases}\n  {command.summary}")
+        return
+    width = max(len(c.name) for c in dispatcher.listed)
+    lines = [f"  {c.name.ljust(width)}  {c.summary}" for c in dispatcher.listed]
+    session.send(
+        "Commands:\n" + "\n".join(lines) + "\nExit names (north, n, up, ...) work as commands too. "
+        "Type 'help <command>' for details."
+    )
+
+
+def look(session, args):
+    if args:
+        raise CommandError("Usage: look")
+    world = session.core.world
+    room = world.rooms[session.room]
+    others = [s.account.name for s in world.occupants(room.id) if s is not session]
+    exits = ", ".join(room.exits) if room.exits else "none"
+    lines = [room.name, room.description, f"Exits: {exits}"]
+    if others:
+        lines.append(f"Here: {', '.join(others)}")
+    session.send("\n".join(lines))
+
+
+def who(session, args):
+    if args:
+        raise CommandError("Usage: who")
+    online = session.core.world.online()
+    now = session.core.clock.seconds()
+    width = max(len(s.account.name) for s in online)
+    lines = [f"{len(online)} {'player' if len(online) == 1 else 'players'} online:"]
+    for other in online:
+        caps = other.capabilities
+        via = caps.protocol + (" (secure)" if caps.secure else "")
+        lines.append(f"  {other.account.name.ljust(width)}  {via:<18} idle {_duration(now - other.last_input_at)}")
+    session.send("\n".join(lines))
+
+
+def _duration(seconds):
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def quit_(session, args):
+    session.close("Goodbye.")
+
+
+COMMANDS = (
+    Command("help", help_, "help [command]", "List the commands, or explain one."),
+    Command("look", look, "look", "Describe the room you are in and who is here.", ("l",)),
+    Command("who", who, "who", "List who is online and how they are connected."),
+    Command("quit", quit_, "quit", "Leave the world and disconnect.", ("logout",)),
+)

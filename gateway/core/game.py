@@ -1,0 +1,117 @@
+"""
+The game core every frontend connects to.
+"""
+
+from twisted.logger import Logger
+
+from gateway.core.login import login_dialogue
+from gateway.core.session import Session
+
+
+class GameCore:
+    """
+    Owns the sessions and brings them into the world once logged in.
+
+    @ivar settings: the L{gateway.config.Config}.
+    @ivar world: the L{gateway.core.world.World}.
+    @ivar store: the L{gateway.store.service.Store}.
+    @ivar portal: the L{twisted.cred.portal.Portal}.
+    @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
+    @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
+    @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
+    """
+
+    log = Logger()
+
+    def __init__(self, settings, world, store, portal, hasher, dispatcher, clock):
+        self.settings = settings
+        self.world = world
+        self.store = store
+        self.portal = portal
+        self.hasher = hasher
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.sessions = set()
+        self._login_timers = {}
+
+    def connect(self, transport):
+        """
+        A client connected: give it a session that starts with the login
+        dialogue, closed if the login is not finished in time.
+
+        @param transport: the frontend's L{gateway.interfaces.ISessionTransport}.
+        @rtype: L{Session}
+        """
+        session = self._open(transport)
+        timeout = self.settings.login.timeout
+        self._login_timers[session] = self.clock.callLater(timeout, self._login_expired, session)
+        session.run(self._log_in)
+        return session
+
+    def connect_authenticated(self, transport, account):
+        """
+        A client connected that the frontend already authenticated (an SSH
+        user, a TLS client certificate): it goes straight into the world.
+
+        @param account: the L{gateway.interfaces.IAccount} avatar.
+        @rtype: L{Session}
+        """
+        session = self._open(transport)
+        self.enter(session, account)
+        return session
+
+    def _open(self, transport):
+        session = Session(self, transport)
+        self.sessions.add(session)
+        self.log.info("{session} connected", session=session)
+        return session
+
+    async def _log_in(self, session):
+        account = await login_dialogue(session)
+        if account is not None and not session.closed:
+            self.enter(session, account)
+
+    def _login_expired(self, session):
+        del self._login_timers[session]
+        self.log.info("{session} did not log in in time", session=session)
+        session.close(f"Login timed out after {self.settings.login.timeout:g} seconds. Goodbye.")
+
+    def enter(self, session, account):
+        """
+        Put a freshly logged-in session into the world.  When the account is
+        already online, the new session takes over the old one's place and
+        the old connection is told why it is being closed.
+        """
+        timer = self._login_timers.pop(session, None)
+        if timer is not None:
+            timer.cancel()
+        session.account = account
+        previous = self.world.find_online(account.name)
+        if previous is not None:
+            room = previous.room
+            self.world.leave(previous)
+            previous.room = None
+            previous.close("You have logged in from another connection; this one is being closed.")
+            self.world.enter(session, room)
+            session.send("You were already connected; that connection has been closed and you carry on here.")
+        else:
+            self.world.enter(session, self.world.place_for(account.location))
+            self.world.tell_room(session.room, f"{account.name} has arrived.", exclude=session)
+        self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        self.dispatcher.dispatch(session, "look")
+
+    def disconnected(self, session, reason):
+        """
+        A session's connection is gone: it leaves the world.
+        """
+        self.sessions.discard(session)
+        timer = self._login_timers.pop(session, None)
+        if timer is not None:
+            timer.cancel()
+        if session.account is not None and session.room is not None:
+            room = session.room
+            self.world.leave(session)
+            self.world.tell_room(room, f"{session.account.name} has left.")
+        self.log.info(
+            "{session} disconnected: {reason}", session=session, reason=reason.getErrorMessage()
+        )

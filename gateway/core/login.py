@@ -1,0 +1,90 @@
+"""
+The login dialogue every line-based frontend shares: a name, then the
+password of an existing account or a new password chosen twice.
+"""
+
+from twisted.cred.credentials import UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.logger import Logger
+
+from gateway.auth.credentials import NewAccount
+from gateway.auth.names import check_name
+from gateway.errors import InvalidName, NameTaken
+from gateway.interfaces import IAccount
+
+log = Logger()
+
+
+async def login_dialogue(session):
+    """
+    Ask for a name and log the session in, creating the account when the
+    name is new.  Wrong passwords count against C{login.max_attempts}; the
+    connection is closed when they run out.
+
+    @return: the L{IAccount} avatar, or L{None} when the session was closed.
+    """
+    core = session.core
+    settings = core.settings
+    session.send(settings.server.banner.format(name=settings.server.name))
+    failures = 0
+    while True:
+        name = (await session.ask("Name: ")).strip()
+        if not name:
+            continue
+        try:
+            check_name(name, settings.accounts.name_min_length, settings.accounts.name_max_length)
+        except InvalidName as e:
+            session.send(str(e))
+            continue
+        record = await core.store.account_by_name(name)
+        if record is None:
+            account = await _sign_up(session, name)
+            if account is not None:
+                return account
+            continue
+        password = await session.ask("Password: ", echo=False)
+        try:
+            _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)
+        except UnauthorizedLogin:
+            failures += 1
+            log.info("Failed login for {name} from {peer}", name=name, peer=session.capabilities.peer)
+            if failures >= settings.login.max_attempts:
+                session.close("Too many failed attempts. Goodbye.")
+                return None
+            session.send("Wrong password.")
+            continue
+        return account
+
+
+async def _sign_up(session, name):
+    """
+    Create the account C{name}, asking for its password twice.
+
+    @return: the new account's avatar, or L{None} to start over with a name.
+    """
+    core = session.core
+    settings = core.settings
+    if not settings.accounts.allow_registration:
+        session.send(f"There is no account called {name}, and new accounts are not being created here.")
+        return None
+    answer = (await session.ask(f"There is no account called {name}. Create it? (yes/no) ")).strip().lower()
+    if answer not in ("y", "yes"):
+        return None
+    minimum = settings.accounts.password_min_length
+    while True:
+        password = await session.ask(f"Choose a password (at least {minimum} characters): ", echo=False)
+        if len(password) < minimum:
+            session.send(f"That password is too short; use at least {minimum} characters.")
+            continue
+        repeated = await session.ask("Repeat the password: ", echo=False)
+        if repeated == password:
+            break
+        session.send("The passwords do not match; try again.")
+    try:
+        _, account, _ = await core.portal.login(NewAccount(name, password), None, IAccount)
+    except NameTaken:
+        session.send(f"Someone has just taken the name {name}; please choose another.")
+        return None
+    log.info("Account {name} created from {peer}", name=account.name, peer=session.capabilities.peer)
+    session.send(f"Welcome, {account.name}! Your account has been created.")
+    return account

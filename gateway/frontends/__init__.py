@@ -1,0 +1,3 @@
+"""
+Frontends: thin adapters from a protocol to the session core.
+"""

@@ -1,0 +1,117 @@
+"""
+The contracts between frontends, the session core and plugins.
+
+A frontend turns a connection into lines of text and hands them to a
+L{ISession}; the core answers through the frontend's L{ISessionTransport}.
+Neither side sees the other's details: the core never sees bytes, telnet
+commands, SSH channels or certificates, and a frontend never reaches into
+the world.
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class ISessionTransport(Interface):
+    """
+    What a frontend gives the core for one connected client.
+    """
+
+    capabilities = Attribute(
+        "The L{gateway.core.capabilities.Capabilities} of this client.  "
+        "The frontend may update it and then call "
+        "L{ISession.capabilities_changed}."
+    )
+
+    def send(text):
+        """
+        Send one or more lines of text to the client.
+
+        @param text: the text, without a trailing newline; embedded C{"\\n"}
+            separate lines.
+        @type text: L{str}
+        """
+
+    def send_prompt(text):
+        """
+        Send a prompt: text the client shows without a line break after it.
+
+        @type text: L{str}
+        """
+
+    def set_echo(on):
+        """
+        Ask the client to echo what the player types (C{True}) or to hide it
+        (C{False}, used for passwords).
+
+        @type on: L{bool}
+        """
+
+    def close(reason=None):
+        """
+        Send C{reason} as a last line (when given) and close the connection
+        once it has been written.
+
+        @type reason: L{str} or L{None}
+        """
+
+
+class ISession(Interface):
+    """
+    What the core gives a frontend for one connected client.
+    """
+
+    def line_received(text):
+        """
+        One line of input arrived, already decoded and without its line
+        ending.
+
+        @type text: L{str}
+        """
+
+    def connection_lost(reason):
+        """
+        The connection is gone; the session leaves the world.
+
+        @type reason: L{twisted.python.failure.Failure}
+        """
+
+    def capabilities_changed():
+        """
+        The transport's capabilities changed (for example the terminal was
+        resized).
+        """
+
+
+class IAccount(Interface):
+    """
+    The avatar of a logged-in player, produced by the realm.
+    """
+
+    id = Attribute("The account's database id (L{int}).")
+    name = Attribute("The account's name as the player chose it (L{str}).")
+    role = Attribute("C{'player'} or C{'admin'}.")
+    location = Attribute("The id of the room the player was last in, or None.")
+
+
+class IFrontendPlugin(Interface):
+    """
+    A protocol the daemon can serve, found with L{twisted.plugin.getPlugins}.
+    A listener in the configuration names its plugin by L{name}.
+    """
+
+    name = Attribute("The short name listeners use (L{str}), e.g. C{'telnet'}.")
+    description = Attribute("One line for C{twistd gateway --help} (L{str}).")
+
+    def getFactory(core, portal, options):
+        """
+        Build the protocol factory for one listener.
+
+        @param core: the L{gateway.core.service.GameCore}; a protocol calls
+            C{core.connect(transport)} to get its L{ISession}.
+        @param portal: the shared L{twisted.cred.portal.Portal}, for frontends
+            that authenticate at the protocol level (SSH).
+        @param options: the listener's own C{options} table from the config
+            (a L{dict}), which the plugin validates.
+        @raise gateway.errors.ConfigError: when C{options} are invalid.
+        @return: a L{twisted.internet.interfaces.IProtocolFactory}.
+        """

@@ -1,0 +1,72 @@
+"""
+A listener: one frontend's factory served on one endpoint.
+"""
+
+from twisted.application.service import Service
+from twisted.logger import Logger
+
+from gateway.errors import StartupError
+
+
+class ListenerService(Service):
+    """
+    Listens in L{privilegedStartService} (before twistd drops privileges, so
+    ports below 1024 work) and fails start-up, naming the listener and the
+    endpoint, when the endpoint cannot be listened on.
+    """
+
+    log = Logger()
+
+    def __init__(self, name, description, endpoint, factory):
+        """
+        @param name: the listener's name in the configuration.
+        @param description: the endpoint string, for messages.
+        @param endpoint: an L{twisted.internet.interfaces.IStreamServerEndpoint}.
+        @param factory: the protocol factory to serve.
+        """
+        self.setName(name)
+        self.description = description
+        self.endpoint = endpoint
+        self.factory = factory
+        self.port = None
+        self._listening = None
+
+    def privilegedStartService(self):
+        super().privilegedStartService()
+        failures = []
+        starting = True
+
+        def failed(failure):
+            if starting:
+                failures.append(failure)
+            else:
+                # An endpoint that answers later (none of Twisted's stream
+                # server endpoints do) can only report it in the log.
+                self.log.critical(self._failure_message(failure))
+
+        self._listening = self.endpoint.listen(self.factory)
+        self._listening.addCallbacks(self._listened, failed)
+        starting = False
+        if failures:
+            raise StartupError(self._failure_message(failures[0]))
+
+    def _failure_message(self, failure):
+        return f"listener {self.name!r} cannot listen on {self.description}: {failure.getErrorMessage()}"
+
+    def _listened(self, port):
+        self.port = port
+        self.log.info("Listener {name} serving on {endpoint}", name=self.name, endpoint=self.description)
+        return port
+
+    def startService(self):
+        if self._listening is None:
+            self.privilegedStartService()
+        super().startService()
+
+    def stopService(self):
+        super().stopService()
+        if self.port is not None:
+            port, self.port = self.port, None
+            return port.stopListening()
+        if self._listening is not None:
+            self._listening.cancel()

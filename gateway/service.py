@@ -1,0 +1,145 @@
+"""
+The daemon's service tree: the store, the hashing threads, the core, and
+one listener per configured frontend.
+"""
+
+import os
+
+from twisted.application.service import MultiService, Service
+from twisted.cred.portal import Portal
+from twisted.internet import endpoints
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from gateway.auth.checkers import PasswordChecker, RegistrationChecker
+from gateway.auth.hashing import PasswordHasher, thread_runner
+from gateway.auth.realm import Realm
+from gateway.core.commands import default_commands
+from gateway.core.dispatcher import Dispatcher
+from gateway.core.game import GameCore
+from gateway.core.world import World, load_rooms
+from gateway.errors import ConfigError, StartupError
+from gateway.frontends.plugin import available_frontends
+from gateway.listener import ListenerService
+from gateway.store.schema import open_database
+from gateway.store.service import Store, StoreService, connection_pool
+
+log = Logger()
+
+DATABASE_NAME = "gateway.sqlite3"
+
+
+class ThreadPoolService(Service):
+    """
+    Runs a thread pool for the daemon's lifetime.
+    """
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def startService(self):
+        super().startService()
+        self.pool.start()
+
+    def stopService(self):
+        super().stopService()
+        self.pool.stop()
+
+
+class GatewayService(MultiService):
+    """
+    The top of the service tree.  A listener that cannot start ends the
+    process with one clear message and exit status 1, not a traceback.
+    """
+
+    def privilegedStartService(self):
+        try:
+            super().privilegedStartService()
+        except StartupError as e:
+            raise SystemExit(f"gateway: {e}")
+
+
+def prepare_data_dir(path):
+    """
+    Create the data directory (owner-only) if it is missing.
+
+    @raise StartupError: when it cannot be created or written.
+    """
+    try:
+        path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    except OSError as e:
+        raise StartupError(f"{path}: cannot create the data directory: {e.strerror}")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StartupError(f"{path}: the data directory is not writable by this user")
+
+
+def build_core(config, reactor, parent):
+    """
+    Build the store, portal and game core, attaching their services to
+    C{parent}.
+
+    @rtype: L{GameCore}
+    """
+    data_dir = config.data_dir
+    prepare_data_dir(data_dir)
+    database = data_dir / DATABASE_NAME
+    open_database(database).close()
+    rooms, start_room = load_rooms(config.world_file)
+    world = World(rooms, start_room)
+
+    pool = connection_pool(database)
+    StoreService(pool).setServiceParent(parent)
+    store = Store(pool)
+
+    threads = ThreadPool(minthreads=0, maxthreads=config.server.hash_threads, name="gateway-hash")
+    ThreadPoolService(threads).setServiceParent(parent)
+    hasher = PasswordHasher(thread_runner(reactor, threads))
+
+    portal = Portal(
+        Realm(store),
+        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, start_room)],
+    )
+    return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
+
+
+def build_listeners(config, core, reactor, parent, frontends):
+    """
+    Add one L{ListenerService} per enabled listener to C{parent}.
+
+    @param frontends: plugin name to L{gateway.interfaces.IFrontendPlugin}.
+    @raise ConfigError: for an unknown frontend or bad frontend options.
+    """
+    source = config.path or "(defaults)"
+    for listener in config.listeners.values():
+        if not listener.enabled:
+            continue
+        plugin = frontends.get(listener.frontend)
+        if plugin is None:
+            raise ConfigError(
+                f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
+                f"installed frontend (available: {', '.join(sorted(frontends)) or 'none'})"
+            )
+        try:
+            factory = plugin.getFactory(core, core.portal, listener.options)
+        except ConfigError as e:
+            raise ConfigError(f"{source}: listeners.{listener.name}.{e}")
+        endpoint = endpoints.serverFromString(reactor, listener.endpoint)
+        ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
+
+
+def build_service(config, reactor):
+    """
+    The whole daemon for a validated configuration.
+
+    @raise ConfigError: for configuration only a full build can check.
+    @raise StartupError: when a file, directory or database is unusable.
+    @rtype: L{GatewayService}
+    """
+    top = GatewayService()
+    core = build_core(config, reactor, top)
+    build_listeners(config, core, reactor, top, available_frontends())
+    log.info(
+        "gateway configured from {source}; data in {data}",
+        source=config.path or "(defaults)", data=config.data_dir,
+    )
+    return top

@@ -1,0 +1,80 @@
+"""
+The store as the daemon uses it: every call runs one transaction on the
+database thread and returns a L{Deferred}.
+"""
+
+from twisted.application.service import Service
+from twisted.enterprise import adbapi
+
+from gateway.store import accounts, schema
+
+
+class Store:
+    """
+    Asynchronous access to the account store.
+
+    @ivar pool: an object with C{runInteraction(f, *args)} returning a
+        L{Deferred}: an adbapi L{ConnectionPool} in the daemon, a synchronous
+        stand-in in tests.
+    """
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def account_by_name(self, name):
+        return self.pool.runInteraction(accounts.find_by_name, name)
+
+    def account_by_id(self, account_id):
+        return self.pool.runInteraction(accounts.find_by_id, account_id)
+
+    def create_account(self, name, password_hash, role="player", location=None):
+        return self.pool.runInteraction(accounts.create, name, password_hash, role, location)
+
+    def set_password_hash(self, account_id, password_hash):
+        return self.pool.runInteraction(accounts.set_password_hash, account_id, password_hash)
+
+    def set_location(self, account_id, location):
+        return self.pool.runInteraction(accounts.set_location, account_id, location)
+
+    def record_login(self, account_id):
+        return self.pool.runInteraction(accounts.record_login, account_id)
+
+
+def _open_connection(connection):
+    schema.configure(connection)
+
+
+def connection_pool(path):
+    """
+    An adbapi pool of exactly one connection: SQLite has one writer, and a
+    single database thread keeps every transaction in submission order.
+    """
+    return adbapi.ConnectionPool(
+        "sqlite3",
+        str(path),
+        check_same_thread=False,
+        cp_min=1,
+        cp_max=1,
+        cp_openfun=_open_connection,
+        cp_noisy=False,
+    )
+
+
+class StoreService(Service):
+    """
+    Starts the database thread with the daemon and closes the database
+    cleanly when it stops (after in-flight transactions have finished).
+    """
+
+    name = "store"
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def startService(self):
+        super().startService()
+        self.pool.start()
+
+    def stopService(self):
+        super().stopService()
+        self.pool.close()

@@ -1,0 +1,66 @@
+"""
+C{twistd gateway}: command-line options and L{makeService}.
+"""
+
+from twisted.python import usage
+
+from gateway import __version__
+from gateway.config import load_config, parse_listen_override
+from gateway.errors import ConfigError, StartupError
+
+
+class Options(usage.Options):
+    """
+    Options of C{twistd gateway}.
+    """
+
+    synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...]"
+    longdesc = (
+        "Serve the shared world.  Without --config the embedded defaults are "
+        "used: telnet on 127.0.0.1:4000 and data in ./var.  Listener names: "
+        "telnet, telnet-tls, lines-tls, ssh, web (as configured).  Endpoints use "
+        "Twisted's syntax, e.g. tcp:4000:interface=0.0.0.0, tcp6:4000:interface=::, "
+        "unix:/run/gateway.sock, systemd:domain=INET:index=0."
+    )
+    optParameters = [
+        ["config", "c", None, "The TOML configuration file."],
+        ["data-dir", "d", None, "The data directory (overrides server.data_dir)."],
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self["listen"] = {}
+
+    def opt_listen(self, value):
+        """
+        Override a configured listener's endpoint (NAME=ENDPOINT) or disable
+        it (NAME=off).  Repeatable.
+        """
+        try:
+            name, endpoint = parse_listen_override(value)
+        except ConfigError as e:
+            raise usage.UsageError(str(e))
+        self["listen"][name] = endpoint
+
+    def opt_version(self):
+        """
+        Print the version and exit.
+        """
+        print(f"gateway {__version__}")
+        raise SystemExit(0)
+
+
+def makeService(options):
+    """
+    Build the daemon from parsed L{Options}.  Configuration and start-up
+    problems end the process with a message naming what is wrong.
+    """
+    from twisted.internet import reactor
+
+    from gateway.service import build_service
+
+    try:
+        config = load_config(options["config"], options["listen"], options["data-dir"])
+        return build_service(config, reactor)
+    except (ConfigError, StartupError) as e:
+        raise SystemExit(f"gateway: {e}")

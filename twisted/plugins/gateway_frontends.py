@@ -1,0 +1,11 @@
+"""
+gateway's built-in frontends, declared as plugins like any third-party one.
+"""
+
+from gateway.frontends.plugin import LazyFrontend
+
+telnet = LazyFrontend(
+    "telnet",
+    "Telnet (RFC 854) for telnet and MUD clients",
+    "gateway.frontends.telnet:build_factory",
+)
