@@ -26,7 +26,6 @@ async def login_dialogue(session):
     core = session.core
     settings = core.settings
     session.send(settings.server.banner.format(name=settings.server.name))
-    failures = 0
     while True:
         name = (await session.ask("Name: ")).strip()
         if not name:
@@ -42,18 +41,32 @@ async def login_dialogue(session):
             if account is not None:
                 return account
             continue
+        account = await _check_password(session, name)
+        if account is not None:
+            return account
+        session.close("Too many failed attempts. Goodbye.")
+        return None
+
+
+async def _check_password(session, name):
+    """
+    Ask for the password of the existing account C{name}, up to
+    C{login.max_attempts} times.
+
+    @return: the avatar, or L{None} when every attempt failed.
+    """
+    core = session.core
+    for attempt in range(core.settings.login.max_attempts):
+        if attempt:
+            session.send("Wrong password.")
         password = await session.ask("Password: ", echo=False)
         try:
             _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)
         except UnauthorizedLogin:
-            failures += 1
             log.info("Failed login for {name} from {peer}", name=name, peer=session.capabilities.peer)
-            if failures >= settings.login.max_attempts:
-                session.close("Too many failed attempts. Goodbye.")
-                return None
-            session.send("Wrong password.")
             continue
         return account
+    return None
 
 
 async def _sign_up(session, name):

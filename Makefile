@@ -1,0 +1,38 @@
+# gateway: common tasks.  `make run` and `make test` work on a fresh machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+CONFIG ?= etc/gateway.toml
+TRIAL_ARGS ?= tests
+# Debian's own interpreter and packages, for the compatibility run.
+DEBIAN_PYTHON ?= /usr/bin/python3
+DEBIAN_PACKAGES = python3-twisted python3-openssl python3-service-identity \
+	python3-zope.interface python3-cryptography python3-argon2 python3-hypothesis
+
+.PHONY: run test test-debian venv clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+venv: $(VENV)/bin/python
+	$(VENV)/bin/pip install -q ".[test]"
+
+# Install the package into the virtualenv and run the daemon in the
+# foreground on the embedded defaults (loopback ports, data in ./var).
+run: venv
+	$(VENV)/bin/twistd --nodaemon --pidfile= gateway --config $(CONFIG)
+
+# The whole test suite against the newest releases from PyPI.
+test: venv
+	PYTHONPATH=. $(VENV)/bin/python -m twisted.trial $(TRIAL_ARGS)
+
+# The same suite on Debian 12's own packages (what the .deb depends on).
+test-debian:
+	@if [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null; \
+	fi
+	PYTHONPATH=. $(DEBIAN_PYTHON) -m twisted.trial $(TRIAL_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info _trial_temp* .hypothesis

@@ -1,0 +1,3 @@
+"""
+gateway's trial tests.  Run with C{python -m twisted.trial tests}.
+"""

@@ -1,0 +1,163 @@
+"""
+Shared test fixtures: an in-memory store, a fast hasher, a recording
+transport and a ready-made core.
+"""
+
+import sqlite3
+
+import argon2
+from twisted.cred.portal import Portal
+from twisted.internet.defer import fail, succeed
+from twisted.internet.error import ConnectionDone
+from twisted.python.failure import Failure
+from twisted.internet.task import Clock
+from zope.interface import implementer
+
+from gateway.auth.checkers import PasswordChecker, RegistrationChecker
+from gateway.auth.hashing import PasswordHasher
+from gateway.auth.realm import Realm
+from gateway.config import load_config
+from gateway.core.capabilities import Capabilities
+from gateway.core.commands import default_commands
+from gateway.core.dispatcher import Dispatcher
+from gateway.core.game import GameCore
+from gateway.core.world import Room, World
+from gateway.interfaces import ISessionTransport
+from gateway.store.schema import migrate
+from gateway.store.service import Store
+
+
+class SyncPool:
+    """
+    An adbapi stand-in that runs each interaction at once, in its own
+    transaction, on an in-memory SQLite database.
+    """
+
+    def __init__(self):
+        self.connection = sqlite3.connect(":memory:", isolation_level=None)
+        migrate(self.connection)
+
+    def runInteraction(self, f, *args):
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN")
+        try:
+            result = f(cursor, *args)
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            return fail()
+        cursor.execute("COMMIT")
+        return succeed(result)
+
+
+def fast_hasher():
+    """
+    A L{PasswordHasher} with minimal Argon2 cost that runs synchronously.
+    """
+    return PasswordHasher(
+        lambda f, *args: succeed(f(*args)),
+        argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+    )
+
+
+@implementer(ISessionTransport)
+class RecordingTransport:
+    """
+    An L{ISessionTransport} that records what the core does with it.
+
+    @ivar events: C{("line" | "prompt" | "echo" | "close", value)} tuples.
+    """
+
+    def __init__(self, protocol="test", peer="127.0.0.1:5000"):
+        self.capabilities = Capabilities(protocol=protocol, peer=peer)
+        self.events = []
+        self.closed = False
+        self.session = None
+
+    def send(self, text):
+        self.events.append(("line", text))
+
+    def send_prompt(self, text):
+        self.events.append(("prompt", text))
+
+    def set_echo(self, on):
+        self.events.append(("echo", on))
+
+    def close(self, reason=None):
+        self.events.append(("close", reason))
+        self.closed = True
+
+    def disconnect(self):
+        """
+        Report the connection as lost to the session, as a frontend does.
+        """
+        self.session.connection_lost(Failure(ConnectionDone("connection closed")))
+
+    def lines(self):
+        """
+        Everything sent as lines, joined with newlines.
+        """
+        return "\n".join(value for kind, value in self.events if kind == "line")
+
+    def output(self):
+        """
+        Lines and prompts in order, as one string.
+        """
+        return "\n".join(str(value) for kind, value in self.events if kind in ("line", "prompt", "close"))
+
+    def clear(self):
+        del self.events[:]
+
+
+TEST_ROOMS = {
+    "hall": Room("hall", "The Hall", "A plain hall.", {"north": "yard", "up": "attic"}),
+    "yard": Room("yard", "The Yard", "A muddy yard.", {"south": "hall"}),
+    "attic": Room("attic", "The Attic", "Dusty.", {"down": "hall"}),
+}
+
+
+def make_core(clock=None, config=None, commands=None):
+    """
+    A L{GameCore} over an in-memory store with the three L{TEST_ROOMS}.
+    """
+    config = config or load_config()
+    store = Store(SyncPool())
+    hasher = fast_hasher()
+    portal = Portal(
+        Realm(store),
+        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, "hall")],
+    )
+    dispatcher = Dispatcher(commands if commands is not None else default_commands())
+    world = World(dict(TEST_ROOMS), "hall")
+    return GameCore(config, world, store, portal, hasher, dispatcher, clock or Clock())
+
+
+def connect(core, protocol="test"):
+    """
+    Connect a L{RecordingTransport} to C{core}; returns C{(transport, session)}.
+    """
+    transport = RecordingTransport(protocol)
+    transport.session = core.connect(transport)
+    return transport, transport.session
+
+
+def sign_up(core, name, password="secret1", protocol="test"):
+    """
+    Connect and create the account C{name}; returns C{(transport, session)}
+    with the transport's record cleared.
+    """
+    transport, session = connect(core, protocol)
+    for line in (name, "yes", password, password):
+        session.line_received(line)
+    transport.clear()
+    return transport, session
+
+
+def log_in(core, name, password="secret1", protocol="test"):
+    """
+    Connect and log in to the existing account C{name}.
+    """
+    transport, session = connect(core, protocol)
+    session.line_received(name)
+    session.line_received(password)
+    transport.clear()
+    return transport, session
