@@ -6,6 +6,7 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 
 from gateway.errors import StartupError
+from gateway.frontends.addresses import describe
 
 
 class ListenerService(Service):
@@ -55,7 +56,10 @@ class ListenerService(Service):
 
     def _listened(self, port):
         self.port = port
-        self.log.info("Listener {name} serving on {endpoint}", name=self.name, endpoint=self.description)
+        self.log.info(
+            "Listener {name} serving on {endpoint} ({address})",
+            name=self.name, endpoint=self.description, address=describe(port.getHost()),
+        )
         return port
 
     def startService(self):
