@@ -9,7 +9,7 @@ DEBIAN_PYTHON ?= /usr/bin/python3
 DEBIAN_PACKAGES = python3-twisted python3-openssl python3-service-identity \
 	python3-zope.interface python3-cryptography python3-argon2 python3-hypothesis
 
-.PHONY: run test test-debian venv clean
+.PHONY: run test test-debian bench venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test-debian:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null; \
 	fi
 	PYTHONPATH=. $(DEBIAN_PYTHON) -m twisted.trial $(TRIAL_ARGS)
+
+# Benchmarks against a bare Twisted server; writes docs/benchmarks.md and
+# docs/benchmarks.png (about ten minutes; see docs/benchmarks.md).
+bench: venv
+	$(VENV)/bin/pip install -q psutil matplotlib
+	$(VENV)/bin/python bench/run
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info _trial_temp* .hypothesis

@@ -1,0 +1,4 @@
+"""
+Load and speed benchmarks: gateway side by side with a bare Twisted
+server (see docs/benchmarks.md).  Not part of the installed package.
+"""

@@ -1,0 +1,82 @@
+"""
+The baseline: a bare Twisted line-broadcast server with no features.
+
+It speaks just enough of gateway's dialogue for the same load generator to
+drive it: a C{Name: } prompt, then a line starting C{Exits:}; after that a
+C{say TEXT} line goes to everyone else as C{NAME says, "TEXT"} and back to
+the sender as C{You say, "TEXT"}.  No telnet, no accounts, no limits.
+
+Run: C{python bench/baseline_server.py [--port N] [--tls CERT]}; it prints
+C{PORT <number>} once listening.
+"""
+
+import argparse
+import resource
+import sys
+
+from twisted.internet import protocol, reactor
+from twisted.protocols.basic import LineReceiver
+
+
+class Broadcast(LineReceiver):
+    """
+    One client of the bare broadcast server.
+    """
+
+    delimiter = b"\r\n"
+    MAX_LENGTH = 4096
+
+    def connectionMade(self):
+        self.name = None
+        self.transport.write(b"Name: ")
+
+    def lineReceived(self, line):
+        if self.name is None:
+            self.name = line.strip()
+            self.factory.clients.add(self)
+            self.transport.write(b"Exits: none\r\n")
+        elif line.startswith(b"say "):
+            text = line[4:]
+            out = self.name + b' says, "' + text + b'"\r\n'
+            for other in self.factory.clients:
+                if other is not self:
+                    other.transport.write(out)
+            self.transport.write(b'You say, "' + text + b'"\r\n')
+
+    def connectionLost(self, reason):
+        self.factory.clients.discard(self)
+
+
+class Echo(protocol.Protocol):
+    """
+    The TLS baseline: echo bytes back (the handshake is what is measured).
+    """
+
+    def dataReceived(self, data):
+        self.transport.write(data)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--tls", metavar="PEM", help="serve a TLS echo server with this key+certificate PEM")
+    args = p.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.tls:
+        from twisted.internet import ssl
+
+        with open(args.tls) as f:
+            cert = ssl.PrivateCertificate.loadPEM(f.read())
+        factory = protocol.ServerFactory.forProtocol(Echo)
+        port = reactor.listenSSL(args.port, factory, cert.options(), backlog=1024, interface="127.0.0.1")
+    else:
+        factory = protocol.ServerFactory.forProtocol(Broadcast)
+        factory.clients = set()
+        port = reactor.listenTCP(args.port, factory, backlog=1024, interface="127.0.0.1")
+    print(f"PORT {port.getHost().port}", flush=True)
+    reactor.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""
+Processes for a benchmark run: the two servers under test, the load
+generator, and the scenarios that drive them.
+
+Every scenario runs once against gateway and once against the bare
+baseline server (L{bench.baseline_server}) and returns rows of
+C{(metric, gateway figure, baseline figure)}.  Every process wait has a
+deadline, so a run always ends.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import argon2
+import psutil
+
+from bench.gatewayd import cheap_hasher
+from tests.daemon import ROOT, Daemon
+
+PYTHON = sys.executable
+BENCH = ROOT / "bench"
+ENDPOINT = "tcp:0:interface=127.0.0.1:backlog=1024"
+PASSWORD = "benchpass"
+
+
+class BenchError(Exception):
+    """
+    A server or the generator did not behave; the message says which.
+    """
+
+
+class Measured:
+    """
+    What both servers offer: a port, and the process's memory and CPU.
+    """
+
+    def rss(self):
+        """
+        Resident memory of the server process, in bytes.
+        """
+        return self.ps.memory_info().rss
+
+    def cpu(self):
+        """
+        User + system CPU seconds the server process has used.
+        """
+        t = self.ps.cpu_times()
+        return t.user + t.system
+
+
+class BaselineServer(Measured):
+    """
+    The bare Twisted broadcast server in its own process.
+    """
+
+    name = "baseline"
+
+    def __init__(self, tls=None):
+        self.tls = tls
+
+    def start(self, timeout=30):
+        args = [PYTHON, str(BENCH / "baseline_server.py")]
+        if self.tls:
+            args += ["--tls", str(self.tls)]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        line = _readline(self.process, timeout)
+        if not line.startswith("PORT "):
+            self.stop()
+            raise BenchError(f"baseline server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.ps = psutil.Process(self.process.pid)
+        return self
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class _BenchDaemon(Daemon):
+    """
+    L{Daemon} started through L{bench.gatewayd} (raised fd limit, optional
+    cheap hashing).
+    """
+
+    def __init__(self, data_dir, cheap_hash, **kwargs):
+        super().__init__(data_dir, **kwargs)
+        self.cheap_hash = cheap_hash
+
+    def command(self):
+        twistd = super().command()[3:]  # after: python -c "...run()"
+        return [PYTHON, str(BENCH / "gatewayd.py")] + (["--cheap-hash"] if self.cheap_hash else []) + ["--"] + twistd
+
+
+class GatewayServer(Measured):
+    """
+    The real daemon on its default configuration, one telnet listener on
+    an ephemeral loopback port, with accounts created beforehand.
+
+    @ivar accounts: names of accounts to create before start, all with the
+        password L{PASSWORD}.
+    @ivar cheap_hash: whether the daemon hashes with L{bench.gatewayd.CHEAP_HASH}
+        (the accounts are then created with it too) or the real defaults.
+    """
+
+    name = "gateway"
+
+    def __init__(self, accounts=(), cheap_hash=True, extra_args=()):
+        self.accounts = list(accounts)
+        self.cheap_hash = cheap_hash
+        self.extra_args = list(extra_args)
+
+    def start(self, timeout=60):
+        self._tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
+        data = Path(self._tmp.name) / "data"
+        hasher = cheap_hasher() if self.cheap_hash else argon2.PasswordHasher()
+        create_accounts(data, self.accounts, hasher.hash(PASSWORD))
+        self.daemon = _BenchDaemon(
+            data, self.cheap_hash, config=ROOT / "etc" / "gateway.toml",
+            listen=[f"telnet={ENDPOINT}"], extra_args=self.extra_args,
+        )
+        self.daemon.start(timeout=timeout)
+        self.port = self.daemon.ports["telnet"]
+        self.ps = psutil.Process(self.daemon.process.pid)
+        return self
+
+    def stop(self):
+        self.daemon.stop()
+        self._tmp.cleanup()
+
+
+def create_accounts(data_dir, names, password_hash):
+    """
+    Create the accounts C{names} in the daemon's database under C{data_dir}
+    directly through the store functions, all in one transaction and all
+    with the same C{password_hash}, so that a benchmark measures sessions,
+    not account creation.
+    """
+    from gateway.service import DATABASE_NAME, prepare_data_dir
+    from gateway.store import accounts
+    from gateway.store.schema import open_database
+
+    prepare_data_dir(data_dir)
+    connection = open_database(data_dir / DATABASE_NAME)
+    try:
+        with connection:
+            cursor = connection.cursor()
+            for name in names:
+                accounts.create(cursor, name, password_hash)
+    finally:
+        connection.close()
+
+
+def _readline(process, timeout):
+    """
+    One line of C{process}'s standard output, or C{""} after C{timeout}
+    seconds (the process is then killed) or at its end.
+    """
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    try:
+        return process.stdout.readline()
+    finally:
+        timer.cancel()
+
+
+def generate(server, timeout, at_ready=None, **options):
+    """
+    Run the load generator against C{server} and return its results, plus
+    the server's CPU seconds during the chat (C{server_cpu_s}).
+
+    @param at_ready: called with C{server} once every client is logged in,
+        before the chat starts; what it returns is stored as C{at_ready}.
+    @param options: the generator's options (C{clients=500} becomes
+        C{--clients 500}; C{True} is a bare flag).
+    """
+    args = [PYTHON, str(BENCH / "loadgen.py"), "--port", str(server.port)]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        args += [flag] if value is True else [flag, str(value)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + timeout
+    try:
+        ready = _readline(process, timeout)
+        if ready.strip() != "READY":
+            raise BenchError(f"load generator failed before READY against {server.name} ({options})")
+        extra = at_ready(server) if at_ready else None
+        cpu0 = server.cpu()
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        line = _readline(process, max(1.0, deadline - time.monotonic()))
+        cpu1 = server.cpu()
+        if not line:
+            raise BenchError(f"load generator gave no result against {server.name} ({options})")
+        result = json.loads(line)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    result["server_cpu_s"] = cpu1 - cpu0
+    result["at_ready"] = extra
+    return result
+
+
+@dataclass
+class Row:
+    """
+    One line of the results table.
+
+    @ivar higher_is_better: how to read the ratio.
+    """
+
+    scenario: str
+    metric: str
+    unit: str
+    gateway: float
+    baseline: float
+    higher_is_better: bool = True
+    note: str = ""
+
+    @property
+    def ratio(self):
+        if not self.baseline:
+            return None
+        return self.gateway / self.baseline
+
+
+@dataclass
+class Profile:
+    """
+    The sizes of one run: L{FULL} for the published figures, L{SMOKE} for
+    the test that keeps the harness working.
+    """
+
+    burst: dict
+    paced: dict
+    sweep: list
+    idle: int
+    scale: dict
+    storm: dict
+    timeout: float = 300
+    extra: dict = field(default_factory=dict)
+
+
+FULL = Profile(
+    burst=dict(clients=500, senders=10, lines=100),
+    paced=dict(clients=500, senders=10, rate=5, duration=10),
+    sweep=[50, 200, 500, 1000],
+    idle=2000,
+    scale=dict(clients=10000, senders=10, rate=1, duration=10, concurrency=200),
+    storm=dict(clients=100, senders=10, rate=5, duration=20, storm=200),
+)
+
+SMOKE = Profile(
+    burst=dict(clients=4, senders=2, lines=3),
+    paced=dict(clients=4, senders=2, rate=5, duration=0.5),
+    sweep=[3],
+    idle=4,
+    scale=dict(clients=6, senders=1, rate=4, duration=0.5, concurrency=3),
+    storm=dict(clients=3, senders=1, rate=4, duration=1, storm=2),
+    timeout=60,
+)
+
+
+def both(profile, make_gateway, body):
+    """
+    Run C{body(server)} against a fresh gateway (from C{make_gateway()})
+    and a fresh baseline server; returns C{(gateway result, baseline result)}.
+    """
+    results = []
+    for server in (make_gateway(), BaselineServer()):
+        server.start()
+        try:
+            results.append(body(server))
+        finally:
+            server.stop()
+    return tuple(results)
+
+
+def names(count, prefix="u"):
+    return [f"{prefix}{i}" for i in range(count)]
+
+
+def chat_scenarios(profile, log):
+    """
+    Fan-out burst, paced chat, and both swept over N, on one gateway and
+    one baseline server.
+
+    @return: C{(rows, sweep)} where C{sweep} maps server name to a list of
+        C{(N, lines/s, p50 ms, p99 ms)}.
+    """
+    most = max([profile.burst["clients"], profile.paced["clients"]] + profile.sweep)
+    rows, sweep = [], {}
+
+    def body(server):
+        out = {}
+        out["burst"] = generate(server, profile.timeout, **profile.burst)
+        log(f"{server.name} burst: {_brief(out['burst'])}")
+        out["paced"] = generate(server, profile.timeout, **profile.paced)
+        log(f"{server.name} paced: {_brief(out['paced'])}")
+        points = []
+        for n in profile.sweep:
+            b = generate(server, profile.timeout, **dict(profile.burst, clients=n))
+            p = generate(server, profile.timeout, **dict(profile.paced, clients=n))
+            log(f"{server.name} N={n}: burst {_brief(b)}; paced {_brief(p)}")
+            points.append((n, b["lines_per_s"], p["latency"]["p50_ms"], p["latency"]["p99_ms"]))
+        sweep[server.name] = points
+        return out
+
+    g, b = both(profile, lambda: GatewayServer(names(most)), body)
+    burst = "fan-out burst N={clients} K={senders} M={lines}".format(**profile.burst)
+    rows.append(Row(burst, "delivered lines/s", "lines/s", g["burst"]["lines_per_s"], b["burst"]["lines_per_s"]))
+    rows.append(Row(burst, "server CPU per 1000 deliveries", "ms",
+                    1e6 * g["burst"]["server_cpu_s"] / g["burst"]["delivered"],
+                    1e6 * b["burst"]["server_cpu_s"] / b["burst"]["delivered"], False))
+    rows.append(Row(burst, "load generator CPU", "s", g["burst"]["loadgen_cpu_s"], b["burst"]["loadgen_cpu_s"], False,
+                    "the generator's own CPU during the burst"))
+    paced = "paced N={clients} K={senders} at {rate:g} lines/s".format(**profile.paced)
+    for q in ("p50", "p99"):
+        rows.append(Row(paced, f"latency {q}", "ms", g["paced"]["latency"][f"{q}_ms"], b["paced"]["latency"][f"{q}_ms"], False))
+    rows.append(Row(paced, "delivered / expected", "%", 100 * g["paced"]["delivered"] / g["paced"]["expected"],
+                    100 * b["paced"]["delivered"] / b["paced"]["expected"]))
+    return rows, sweep
+
+
+def idle_scenario(profile, log):
+    """
+    Resident memory per logged-in idle session: RSS after N sessions minus
+    RSS after a few warm-up sessions came and went, over N.
+    """
+    n = profile.idle
+
+    def body(server):
+        generate(server, profile.timeout, clients=min(10, n), senders=1, lines=1, prefix="w")
+        before = server.rss()
+        result = generate(server, profile.timeout, at_ready=lambda s: s.rss(), clients=n, senders=1, lines=1)
+        per = (result["at_ready"] - before) / n
+        log(f"{server.name} idle: {per:.0f} bytes/session (RSS {before} -> {result['at_ready']})")
+        return per
+
+    g, b = both(profile, lambda: GatewayServer(names(n) + names(10, "w")), body)
+    return [Row(f"idle memory, N={n} logged-in sessions", "RSS per session", "KB", g / 1024, b / 1024, False)]
+
+
+def scale_scenario(profile, log):
+    """
+    N concurrent logged-in sessions with a paced chat still flowing.
+    """
+    spec = profile.scale
+    n = spec["clients"]
+
+    def body(server):
+        result = generate(server, profile.timeout, at_ready=lambda s: s.rss(), probes=20, **spec)
+        log(f"{server.name} scale: {_brief(result)}; RSS {result['at_ready']}")
+        return result
+
+    g, b = both(profile, lambda: GatewayServer(names(n)), body)
+    title = "{clients} concurrent sessions, K={senders} at {rate:g} lines/s".format(**spec)
+    return [
+        Row(title, "sessions logged in", "", g["clients"], b["clients"]),
+        Row(title, "logins per second (cheap hash)", "logins/s", n / g["login_s"], n / b["login_s"],
+            note="accounts pre-created; gateway hashes with bench.gatewayd.CHEAP_HASH"),
+        Row(title, "chat delivered / expected", "%", 100 * g["delivered"] / g["expected"], 100 * b["delivered"] / b["expected"]),
+        Row(title, "chat latency p99", "ms", g["latency"]["p99_ms"], b["latency"]["p99_ms"], False),
+        Row(title, "server RSS", "MB", g["at_ready"] / 2**20, b["at_ready"] / 2**20, False),
+    ]
+
+
+def storm_scenario(profile, log):
+    """
+    A paced chat while many new accounts sign up at once with the real
+    Argon2 parameters; the chat's latency during the storm.
+    """
+    spec = profile.storm
+
+    def body(server):
+        result = generate(server, profile.timeout, **spec)
+        log(f"{server.name} storm: {_brief(result)}; storm {result.get('storm')}")
+        return result
+
+    g, b = both(profile, lambda: GatewayServer(names(spec["clients"]), cheap_hash=False), body)
+    title = "login storm: {storm} sign-ups during paced N={clients} K={senders} at {rate:g} lines/s".format(**spec)
+    return [
+        Row(title, "chat latency p99 during storm", "ms", g["storm"]["p99_ms"], b["storm"]["p99_ms"], False),
+        Row(title, "storm logins per second", "logins/s", g["storm"]["logins_per_s"], b["storm"]["logins_per_s"],
+            note="gateway: real Argon2id sign-ups (hash_threads=2); baseline: no password at all"),
+    ]
+
+
+def _brief(result):
+    lat = result.get("latency") or {}
+    lps = result.get("lines_per_s")
+    return (f"{result['delivered']}/{result['expected']} lines, {lps or 0:.0f}/s, "
+            f"p50 {lat.get('p50_ms') or 0:.1f} ms, p99 {lat.get('p99_ms') or 0:.1f} ms, "
+            f"server CPU {result['server_cpu_s']:.2f}s, generator CPU {result['loadgen_cpu_s']:.2f}s")
