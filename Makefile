@@ -37,7 +37,6 @@ test-debian:
 # Benchmarks against a bare Twisted server; writes docs/benchmarks.md and
 # docs/benchmarks.png (about ten minutes; see docs/benchmarks.md).
 bench: venv
-	$(VENV)/bin/pip install -q psutil matplotlib
 	$(VENV)/bin/python bench/run
 
 clean:

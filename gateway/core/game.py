@@ -5,6 +5,7 @@ The game core every frontend connects to.
 from twisted.logger import Logger
 
 from gateway.core.login import login_dialogue
+from gateway.core.outbox import Outbox
 from gateway.core.session import Session
 
 
@@ -19,6 +20,7 @@ class GameCore:
     @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
     @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
+    @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
     """
 
     log = Logger()
@@ -32,6 +34,7 @@ class GameCore:
         self.dispatcher = dispatcher
         self.clock = clock
         self.sessions = set()
+        self.outbox = Outbox()
         self._login_timers = {}
 
     def connect(self, transport):

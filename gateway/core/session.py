@@ -65,7 +65,16 @@ class Session:
 
     def send(self, text):
         """
-        Send lines of text to the client (nothing once closed).
+        Send lines of text to the client (nothing once closed), through the
+        core's L{gateway.core.outbox.Outbox}.
+        """
+        if not self.closed:
+            self.core.outbox.send(self, text)
+
+    def deliver(self, text):
+        """
+        Hand text to the frontend now (the L{gateway.core.outbox.Outbox}
+        calls this; use L{send}).
         """
         if not self.closed:
             self.transport.send(text)
@@ -76,6 +85,7 @@ class Session:
         closes the connection and calls L{connection_lost}.
         """
         if not self.closed:
+            self.core.outbox.flush(self)
             self.transport.close(reason)
 
     # Input
@@ -102,6 +112,7 @@ class Session:
         @return: a L{Deferred} firing with the line, or failing with
             L{SessionClosed} if the connection ends first.
         """
+        self.core.outbox.flush(self)
         if not echo:
             self.transport.set_echo(False)
         self.transport.send_prompt(prompt)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from twisted.conch import telnet
 from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -166,14 +167,22 @@ class TelnetFrontend(telnet.TelnetProtocol):
             protocol=self.protocol_name, peer=describe(self.transport.getPeer())
         )
         self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
+        connection = self.transport.transport
+        if ITCPTransport.providedBy(connection):
+            # Interactive text: send each write at once rather than wait
+            # for the client's delayed ACK (Nagle); see docs/benchmarks.md.
+            connection.setTcpNoDelay(True)
         self.session = self.core.connect(self)
 
     def dataReceived(self, data):
-        for line in self._lines.feed(data):
-            if line is TOO_LONG:
-                self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-            else:
-                self.session.line_received(decode_line(line))
+        # One batch per read: what these lines make the core send to each
+        # session goes out as one write per session (see Outbox).
+        with self.core.outbox.batch():
+            for line in self._lines.feed(data):
+                if line is TOO_LONG:
+                    self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+                else:
+                    self.session.line_received(decode_line(line))
 
     def connectionLost(self, reason):
         if self.session is not None:
