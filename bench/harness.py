@@ -259,7 +259,7 @@ FULL = Profile(
     paced=dict(clients=500, senders=10, rate=5, duration=10),
     sweep=[50, 200, 500, 1000],
     idle=2000,
-    scale=dict(clients=10000, senders=10, rate=1, duration=10, concurrency=200),
+    scale=dict(clients=10000, senders=2, rate=1, duration=10, concurrency=200),
     storm=dict(clients=100, senders=10, rate=5, duration=20, storm=200),
 )
 

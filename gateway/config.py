@@ -99,10 +99,12 @@ class LimitSettings:
 @dataclass(frozen=True)
 class WorldSettings:
     """
-    The C{[world]} section: where the rooms come from.
+    The C{[world]} section: where the rooms come from, and when a room is a
+    crowd (see L{gateway.core.world.World.announce}).
     """
 
     file: str = _setting(str(_DATA / "world.toml"), _nonempty)
+    crowd: int = _setting(100, _at_least(1))
 
 
 @dataclass(frozen=True)

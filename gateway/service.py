@@ -85,7 +85,7 @@ def build_core(config, reactor, parent):
     database = data_dir / DATABASE_NAME
     open_database(database).close()
     rooms, start_room = load_rooms(config.world_file)
-    world = World(rooms, start_room)
+    world = World(rooms, start_room, config.world.crowd)
 
     pool = connection_pool(database)
     StoreService(pool).setServiceParent(parent)

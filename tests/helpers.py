@@ -127,7 +127,7 @@ def make_core(clock=None, config=None, commands=None):
         [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, "hall")],
     )
     dispatcher = Dispatcher(commands if commands is not None else default_commands())
-    world = World(dict(TEST_ROOMS), "hall")
+    world = World(dict(TEST_ROOMS), "hall", config.world.crowd)
     return GameCore(config, world, store, portal, hasher, dispatcher, clock or Clock())
 
 

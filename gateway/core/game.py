@@ -99,7 +99,7 @@ class GameCore:
             session.send("You were already connected; that connection has been closed and you carry on here.")
         else:
             self.world.enter(session, self.world.place_for(account.location))
-            self.world.tell_room(session.room, f"{account.name} has arrived.", exclude=session)
+            self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
         self.dispatcher.dispatch(session, "look")
 
@@ -114,7 +114,7 @@ class GameCore:
         if session.account is not None and session.room is not None:
             room = session.room
             self.world.leave(session)
-            self.world.tell_room(room, f"{session.account.name} has left.")
+            self.world.announce(room, f"{session.account.name} has left.")
         self.log.info(
             "{session} disconnected: {reason}", session=session, reason=reason.getErrorMessage()
         )

@@ -90,13 +90,15 @@ class World:
     to rooms.
     """
 
-    def __init__(self, rooms, start_room):
+    def __init__(self, rooms, start_room, crowd=100):
         """
         @param rooms: room id to L{Room}.
         @param start_room: the id of the room newcomers arrive in.
+        @param crowd: how many people make a room a crowd (see L{announce}).
         """
         self.rooms = rooms
         self.start_room = start_room
+        self.crowd = crowd
         self._online = {}
         self._occupants = {room_id: {} for room_id in rooms}
 
@@ -153,6 +155,15 @@ class World:
     def _place(self, session, room_id):
         session.room = room_id
         self._occupants[room_id][session.id] = session
+
+    def announce(self, room_id, text, exclude=None):
+        """
+        Tell a room someone came or went, unless it holds more than
+        C{crowd} people: there such news is noise, and telling each of N
+        arrivals to everyone already there would cost N squared lines.
+        """
+        if len(self._occupants[room_id]) <= self.crowd:
+            self.tell_room(room_id, text, exclude)
 
     def tell_room(self, room_id, text, exclude=None):
         """

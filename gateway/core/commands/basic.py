@@ -32,7 +32,9 @@ def look(session, args):
     exits = ", ".join(room.exits) if room.exits else "none"
     lines = [room.name, room.description, f"Exits: {exits}"]
     if others:
-        lines.append(f"Here: {', '.join(others)}")
+        shown = others[: world.crowd]
+        more = f" and {len(others) - len(shown)} more" if len(others) > len(shown) else ""
+        lines.append(f"Here: {', '.join(shown)}{more}")
     session.send("\n".join(lines))
 
 

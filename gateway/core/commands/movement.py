@@ -18,9 +18,9 @@ async def go(session, args):
     if session.closed:
         return
     name = session.account.name
-    world.tell_room(room.id, f"{name} leaves {args.lower()}.", exclude=session)
+    world.announce(room.id, f"{name} leaves {args.lower()}.", exclude=session)
     world.move(session, target)
-    world.tell_room(target, f"{name} has arrived.", exclude=session)
+    world.announce(target, f"{name} has arrived.", exclude=session)
     session.core.dispatcher.dispatch(session, "look")
 
 
