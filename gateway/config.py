@@ -62,6 +62,7 @@ class ServerSettings:
         "Welcome to {name}.\nA small shared world. Type a name to log in or to create an account."
     )
     hash_threads: int = _setting(2, _at_least(1))
+    hash_nice: int = _setting(10, lambda value: None if 0 <= value <= 19 else "a number from 0 to 19")
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def build_core(config, reactor, parent):
 
     threads = ThreadPool(minthreads=0, maxthreads=config.server.hash_threads, name="gateway-hash")
     ThreadPoolService(threads).setServiceParent(parent)
-    hasher = PasswordHasher(thread_runner(reactor, threads))
+    hasher = PasswordHasher(thread_runner(reactor, threads, config.server.hash_nice))
 
     portal = Portal(
         Realm(store),

@@ -3,6 +3,10 @@ Password hashing with Argon2id, run on a thread pool so the reactor never
 waits for it.
 """
 
+import os
+import sys
+import threading
+
 import argon2
 from argon2.exceptions import InvalidHash, VerificationError, VerifyMismatchError
 from twisted.internet.threads import deferToThreadPool
@@ -51,14 +55,37 @@ class PasswordHasher:
         return True, None
 
 
-def thread_runner(reactor, pool):
+def thread_runner(reactor, pool, nice=0):
     """
     A C{run} callable for L{PasswordHasher} that uses C{pool}.
 
     @type pool: L{twisted.python.threadpool.ThreadPool}
+    @param nice: niceness each of the pool's threads adds to itself before
+        its first job (see L{lower_priority}), so that a storm of logins
+        takes CPU from other logins rather than from the reactor thread.
     """
+    lowered = threading.local()
+
+    def call(f, *args):
+        if not getattr(lowered, "done", False):
+            lowered.done = True
+            lower_priority(nice)
+        return f(*args)
 
     def run(f, *args):
-        return deferToThreadPool(reactor, pool, f, *args)
+        return deferToThreadPool(reactor, pool, call, f, *args)
 
     return run
+
+
+def lower_priority(nice):
+    """
+    Add C{nice} to the calling thread's niceness (capped at 19).  Only on
+    Linux, where niceness belongs to a thread (and the threads it starts,
+    such as Argon2's lanes); elsewhere it would slow the whole process, so
+    nothing is done.
+    """
+    if nice and sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))

@@ -1,0 +1,80 @@
+"""
+The hashing threads lower their own priority, and only their own.
+"""
+
+import os
+import sys
+import threading
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from gateway.auth.hashing import lower_priority, thread_runner
+
+
+def priority():
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+class InThread:
+    """
+    Runs C{f} in a new thread and waits for it: a stand-in for both the
+    thread pool (C{callInThreadWithCallback}) and the reactor
+    (C{callFromThread}).
+    """
+
+
+    def callInThreadWithCallback(self, onResult, f, *args):
+        def work():
+            try:
+                onResult(True, f(*args))
+            except BaseException as e:
+                onResult(False, e)
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(30)
+
+    def callFromThread(self, f, *args):
+        f(*args)
+
+
+class PriorityTests(SynchronousTestCase):
+    def setUp(self):
+        if not sys.platform.startswith("linux"):
+            raise SkipTest("niceness is per thread only on Linux")
+
+    def test_each_pool_thread_lowers_its_priority(self):
+        pool = InThread()
+        run = thread_runner(pool, pool, nice=5)
+        before = priority()
+        result = run(lambda a, b: (a + b, priority()), 2, 3)
+        total, seen = self.successResultOf(result)
+        self.assertEqual(total, 5)
+        self.assertEqual(seen, min(19, before + 5))
+        self.assertEqual(priority(), before)
+
+    def test_zero_leaves_priority_alone(self):
+        pool = InThread()
+        before = priority()
+        self.assertEqual(self.successResultOf(thread_runner(pool, pool)(priority)), before)
+
+    def test_capped_at_19(self):
+        seen = []
+
+        def work():
+            lower_priority(15)
+            lower_priority(15)
+            seen.append(priority())
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(30)
+        self.assertEqual(seen, [19])
+
+    def test_failure_reaches_the_deferred(self):
+        pool = InThread()
+
+        def broken():
+            raise ValueError("no")
+
+        self.failureResultOf(thread_runner(pool, pool, nice=1)(broken), ValueError)
