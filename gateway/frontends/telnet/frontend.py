@@ -63,7 +63,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self.core = core
         self.settings = settings
         self.session = None
-        self.encoding = settings.encoding
+        self.encoding = codecs.lookup(settings.encoding).name
         self.handlers = {}
         self._hide_input = False
         self._echo_negotiation = None
@@ -72,7 +72,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
     def connectionMade(self):
         self.capabilities = Capabilities(
             protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
-            utf8=codecs.lookup(self.encoding).name == "utf-8",
+            utf8=self.encoding == "utf-8",
         )
         self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
         self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings)}
