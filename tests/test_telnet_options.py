@@ -351,7 +351,7 @@ class GmcpTests(SplitMixin, TestCase):
         c.feed(IAC + DO + GMCP)
         c.take()
         for payload in (b"Core.Hello {not json", b"\xff\xfe", b" ", b"Core.Hello [1,", b"Core.Supports.Set 5",
-                        b"Core.Hello \"str\""):
+                        b"Core.Hello \"str\"", b"Core.Hello " + b"[" * 5000):
             c.feed(sb(GMCP, payload))
         self.assertEqual(c.take(), b"")
         self.assertEqual(c.caps.client, "")

@@ -28,13 +28,16 @@ def decode_message(payload):
     @type payload: L{bytes}
     @return: C{(package, data)}; C{data} is L{None} without a body.
     @raise ValueError: for a message that is not UTF-8, has no printable
-        package name, or whose body is not JSON.
+        package name, or whose body is not JSON (or nests too deeply).
     """
     text = payload.decode("utf-8")
     package, _, body = text.strip().partition(" ")
     if not package or not package.isprintable() or len(package) > 128:
         raise ValueError(f"bad package name {package[:40]!r}")
-    return package, (json.loads(body) if body.strip() else None)
+    try:
+        return package, (json.loads(body) if body.strip() else None)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply")
 
 
 class Gmcp(OptionHandler):
