@@ -77,8 +77,10 @@ class Environment(OptionHandler):
             return
         for raw_name, raw_value in parse_variables(data[1:]):
             name = raw_name.decode("ascii", "replace")
-            if name in VARIABLES and raw_value is not None:
-                self._record(name, clean_name(raw_value[:MAX_NAME * 4]))
+            value = clean_name(raw_value[:MAX_NAME * 4]) if raw_value is not None else ""
+            # Clients answer variables they do not know with an empty value.
+            if name in VARIABLES and value:
+                self._record(name, value)
         self.frontend.changed()
 
     def _record(self, name, value):
