@@ -4,6 +4,8 @@ negotiation tests without sockets.
 """
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import ISSLTransport
+from zope.interface import alsoProvides
 from twisted.internet.testing import StringTransport
 
 from gateway.frontends.telnet import GatewayTelnetTransport, TelnetFrontend
@@ -39,15 +41,18 @@ class TelnetConnection:
 
     @ivar protocol: the L{GatewayTelnetTransport}.
     @ivar frontend: its L{TelnetFrontend}.
-    @ivar wire: the L{StringTransport} (what the server wrote).
+    @ivar wire: the L{StringTransport} (what the server wrote); it
+        provides L{ISSLTransport} when C{tls} is true.
     """
 
-    def __init__(self, core=None, peer="127.0.0.1", **options):
+    def __init__(self, core=None, peer="127.0.0.1", tls=False, **options):
         self.core = core or make_core()
         settings = build_settings(TelnetOptions, options, "options")
         self.protocol = GatewayTelnetTransport(TelnetFrontend, self.core, settings)
         self.wire = StringTransport(peerAddress=IPv4Address("TCP", peer, 40000),
                                     hostAddress=IPv4Address("TCP", "127.0.0.1", 4000))
+        if tls:
+            alsoProvides(self.wire, ISSLTransport)
         self.protocol.makeConnection(self.wire)
         self.frontend = self.protocol.protocol
 

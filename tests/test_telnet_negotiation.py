@@ -28,6 +28,17 @@ class OffersTests(TestCase):
             self.assertNotIn(IAC + WILL + option, out)
         self.assertIn(IAC + DO + NAWS, out)
 
+    def test_no_compression_over_tls(self):
+        """
+        Over TLS MCCP2 is neither offered nor accepted (compressing before
+        encrypting leaks secrets through sizes).
+        """
+        c = TelnetConnection(tls=True)
+        self.assertNotIn(IAC + WILL + MCCP2, c.take())
+        self.assertTrue(c.caps.secure)
+        c.feed(IAC + DO + MCCP2)
+        self.assertEqual(c.take(), IAC + WONT + MCCP2)
+
     def test_disabled_option_refused_when_asked(self):
         c = TelnetConnection(mccp=False)
         c.take()

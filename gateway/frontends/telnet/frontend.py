@@ -6,6 +6,7 @@ import codecs
 import ipaddress
 
 from twisted.internet import task
+from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -24,17 +25,21 @@ from gateway.interfaces import ISessionTransport, IStructuredTransport
 from twisted.conch import telnet
 
 
-def option_handlers(settings):
+def option_handlers(settings, secure):
     """
     The option handler classes a listener with C{settings} uses, in the
     order they are offered at connect.
+
+    @param secure: whether the connection is encrypted; MCCP2 is then left
+        out, as compressing before encrypting lets an eavesdropper learn
+        secrets from the compressed sizes (CRIME).
     """
     handlers = [EndOfRecord, TerminalType, WindowSize, Environment, Charset]
     if settings.mssp:
         handlers.append(ServerStatus)
     if settings.gmcp:
         handlers.append(Gmcp)
-    if settings.mccp:
+    if settings.mccp and not secure:
         handlers.append(Compression)
     return handlers
 
@@ -70,12 +75,13 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self._keepalive = None
 
     def connectionMade(self):
+        secure = ISSLTransport.providedBy(self.transport.transport)
         self.capabilities = Capabilities(
             protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
-            utf8=self.encoding == "utf-8",
+            utf8=self.encoding == "utf-8", secure=secure,
         )
         self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
-        self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings)}
+        self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings, secure)}
         for handler in self.handlers.values():
             handler.start()
         self.session = self.core.connect(self)
