@@ -10,7 +10,7 @@ from twisted.internet.testing import StringTransport
 
 from gateway.frontends.telnet import GatewayTelnetTransport, TelnetFrontend
 from gateway.frontends.telnet.codes import (
-    CHARSET, DO, DONT, EOR, GA, GMCP, IAC, MCCP2, MSSP, NAWS, NEW_ENVIRON, SB, SE, TTYPE, WILL, WONT,
+    CHARSET, DO, EOR, GA, GMCP, IAC, MCCP2, MSSP, NAWS, NEW_ENVIRON, SB, SE, TTYPE, WILL,
 )
 from gateway.config import build_settings
 from gateway.frontends.telnet.options import TelnetOptions

@@ -1,14 +1,13 @@
 """
-Real MUD and telnet clients against the real daemon over loopback:
-TinTin++ logs in and chats, telnetlib3 gets MCCP2, MSSP and GMCP, and the
-plain C{telnet} program still works.  Every wait has a deadline; a test
-skips when its client is not installed.
+Real MUD clients against the real daemon over loopback: TinTin++ logs in
+and chats, telnetlib3 gets MCCP2, MSSP and GMCP (the plain C{telnet}
+program is in test_real_telnet).  Every wait has a deadline; a test skips
+when its client is not installed.
 """
 
 import asyncio
 import logging
 import os
-import shutil
 import subprocess
 
 from twisted.trial.unittest import SkipTest, TestCase
@@ -145,40 +144,3 @@ class TelnetLib3Tests(ClientTestCase):
         self.assertEqual(gmcp["Room.Info"]["exits"]["north"], "library")
         self.assertEqual(gmcp["Comm.Channel.Text"], {"channel": "say", "talker": "Carol", "text": 'You say, "over gmcp"'})
         self.assertIn("client='telnetlib3'", self.daemon.output())
-
-
-class PlainTelnetTests(ClientTestCase):
-    def setUp(self):
-        if shutil.which("telnet") is None:
-            raise SkipTest("the telnet client is not installed (Debian package telnet)")
-        try:
-            import pexpect  # noqa: F401
-        except ImportError:
-            raise SkipTest("pexpect is not installed")
-        super().setUp()
-
-    def test_telnet_logs_in_and_talks(self):
-        import pexpect
-
-        bob = self.line_client()
-        sign_up(bob, "Bob")
-        # A dumb terminal: no colour may reach it.
-        telnet = pexpect.spawn("telnet", ["127.0.0.1", str(self.port)], timeout=20, env=dict(os.environ, TERM="dumb"))
-        self.addCleanup(telnet.close, force=True)
-        seen = []
-        for send, wait in ((None, b"Name: "), (b"Erin", rb"\(yes/no\) "), (b"yes", rb"characters\): "),
-                           (b"secret1", b"password: "), (b"secret1", b"Exits: [^\r]*\r\n"), (b"say hi", b'You say, "hi"')):
-            if send is not None:
-                telnet.sendline(send)
-            telnet.expect(wait)
-            seen.append(telnet.before + telnet.after)
-        bob.expect('Erin says, "hi"')
-        telnet.sendline(b"quit")
-        telnet.expect(pexpect.EOF)
-        text = b"".join(seen) + telnet.before
-        self.assertIn(b"The Plaza\r\n", text)
-        self.assertIn(b"Exits: north, east, south, west\r\n", text)
-        # Negotiation bytes were all taken by telnet; none show as garbage.
-        self.assertNotIn(b"\xff", text)
-        self.assertNotIn(b"\x1b", text)
-        self.assertNotIn(b"secret1", text)

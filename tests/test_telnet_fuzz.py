@@ -50,14 +50,3 @@ class FuzzTests(TestCase):
         c.frontend.send("still |rworking")
         c.frontend.send_data("Room.Info", {"name": "x"})
         protocol.connectionLost(Failure(ConnectionDone()))
-
-    def test_overlong_subnegotiation_discarded(self):
-        c = TelnetConnection()
-        c.feed(IAC + DO + GMCP)
-        c.take()
-        c.feed(IAC + SB + GMCP + b"Core.Ping " + b"x" * 20000)
-        self.assertLessEqual(len(c.protocol._subnegotiation), c.protocol.MAX_SUBNEGOTIATION)
-        c.feed(IAC + SE)
-        self.assertEqual(c.take(), b"")
-        c.feed(IAC + SB + GMCP + b"Core.Ping" + IAC + SE)
-        self.assertEqual(c.take(), IAC + SB + GMCP + b"Core.Ping" + IAC + SE)

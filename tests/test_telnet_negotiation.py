@@ -64,10 +64,6 @@ class Rfc1143Tests(TestCase):
         self.assertEqual(self.c.take(), b"")
         self.assertEqual(self.state(LINEMODE), ("no", False, "no", False))
 
-    def test_unknown_options_refused_once_each(self):
-        self.c.feed(IAC + WILL + LINEMODE + IAC + DO + LINEMODE)
-        self.assertEqual(self.c.take(), IAC + DONT + LINEMODE + IAC + WONT + LINEMODE)
-
     def test_refusal_of_offer_is_final(self):
         """
         DONT answering our WILL ends the negotiation without a reply; a
