@@ -44,7 +44,7 @@ class OffersTests(TestCase):
         c.take()
         c.feed(IAC + DO + MCCP2)
         self.assertEqual(c.take(), IAC + WONT + MCCP2)
-        self.assertFalse(c.protocol.compressing)
+        self.assertFalse(c.protocol.compression.compressing)
 
 
 class Rfc1143Tests(TestCase):

@@ -419,7 +419,7 @@ class CompressionTests(TestCase):
             c.feed(IAC + DO + MCCP2, split)
             self.assertEqual(c.wire.io.getvalue()[:5], self.START)
             # The marker went out in one write.
-            self.assertTrue(c.protocol.compressing)
+            self.assertTrue(c.protocol.compression.compressing)
 
 
 class KeepaliveTests(TestCase):

@@ -4,7 +4,7 @@ The telnet frontend, for telnet and MUD clients.
 L{transport} parses bytes and negotiates options (RFC 1143), L{frontend}
 adapts the connection to a core session, and one module per option family
 does the rest: L{terminal} (NAWS, TTYPE/MTTS), L{environ} (NEW-ENVIRON/MNES),
-L{charset}, L{mssp}, L{gmcp}, L{base} (EOR, MCCP2).  L{options} validates a
+L{charset}, L{mssp}, L{gmcp}, L{mccp} and L{base} (EOR).  L{options} validates a
 listener's options and builds its factory.
 """
 

@@ -1,12 +1,12 @@
 """
-The shape of an option handler, and the options that need no more than it.
+The shape of an option handler, and EOR, which needs no more than it.
 """
 
 from twisted.conch import telnet
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger
 
-from gateway.frontends.telnet.codes import EOR, MCCP2, NAMES
+from gateway.frontends.telnet.codes import EOR, NAMES
 
 
 def negotiation_failed(failure):
@@ -82,17 +82,3 @@ class EndOfRecord(OptionHandler):
     """
 
     option = EOR
-
-
-class Compression(OptionHandler):
-    """
-    MCCP2: compress everything the server sends once the client agrees.
-    """
-
-    option = MCCP2
-
-    def enabled(self, local):
-        self.frontend.transport.start_compression()
-
-    def disabled(self, local):
-        self.frontend.transport.stop_compression()

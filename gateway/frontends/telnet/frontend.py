@@ -6,18 +6,18 @@ import codecs
 import ipaddress
 
 from twisted.internet import task
-from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
-from gateway.frontends.telnet.base import Compression, EndOfRecord, negotiation_failed
+from gateway.frontends.telnet.base import EndOfRecord, negotiation_failed
 from gateway.frontends.telnet.charset import Charset
 from gateway.frontends.telnet.codes import ECHO, EOR, EOR_MARK, GA, NAMES, NOP, SGA
 from gateway.frontends.telnet.environ import Environment
 from gateway.frontends.telnet.gmcp import Gmcp
+from gateway.frontends.telnet.mccp import Compression
 from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
@@ -75,7 +75,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self._keepalive = None
 
     def connectionMade(self):
-        secure = ISSLTransport.providedBy(self.transport.transport)
+        secure = self.transport.secure
         self.capabilities = Capabilities(
             protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
             utf8=self.encoding == "utf-8", secure=secure,

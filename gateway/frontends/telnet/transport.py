@@ -5,12 +5,12 @@ with the Q method's error cases handled as the RFC says, and MCCP2 output
 compression.
 """
 
-import zlib
-
 from twisted.conch import telnet
+from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 
-from gateway.frontends.telnet.codes import IAC, MCCP2, SB, SE
+from gateway.frontends.telnet.codes import DO, DONT, IAC, WILL, WONT
+from gateway.frontends.telnet.mccp import CompressingTransport
 
 _COMMANDS = frozenset(
     [telnet.EOR, telnet.NOP, telnet.DM, telnet.BRK, telnet.IP, telnet.AO, telnet.AYT, telnet.EC, telnet.EL, telnet.GA]
@@ -36,9 +36,11 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     (C{DO} answering our C{WONT}, C{WILL} answering our C{DONT}), on which
     Twisted asserts, turn the option off as the RFC says.
 
-    Once L{start_compression} is called every byte written goes through
-    one zlib stream (MCCP2), flushed with C{Z_SYNC_FLUSH} after each write
-    and finished when the connection is closed.
+    Everything is written through L{compression}, a
+    L{CompressingTransport} that MCCP2 switches on.
+
+    @ivar secure: whether the connection is over TLS.
+    @ivar compression: the L{CompressingTransport} under this one.
     """
 
     MAX_SUBNEGOTIATION = 8192
@@ -48,16 +50,18 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         super().__init__(*args, **kwargs)
         self._subnegotiation = bytearray()
         self._subnegotiation_overflow = False
-        self._compressor = None
 
-    # Output
-
-    def _write(self, data):
-        # Twisted's path for negotiation bytes; they are compressed too.
-        self._send(data)
+    def makeConnection(self, transport):
+        """
+        Connect through a L{CompressingTransport}, so MCCP2 can compress
+        everything written, Twisted's own negotiation bytes included.
+        """
+        self.secure = ISSLTransport.providedBy(transport)
+        self.compression = CompressingTransport(transport)
+        super().makeConnection(self.compression)
 
     def write(self, data):
-        self._send(data.replace(IAC, IAC + IAC))
+        self.transport.write(data.replace(IAC, IAC + IAC))
 
     def writeSequence(self, seq):
         self.write(b"".join(seq))
@@ -68,45 +72,7 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
 
         @type command: L{bytes} of length 1
         """
-        self._send(IAC + command)
-
-    def _send(self, data):
-        if self._compressor is not None:
-            data = self._compressor.compress(data) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
-        self.transport.write(data)
-
-    @property
-    def compressing(self):
-        """
-        Whether output is MCCP2-compressed.
-        """
-        return self._compressor is not None
-
-    def start_compression(self):
-        """
-        Write the MCCP2 start marker, in one piece, and compress everything
-        after it.
-        """
-        if self._compressor is None:
-            self._send(IAC + SB + MCCP2 + IAC + SE)
-            self._compressor = zlib.compressobj()
-
-    def stop_compression(self):
-        """
-        End the compressed stream cleanly (C{Z_FINISH}); later output is
-        plain.
-        """
-        if self._compressor is not None:
-            compressor, self._compressor = self._compressor, None
-            self.transport.write(compressor.flush(zlib.Z_FINISH))
-
-    def loseConnection(self):
-        self.stop_compression()
-        super().loseConnection()
-
-    def connectionLost(self, reason):
-        self._compressor = None
-        super().connectionLost(reason)
+        self.transport.write(IAC + command)
 
     # Option negotiation: see the class docstring.
 
@@ -117,10 +83,10 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     def will_no_false(self, state, option):
         if self.enableRemote(option):
             state.him.state = "yes"
-            self._do(option)
+            self.transport.write(IAC + DO + option)
             self._enabled(option, False)
         else:
-            self._dont(option)
+            self.transport.write(IAC + DONT + option)
 
     def will_no_true(self, state, option):
         state.him.state, state.him.negotiating = "yes", False
@@ -139,10 +105,10 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     def do_no_false(self, state, option):
         if self.enableLocal(option):
             state.us.state = "yes"
-            self._will(option)
+            self.transport.write(IAC + WILL + option)
             self._enabled(option, True)
         else:
-            self._wont(option)
+            self.transport.write(IAC + WONT + option)
 
     def do_no_true(self, state, option):
         state.us.state, state.us.negotiating = "yes", False
