@@ -28,14 +28,10 @@ _PIECES = st.one_of(
 
 
 class FuzzTests(TestCase):
-    core = None
-
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(_PIECES, max_size=30), st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=5))
     def test_arbitrary_bytes(self, pieces, chunk_sizes):
-        if FuzzTests.core is None:
-            FuzzTests.core = make_core()
-        c = TelnetConnection(core=FuzzTests.core, trusted_proxies=["127.0.0.1"])
+        c = TelnetConnection(core=make_core(), trusted_proxies=["127.0.0.1"])
         data = b"".join(pieces)
         i = n = 0
         while i < len(data):
