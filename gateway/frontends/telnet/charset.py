@@ -2,6 +2,8 @@
 CHARSET (RFC 2066): agreeing on UTF-8 with clients that can say so.
 """
 
+import codecs
+
 from gateway.frontends.telnet.base import OptionHandler
 from gateway.frontends.telnet.codes import CHARSET
 
@@ -56,12 +58,12 @@ class Charset(OptionHandler):
         names = offer[1:].split(offer[:1]) if offer[:1] else []
         chosen = None
         if not self._asked:
-            fallback = self.frontend.settings.encoding.upper()
+            fallback = codecs.lookup(self.frontend.settings.encoding).name
             for name in names:
-                upper = name.decode("ascii", "replace").upper()
-                if upper in _UTF8_NAMES or (chosen is None and upper == fallback):
+                codec = _codec_name(name)
+                if codec == "utf-8" or (chosen is None and codec == fallback):
                     chosen = name
-                    if upper in _UTF8_NAMES:
+                    if codec == "utf-8":
                         break
         if chosen is None:
             self.send(REJECTED)
@@ -69,3 +71,13 @@ class Charset(OptionHandler):
         self.send(ACCEPTED + chosen)
         self.frontend.set_encoding(chosen.decode("ascii"))
         self.frontend.changed()
+
+
+def _codec_name(name):
+    """
+    Python's name for the character set C{name} (bytes), or L{None}.
+    """
+    try:
+        return codecs.lookup(name.decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None

@@ -5,6 +5,7 @@ The telnet frontend: one telnet connection as an L{ISessionTransport}.
 import codecs
 import ipaddress
 
+from twisted.conch import telnet
 from twisted.internet import task
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -22,7 +23,6 @@ from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
 from gateway.interfaces import ISessionTransport, IStructuredTransport
-from twisted.conch import telnet
 
 
 def option_handlers(settings, secure):
