@@ -156,7 +156,10 @@ def build_service(config, reactor):
     """
     top = GatewayService()
     core = build_core(config, reactor, top)
-    build_listeners(config, core, reactor, top, available_frontends())
+    frontends = available_frontends()
+    for module, error in sorted(frontends.broken.items()):
+        log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
+    build_listeners(config, core, reactor, top, frontends)
     log.info(
         "gateway configured from {source}; data in {data}",
         source=config.path or "(defaults)", data=config.data_dir,
