@@ -286,5 +286,8 @@ def build_factory(core, portal, options):
         autoPingTimeout=settings.ping_timeout,
         openHandshakeTimeout=settings.handshake_timeout,
         closeHandshakeTimeout=5,
+        # Refused frames get a close frame with the reason (1009 for too
+        # big) instead of a silently dropped connection.
+        failByDrop=False,
     )
     return build_site(factory, settings.web_client)
