@@ -222,7 +222,7 @@
       return;
     }
     socket.send(JSON.stringify({ type: "line", text }));
-    addLine(promptEl.textContent + (hidden ? "" : text), "echo");
+    addLine((promptEl.textContent || "› ") + (hidden ? "" : text), "echo");
     if (!hidden && text.trim() && history[history.length - 1] !== text) {
       history.push(text);
       if (history.length > MAX_HISTORY) history.shift();
