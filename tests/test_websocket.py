@@ -11,7 +11,11 @@ from urllib.request import urlopen
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SkipTest, TestCase
+
+from zope.interface import directlyProvides
 
 from gateway.core.capabilities import Capabilities
 from gateway.errors import ConfigError
@@ -25,7 +29,11 @@ except ImportError:
     autobahn = None
 else:
     autobahn = True
-    from gateway.frontends.websocket import build_factory, normalize_origin, origin_allowed
+    from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+
+    from gateway.frontends.websocket import (
+        WebSocketFrontend, WebSocketOptions, build_factory, normalize_origin, origin_allowed,
+    )
 
 NEEDS_AUTOBAHN = "autobahn is not installed (pip install 'gateway[websocket]' or apt install python3-autobahn)"
 
@@ -51,7 +59,7 @@ class RecordingSession:
 class MessageTests(TestCase):
     def deliver(self, raw):
         session, capabilities = RecordingSession(), Capabilities(protocol="test")
-        messages.deliver(raw, session, capabilities)
+        messages.deliver(raw, session, capabilities, 20)
         return session, capabilities
 
     def test_line(self):
@@ -61,6 +69,15 @@ class MessageTests(TestCase):
     def test_lines_split_and_control_characters_dropped(self):
         session, _ = self.deliver(json.dumps({"type": "line", "text": "say \x1b[31mred\r\nlook\tnow"}))
         self.assertEqual(session.lines, ["say [31mred", "look now"])
+
+    def test_too_long_line_refused_whole(self):
+        session = RecordingSession()
+        raw = json.dumps({"type": "line", "text": "look\n" + "é" * 11})
+        e = self.assertRaises(messages.MessageError, messages.deliver, raw, session, None, 20)
+        self.assertEqual(str(e), "that line was too long (over 20 bytes) and was ignored")
+        self.assertEqual(session.lines, [])
+        session, _ = self.deliver(json.dumps({"type": "line", "text": "é" * 10}))
+        self.assertEqual(session.lines, ["é" * 10])
 
     def test_empty_line(self):
         session, _ = self.deliver('{"type": "line", "text": ""}')
@@ -130,6 +147,46 @@ class OriginTests(TestCase):
         ]:
             e = self.assertRaises(ConfigError, build_factory, core, core.portal, options)
             self.assertIn(error, str(e))
+
+
+class HandshakeTests(TestCase):
+    """
+    L{WebSocketFrontend.onConnect} on a transport that is or is not TLS.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def handshake(self, origin, protocols, secure):
+        frontend = WebSocketFrontend(make_core(), WebSocketOptions(), frozenset())
+        frontend.transport = StringTransport()
+        if secure:
+            directlyProvides(frontend.transport, ISSLTransport)
+        request = ConnectionRequest(
+            "tcp4:192.168.1.1:54321", {"host": "play.example.org", "user-agent": "Test\x07Browser"},
+            "play.example.org", "/ws", {}, 13, origin, protocols, [],
+        )
+        return frontend, frontend.onConnect(request)
+
+    def test_secure_structured(self):
+        frontend, protocol = self.handshake("https://play.example.org", ["gateway.json", "gateway.text"], True)
+        self.assertEqual(protocol, "gateway.json")
+        self.assertTrue(frontend.structured)
+        self.assertEqual(
+            frontend.capabilities,
+            Capabilities(protocol="websocket", secure=True, ansi=True, peer="192.168.1.1:54321", client="TestBrowser"),
+        )
+
+    def test_plain_text(self):
+        frontend, protocol = self.handshake("http://play.example.org", ["gateway.text"], False)
+        self.assertEqual(protocol, "gateway.text")
+        self.assertFalse(frontend.structured)
+        self.assertEqual((frontend.capabilities.secure, frontend.capabilities.ansi), (False, False))
+        self.assertIsNone(self.handshake(None, [], False)[1])
+
+    def test_page_over_http_refused_on_tls(self):
+        e = self.assertRaises(ConnectionDeny, self.handshake, "http://play.example.org", ["gateway.json"], True)
+        self.assertEqual(e.code, 403)
 
 
 class RecordingClient(WebSocketClientProtocol if autobahn else object):

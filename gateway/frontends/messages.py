@@ -83,7 +83,24 @@ def _size(message, key):
     return value
 
 
-def deliver(raw, session, capabilities):
+def deliver_lines(text, session, max_bytes):
+    """
+    Pass each line of received text to the session, control characters
+    dropped; text with a line longer than C{max_bytes} is refused whole.
+
+    @type text: L{str}
+    @param session: the L{gateway.interfaces.ISession}.
+    @param max_bytes: the longest line allowed, in UTF-8 bytes.
+    @raise MessageError: when a line is too long; nothing was passed on.
+    """
+    lines = text.splitlines() or [""]
+    if any(len(line.encode("utf-8")) > max_bytes for line in lines):
+        raise MessageError(f"that line was too long (over {max_bytes} bytes) and was ignored")
+    for line in lines:
+        session.line_received(clean_text(line))
+
+
+def deliver(raw, session, capabilities, max_line_bytes):
     """
     Act on one client message: pass a line to the session, or record a
     screen size in the capabilities and tell the session.
@@ -92,6 +109,7 @@ def deliver(raw, session, capabilities):
     @type raw: L{str}
     @param session: the L{gateway.interfaces.ISession}.
     @param capabilities: the client's L{gateway.core.capabilities.Capabilities}.
+    @param max_line_bytes: the longest input line allowed, in bytes.
     @raise MessageError: when the message is not valid JSON or not one of
         the client messages; nothing has changed.
     """
@@ -106,8 +124,7 @@ def deliver(raw, session, capabilities):
         text = message.get("text")
         if not isinstance(text, str):
             raise MessageError("a line message needs a text string")
-        for line in text.splitlines() or [""]:
-            session.line_received(clean_text(line))
+        deliver_lines(text, session, max_line_bytes)
     elif kind == "size":
         width, height = _size(message, "width"), _size(message, "height")
         capabilities.width, capabilities.height = width, height

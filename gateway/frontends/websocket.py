@@ -181,7 +181,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
         self.capabilities = Capabilities(
             protocol=self.protocol_name, secure=secure, ansi=self.structured,
             peer=describe(self.transport.getPeer()),
-            client=request.headers.get("user-agent", "")[:80],
+            client=clean_text(request.headers.get("user-agent", ""))[:80],
         )
         if self.structured:
             return JSON
@@ -197,14 +197,14 @@ class WebSocketFrontend(WebSocketServerProtocol):
             self._error("binary messages are not supported; send text")
             return
         text = payload.decode("utf-8")
-        if self.structured:
-            try:
-                messages.deliver(text, self.session, self.capabilities)
-            except messages.MessageError as e:
-                self._error(str(e))
-        else:
-            for line in text.splitlines() or [""]:
-                self.session.line_received(clean_text(line))
+        max_bytes = self.core.settings.limits.max_line_bytes
+        try:
+            if self.structured:
+                messages.deliver(text, self.session, self.capabilities, max_bytes)
+            else:
+                messages.deliver_lines(text, self.session, max_bytes)
+        except messages.MessageError as e:
+            self._error(str(e))
 
     def onClose(self, wasClean, code, reason):
         if self.session is not None:

@@ -54,7 +54,7 @@ class JSONLinesProtocol(Protocol):
                 self._write(messages.error_message("that line was too long and was ignored"))
             elif line.strip():
                 try:
-                    messages.deliver(line.decode("utf-8", "replace"), self.session, self.capabilities)
+                    messages.deliver(line.decode("utf-8", "replace"), self.session, self.capabilities, self._lines.max_bytes)
                 except messages.MessageError as e:
                     self._write(messages.error_message(str(e)))
 
