@@ -13,7 +13,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.testing import StringTransport
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 from zope.interface import directlyProvides
 
@@ -32,7 +32,7 @@ else:
     from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 
     from gateway.frontends.websocket import (
-        WebSocketFrontend, WebSocketOptions, build_factory, normalize_origin, origin_allowed,
+        WebSocketFrontend, build_factory, normalize_origin, origin_allowed,
     )
 
 NEEDS_AUTOBAHN = "autobahn is not installed (pip install 'gateway[websocket]' or apt install python3-autobahn)"
@@ -158,7 +158,7 @@ class HandshakeTests(TestCase):
         skip = NEEDS_AUTOBAHN
 
     def handshake(self, origin, protocols, secure):
-        frontend = WebSocketFrontend(make_core(), WebSocketOptions(), frozenset())
+        frontend = WebSocketFrontend(make_core(), frozenset())
         frontend.transport = StringTransport()
         if secure:
             directlyProvides(frontend.transport, ISSLTransport)

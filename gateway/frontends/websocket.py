@@ -155,15 +155,13 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     protocol_name = "websocket"
 
-    def __init__(self, core, settings, allowed):
+    def __init__(self, core, allowed):
         """
         @param core: the L{gateway.core.game.GameCore}.
-        @param settings: this listener's L{WebSocketOptions}.
-        @param allowed: the normalized allowed origins.
+        @param allowed: the listener's normalized C{allowed_origins}.
         """
         super().__init__()
         self.core = core
-        self.settings = settings
         self.allowed = allowed
         self.session = None
         self.structured = False
@@ -277,7 +275,7 @@ def build_factory(core, portal, options):
     settings = build_settings(WebSocketOptions, options, "options")
     allowed = frozenset("*" if item == "*" else normalize_origin(item) for item in settings.allowed_origins)
     factory = WebSocketServerFactory(server="gateway", protocols=[JSON, TEXT])
-    factory.protocol = lambda: WebSocketFrontend(core, settings, allowed)
+    factory.protocol = lambda: WebSocketFrontend(core, allowed)
     factory.setProtocolOptions(
         webStatus=False,
         maxFramePayloadSize=settings.max_message_bytes,
