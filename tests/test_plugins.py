@@ -24,7 +24,7 @@ from gateway.frontends.plugin import Frontends, LazyFrontend, available_frontend
 from gateway.interfaces import IFrontendPlugin
 from gateway.service import build_listeners
 from gateway.tap import Options
-from tests.daemon import ROOT, Daemon, LineClient, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, run_daemon_to_exit, sign_up
 from tests.helpers import make_core
 
 EXAMPLE = ROOT / "examples" / "jsonlines"
@@ -227,6 +227,34 @@ class ThirdPartyPluginTests(TestCase):
             "(broken) twisted.plugins.gateway_test_broken: RuntimeError: this plugin is broken on purpose", output
         )
         self.assertRegex(output, r"\n  telnet +Telnet")
+
+    def test_broken_plugin_does_not_stop_the_daemon(self):
+        root = Path(self.mktemp()).resolve()
+        write_plugins(root, "twisted/plugins", {"gateway_test_broken": BROKEN_PLUGIN})
+        data = Path(self.mktemp()).resolve()
+        data.mkdir()
+        daemon = Daemon(
+            data / "var", listen=["telnet=tcp:0:interface=127.0.0.1"],
+            env={"PYTHONPATH": os.pathsep.join([str(ROOT), str(root)])},
+        )
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        player = LineClient(daemon.ports["telnet"])
+        self.addCleanup(player.close)
+        player.expect("Name: ")
+        self.assertIn(
+            "Plugin module twisted.plugins.gateway_test_broken failed to import and is not available: "
+            "RuntimeError: this plugin is broken on purpose", daemon.output(),
+        )
+
+    def test_unknown_frontend_stops_the_daemon(self):
+        config = Path(self.mktemp()).resolve()
+        config.write_text('[listeners.play]\nfrontend = "gopher"\nendpoint = "tcp:0:interface=127.0.0.1"\n')
+        status, output = run_daemon_to_exit(["--config", str(config), "--data-dir", str(config.parent / "var")])
+        self.assertEqual(status, 1, output)
+        self.assertIn(f"gateway: {config}: listeners.play.frontend 'gopher' is not an installed frontend", output)
+        self.assertRegex(output, r"\(available: [^)]*\btelnet\b[^)]*\bwebsocket\b[^)]*\)")
+        self.assertNotIn("Traceback", output)
 
     def test_example_plugin_served_with_telnet(self):
         """
