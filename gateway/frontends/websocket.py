@@ -18,6 +18,7 @@ ones.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -145,6 +146,15 @@ class WebSocketOptions:
     web_client: bool = setting(True)
 
 
+@lru_cache(maxsize=1024)
+def _payload(text):
+    """
+    The UTF-8 payload of an outgoing message, cached so a broadcast
+    encodes each distinct message once.
+    """
+    return text.encode("utf-8")
+
+
 @implementer(ISessionTransport)
 class WebSocketFrontend(WebSocketServerProtocol):
     """
@@ -212,7 +222,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     def _send(self, text):
         if not self._closing:
-            self.sendMessage(text.encode("utf-8"), isBinary=False)
+            self.sendMessage(_payload(text), isBinary=False)
 
     def _error(self, text):
         self._send(messages.error_message(text) if self.structured else f"Ignored: {text}.")

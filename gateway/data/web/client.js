@@ -86,9 +86,11 @@
     }
   }
 
+  const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
   function styledSpan(text) {
     const span = document.createElement("span");
-    span.textContent = text;
+    span.textContent = text.replace(CONTROLS, "");
     let fg = style.fg, bg = style.bg;
     if (style.inverse) { [fg, bg] = [bg || "var(--bg)", fg || "var(--fg)"]; }
     if (fg) span.style.color = fg;
