@@ -155,11 +155,6 @@ class ListenerErrorTests(TestCase):
             "twisted.plugins.bad (ImportError: no module named x))", str(e),
         )
 
-    def test_bad_options_name_the_listener(self):
-        frontends = Frontends({"good": LazyFrontend("good", "", "gateway.frontends.telnet:build_factory")})
-        e = self.assertRaises(ConfigError, self.build, frontends, "colour = true\n")
-        self.assertRegex(str(e), r"^\S+: listeners\.play \(frontend 'good'\): unknown key options\.colour")
-
     def test_missing_dependency_names_the_listener(self):
         frontends = Frontends({"good": LazyFrontend("good", "", "gateway_no_such_module:build")})
         e = self.assertRaises(StartupError, self.build, frontends)
