@@ -11,6 +11,7 @@ from urllib.request import urlopen
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
@@ -147,6 +148,34 @@ class OriginTests(TestCase):
         ]:
             e = self.assertRaises(ConfigError, build_factory, core, core.portal, options)
             self.assertIn(error, str(e))
+
+
+class SiteTests(TestCase):
+    """
+    The listener's web site, over a L{StringTransport}.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def request(self, data):
+        core = make_core()
+        channel = build_factory(core, core.portal, {}).buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        channel.dataReceived(data)
+        return transport
+
+    def test_large_request_body_disconnects(self):
+        transport = self.request(
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 20000
+        )
+        self.assertTrue(transport.disconnecting)
+
+    def test_small_request_body_allowed(self):
+        transport = self.request(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello")
+        self.assertIn(b"405", transport.value().split(b"\r\n")[0])
+        self.assertFalse(transport.disconnecting)
 
 
 class HandshakeTests(TestCase):

@@ -27,7 +27,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
-from twisted.web.server import Site
+from twisted.web.server import Request, Site
 from twisted.web.static import File
 from zope.interface import implementer
 
@@ -134,7 +134,7 @@ class WebSocketOptions:
     @ivar ping_timeout: seconds to wait for a pong before dropping the
         connection.
     @ivar handshake_timeout: seconds a client has to finish the opening
-        handshake.
+        handshake, and an HTTP connection may sit idle.
     @ivar web_client: whether to serve the browser client at C{/}.
     """
 
@@ -259,11 +259,38 @@ class _StaticFile(File):
         return super().render_GET(request)
 
 
-def build_site(factory, web_client=True):
+class BoundedRequest(Request):
+    """
+    A request whose body may be at most L{MAX_BODY} bytes: the web client
+    and the socket only need GET, and C{twisted.web} would otherwise store
+    a body of any size.  A client sending more is disconnected.
+    """
+
+    MAX_BODY = 16384
+
+    def gotLength(self, length):
+        self._body_bytes = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data):
+        self._body_bytes += len(data)
+        if self._body_bytes > self.MAX_BODY:
+            if not self.transport.disconnecting:
+                log.info("Disconnected {peer}: HTTP request body over {limit} bytes",
+                         peer=describe(self.getClientAddress()), limit=self.MAX_BODY)
+                self.transport.loseConnection()
+            return
+        super().handleContentChunk(data)
+
+
+def build_site(factory, clock, web_client=True, timeout=60):
     """
     The web resources of a websocket listener: the socket at C{/ws} and,
     when C{web_client} is set, the files of L{WEB_CLIENT} at the root.
 
+    @param clock: the L{twisted.internet.interfaces.IReactorTime} for the
+        HTTP timeouts.
+    @param timeout: seconds an HTTP connection may sit idle.
     @rtype: L{Site}
     """
     root = Resource()
@@ -273,7 +300,7 @@ def build_site(factory, web_client=True):
         for path in sorted(WEB_CLIENT.iterdir()):
             if path.is_file() and path.name != "index.html":
                 root.putChild(path.name.encode("ascii"), _StaticFile(str(path)))
-    return Site(root)
+    return Site(root, requestFactory=BoundedRequest, timeout=timeout, reactor=clock)
 
 
 def build_factory(core, portal, options):
@@ -298,4 +325,4 @@ def build_factory(core, portal, options):
         # big) instead of a silently dropped connection.
         failByDrop=False,
     )
-    return build_site(factory, settings.web_client)
+    return build_site(factory, core.clock, settings.web_client, settings.handshake_timeout)
