@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from zope.interface import directlyProvides
 
+from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.errors import ConfigError
 from gateway.frontends import messages
@@ -106,6 +107,15 @@ class MessageTests(TestCase):
         self.assertEqual(json.loads(messages.echo_message(False)), {"type": "echo", "on": False})
         self.assertEqual(json.loads(messages.close_message(None)), {"type": "close", "reason": ""})
         self.assertEqual(json.loads(messages.error_message("no")), {"type": "error", "text": "no"})
+        self.assertEqual(
+            json.loads(messages.data_message("Room.Info", {"name": "Hall"})),
+            {"type": "data", "package": "Room.Info", "data": {"name": "Hall"}},
+        )
+
+    def test_markup_rendered_or_removed(self):
+        self.assertEqual(json.loads(messages.text_message("|rred|n ok"))["text"], "red ok")
+        self.assertEqual(json.loads(messages.text_message("|rred|n", markup.ANSI_16))["text"], "\x1b[31mred\x1b[0m")
+        self.assertEqual(json.loads(messages.prompt_message("|hName|n: "))["text"], "Name: ")
 
 
 class OriginTests(TestCase):
@@ -203,7 +213,10 @@ class HandshakeTests(TestCase):
         self.assertTrue(frontend.structured)
         self.assertEqual(
             frontend.capabilities,
-            Capabilities(protocol="websocket", secure=True, ansi=True, peer="192.168.1.1:54321", client="TestBrowser"),
+            Capabilities(
+                protocol="websocket", secure=True, ansi=True, xterm256=True, truecolor=True, structured=True,
+                peer="192.168.1.1:54321", client="TestBrowser",
+            ),
         )
 
     def test_plain_text(self):
@@ -361,6 +374,9 @@ class WebSocketDaemonTests(TestCase):
         yield self.sign_up(client, "Wendy")
         player = self.telnet("Tom")
         yield client.expect('"text":"Tom has arrived."')
+        # Structured data rides next to the text.
+        client.line("look")
+        yield client.expect('"type":"data","package":"Room.Info"')
         client.line("say hello from the web")
         # Once the server answered, the telnet player's copy is on its way
         # (the reactor does not run while the blocking telnet client waits).
@@ -384,6 +400,12 @@ class WebSocketDaemonTests(TestCase):
         self.assertEqual(prompt, "Name: ")
         client.sendMessage(b"Tina")
         yield client.expect("There is no account called Tina. Create it? (yes/no) ")
+        for answer in (b"yes", b"secret1", b"secret1"):
+            client.sendMessage(answer)
+        room = yield client.expect("Exits:")
+        # Plain text frames carry no markup and no escape codes.
+        self.assertNotIn("|", room)
+        self.assertNotIn("\x1b", room)
 
     @inlineCallbacks
     def test_oversized_message_closes_connection(self):

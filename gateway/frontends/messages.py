@@ -7,6 +7,8 @@ Each message is one JSON object with a C{"type"}.  The server sends::
 
     {"type": "text", "text": "lines\\nof output"}    game output (may hold ANSI SGR)
     {"type": "prompt", "text": "Name: "}           show without a line break
+    {"type": "data", "package": "Room.Info",       structured data next to the text
+     "data": {"name": "...", "exits": [...]}}      (the GMCP packages of docs/protocols.md)
     {"type": "echo", "on": false}                  hide input (password) / show again
     {"type": "close", "reason": "Goodbye."}        the last message before closing
     {"type": "error", "text": "..."}               a message the server could not use
@@ -20,6 +22,7 @@ and accepts::
 import json
 from functools import lru_cache
 
+from gateway.core import markup
 from gateway.frontends.text import clean_text
 
 #: The largest screen size a client may report, in characters.
@@ -37,20 +40,32 @@ def _encode(message):
 
 
 @lru_cache(maxsize=1024)
-def text_message(text):
+def text_message(text, colours=markup.NO_COLOUR):
     """
-    Game output.  Cached, so a broadcast encodes each distinct text once.
+    Game output, its markup rendered as ANSI for C{colours} (or removed).
+    Cached, so a broadcast encodes each distinct text once.
+
+    @param colours: a L{gateway.core.markup} colour level.
+    @rtype: L{str}
+    """
+    return _encode({"type": "text", "text": markup.render(text, colours)})
+
+
+def prompt_message(text, colours=markup.NO_COLOUR):
+    """
+    @param colours: a L{gateway.core.markup} colour level.
+    @rtype: L{str}
+    """
+    return _encode({"type": "prompt", "text": markup.render(text, colours)})
+
+
+def data_message(package, data):
+    """
+    A structured message (see L{gateway.interfaces.IStructuredTransport}).
 
     @rtype: L{str}
     """
-    return _encode({"type": "text", "text": text})
-
-
-def prompt_message(text):
-    """
-    @rtype: L{str}
-    """
-    return _encode({"type": "prompt", "text": text})
+    return _encode({"type": "data", "package": package, "data": data})
 
 
 def echo_message(on):

@@ -42,11 +42,12 @@ except ImportError as e:
     ) from e
 
 from gateway.config import at_least, build_settings, positive, setting
+from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import clean_text
-from gateway.interfaces import ISessionTransport
+from gateway.interfaces import ISessionTransport, IStructuredTransport
 
 log = Logger()
 
@@ -155,7 +156,7 @@ def _payload(text):
     return text.encode("utf-8")
 
 
-@implementer(ISessionTransport)
+@implementer(ISessionTransport, IStructuredTransport)
 class WebSocketFrontend(WebSocketServerProtocol):
     """
     Adapts a WebSocket connection to a core session.
@@ -186,8 +187,10 @@ class WebSocketFrontend(WebSocketServerProtocol):
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
         self.structured = JSON in request.protocols
+        # The web client renders 24-bit colour and takes structured data.
         self.capabilities = Capabilities(
             protocol=self.protocol_name, secure=secure, ansi=self.structured,
+            xterm256=self.structured, truecolor=self.structured, structured=self.structured,
             peer=describe(self.transport.getPeer()),
             client=clean_text(request.headers.get("user-agent", ""))[:80],
         )
@@ -230,10 +233,19 @@ class WebSocketFrontend(WebSocketServerProtocol):
     # ISessionTransport
 
     def send(self, text):
-        self._send(messages.text_message(text) if self.structured else text)
+        if self.structured:
+            self._send(messages.text_message(text, self.capabilities.colour_level()))
+        else:
+            self._send(markup.strip(text))
 
     def send_prompt(self, text):
-        self._send(messages.prompt_message(text) if self.structured else text)
+        if self.structured:
+            self._send(messages.prompt_message(text, self.capabilities.colour_level()))
+        else:
+            self._send(markup.strip(text))
+
+    def send_data(self, package, data):
+        self._send(messages.data_message(package, data))
 
     def set_echo(self, on):
         if self.structured:

@@ -194,6 +194,9 @@
           if (message.reason) showText(message.reason);
           break;
         case "error": addLine(`(${message.text})`, "notice"); break;
+        case "data": if (message.package === "Room.Info" && message.data && message.data.name) {
+          document.title = `${message.data.name} · gateway`;
+        } break;
       }
     };
     socket.onclose = (event) => {
