@@ -22,10 +22,11 @@ setup(
         "gateway.core",
         "gateway.core.commands",
         "gateway.frontends",
+        "gateway.frontends.telnet",
         "gateway.store",
         "twisted.plugins",
     ],
-    package_data={"gateway": ["data/*"]},
+    package_data={"gateway": ["data/*", "data/web/*"]},
     install_requires=[
         "twisted>=22.4",
         "pyOpenSSL>=23.0",
@@ -35,7 +36,8 @@ setup(
         "argon2-cffi>=21.1",
     ],
     extras_require={
-        "test": ["hypothesis>=6.36", "pexpect>=4.8", "psutil", "matplotlib"],
+        "test": ["hypothesis>=6.36", "telnetlib3>=5.0", "pexpect>=4.8", "autobahn>=22.7", "selenium>=4.8", "psutil", "matplotlib"],
+        "websocket": ["autobahn>=22.7"],
     },
     entry_points={"console_scripts": ["gateway-admin = gateway.admin:main"]},
     classifiers=[

@@ -6,6 +6,7 @@ in order, and never after that session's prompt or close.
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import make_core, sign_up
+from tests.test_structured import StructuredTransport
 
 
 class OutboxTests(SynchronousTestCase):
@@ -78,3 +79,18 @@ class OutboxTests(SynchronousTestCase):
         with self.outbox.batch():
             self.a.send("one")
         self.assertEqual(self.lines(self.bob), ["from a delivery"])
+
+
+class OutboxStructuredTests(SynchronousTestCase):
+    def test_held_text_comes_before_structured_data(self):
+        core = make_core()
+        transport = StructuredTransport()
+        transport.capabilities.structured = True
+        transport.session = session = core.connect(transport)
+        for line in ("Alice", "yes", "secret1", "secret1"):
+            session.line_received(line)
+        transport.clear()
+        with core.outbox.batch():
+            session.send("text first")
+            session.send_data("Room.Info", {"id": "hall"})
+        self.assertEqual(transport.events, [("line", "text first"), ("data", ("Room.Info", {"id": "hall"}))])

@@ -4,16 +4,13 @@ How the telnet frontend writes: one write per client for a burst of input
 """
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from gateway.frontends.telnet import build_factory
 from tests.helpers import make_core
 
 
-@implementer(ITCPTransport)
 class TCPStringTransport(StringTransport):
     """
     A L{StringTransport} that counts writes and records TCP_NODELAY.
@@ -28,6 +25,16 @@ class TCPStringTransport(StringTransport):
     def write(self, data):
         self.writes += 1
         super().write(data)
+
+
+class UnixStringTransport(StringTransport):
+    """
+    A transport with Twisted's C{setTcpNoDelay} that fails, as it does on a
+    Unix socket.
+    """
+
+    def setTcpNoDelay(self, enabled):
+        raise OSError(95, "Operation not supported")
 
 
 class TelnetOutputTests(SynchronousTestCase):
@@ -81,3 +88,8 @@ class TelnetOutputTests(SynchronousTestCase):
                 'You say, "after"',
             ],
         )
+
+    def test_nodelay_refused_by_the_socket_is_no_error(self):
+        protocol, transport = self.connect("Alice", UnixStringTransport)
+        protocol.dataReceived(b"say hi\r\n")
+        self.assertEqual(transport.value(), b'You say, "hi"\r\n')

@@ -4,7 +4,6 @@ Encoding the core's text for line clients, and what is cached.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from gateway.frontends import text
 from gateway.frontends.text import CACHED_LENGTH, encode_line
 
 
@@ -22,7 +21,7 @@ class EncodeLineTests(SynchronousTestCase):
 
     def test_long_text_not_kept(self):
         long_text = "x" * (CACHED_LENGTH + 1)
-        before = text._encode_cached.cache_info().currsize
+        before = encode_line.cache_info().currsize
         self.assertEqual(encode_line(long_text), long_text.encode() + b"\r\n")
         self.assertIsNot(encode_line(long_text), encode_line(long_text))
-        self.assertEqual(text._encode_cached.cache_info().currsize, before)
+        self.assertEqual(encode_line.cache_info().currsize, before)

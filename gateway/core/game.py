@@ -21,6 +21,7 @@ class GameCore:
     @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
+    @ivar started_at: when the core started, in C{clock} seconds.
     """
 
     log = Logger()
@@ -33,6 +34,7 @@ class GameCore:
         self.hasher = hasher
         self.dispatcher = dispatcher
         self.clock = clock
+        self.started_at = clock.seconds()
         self.sessions = set()
         self.outbox = Outbox()
         self._login_timers = {}
@@ -101,6 +103,7 @@ class GameCore:
             self.world.enter(session, self.world.place_for(account.location))
             self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        session.send_data("Char.Login.Result", {"success": True, "name": account.name})
         self.dispatcher.dispatch(session, "look")
 
     def disconnected(self, session, reason):

@@ -165,10 +165,15 @@ class World:
         if len(self._occupants[room_id]) <= self.crowd:
             self.tell_room(room_id, text, exclude)
 
-    def tell_room(self, room_id, text, exclude=None):
+    def tell_room(self, room_id, text, exclude=None, data=None):
         """
         Send C{text} to everyone in a room except C{exclude}.
+
+        @param data: C{(package, value)}, a structured message sent with the
+            text to those whose clients take them, or L{None}.
         """
         for other in self.occupants(room_id):
             if other is not exclude:
                 other.send(text)
+                if data is not None:
+                    other.send_data(*data)
