@@ -399,6 +399,39 @@ def storm_scenario(profile, log):
     ]
 
 
+def mccp_scenario(profile, log):
+    """
+    The cost of MCCP2 compression: the fan-out burst and the paced chat on
+    one gateway, with every client accepting MCCP2 and with none.  Here the
+    "baseline" column is gateway without compression.
+    """
+    out = {}
+    server = GatewayServer(names(max(profile.burst["clients"], profile.paced["clients"])))
+    server.start()
+    try:
+        for mccp in (True, False):
+            extra = {"mccp": True} if mccp else {}
+            burst = generate(server, profile.timeout, **profile.burst, **extra)
+            paced = generate(server, profile.timeout, **profile.paced, **extra)
+            log(f"gateway MCCP2 {'on' if mccp else 'off'}: burst {_brief(burst)}; paced {_brief(paced)}; "
+                f"{burst['compressed_clients']} clients compressed")
+            if mccp and burst["compressed_clients"] != burst["clients"]:
+                raise BenchError(f"MCCP2 was not in use on every client: {burst['compressed_clients']}")
+            out[mccp] = burst, paced
+    finally:
+        server.stop()
+    (on_b, on_p), (off_b, off_p) = out[True], out[False]
+    title = "MCCP2 on (gateway column) vs off (baseline column), N={clients}".format(**profile.burst)
+    return [
+        Row(title, "burst delivered lines/s", "lines/s", on_b["lines_per_s"], off_b["lines_per_s"]),
+        Row(title, "burst server CPU per 1000 deliveries", "ms", 1e6 * on_b["server_cpu_s"] / on_b["delivered"],
+            1e6 * off_b["server_cpu_s"] / off_b["delivered"], False),
+        Row(title, "paced server CPU per 1000 deliveries", "ms", 1e6 * on_p["server_cpu_s"] / on_p["delivered"],
+            1e6 * off_p["server_cpu_s"] / off_p["delivered"], False),
+        Row(title, "paced latency p99", "ms", on_p["latency"]["p99_ms"], off_p["latency"]["p99_ms"], False),
+    ]
+
+
 def _brief(result):
     lat = result.get("latency") or {}
     lps = result.get("lines_per_s")

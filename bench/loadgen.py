@@ -27,9 +27,10 @@ import re
 import resource
 import sys
 import time
+import zlib
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
-ECHO, SGA = 1, 3
+ECHO, SGA, MCCP2 = 1, 3, 86
 
 _SAYS = re.compile(rb' says, "b(\d+)"')
 _PROMPTS = (
@@ -48,8 +49,10 @@ class LoginFailed(Exception):
 def strip_telnet(proto, data):
     """
     Remove telnet commands from C{data}, answering WILL/DO minimally:
-    accept the server's ECHO and SGA, refuse everything asked of us.
-    Returns the application bytes; an incomplete command is kept for later.
+    accept the server's ECHO and SGA (and MCCP2 when C{proto.mccp}),
+    refuse everything asked of us.  Returns the application bytes; an
+    incomplete command is kept for later.  After the MCCP2 start marker
+    the rest is inflated.
     """
     data = proto.pending + data
     proto.pending = b""
@@ -74,7 +77,7 @@ def strip_telnet(proto, data):
                 break
             option = data[j + 2]
             if cmd == WILL:
-                reply = DO if option in (ECHO, SGA) else DONT
+                reply = DO if option in (ECHO, SGA) or (option == MCCP2 and proto.mccp) else DONT
                 proto.transport.write(bytes([IAC, reply, option]))
             elif cmd == DO:
                 proto.transport.write(bytes([IAC, WONT, option]))
@@ -87,6 +90,10 @@ def strip_telnet(proto, data):
                 proto.pending = data[j:]
                 break
             i = k + 2
+            if data[j + 2] == MCCP2 and proto.inflater is None:
+                proto.inflater = zlib.decompressobj()
+                out += strip_telnet(proto, proto.inflater.decompress(data[i:]))
+                break
         else:
             i = j + 2
     return bytes(out)
@@ -99,7 +106,9 @@ class Client(asyncio.Protocol):
     @ivar latencies: end-to-end latencies (ns) of received lines.
     """
 
-    def __init__(self, name, password, record):
+    def __init__(self, name, password, record, mccp=False):
+        self.mccp = mccp
+        self.inflater = None
         self.name = name.encode()
         self.password = password.encode()
         self.record = record
@@ -116,6 +125,8 @@ class Client(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data):
+        if self.inflater is not None:
+            data = self.inflater.decompress(data)
         if b"\xff" in data or self.pending:
             data = strip_telnet(self, data)
         if self.logged_in.done():
@@ -202,7 +213,7 @@ async def connect_all(args, names, record, concurrency, deadline):
     async def one(name):
         async with gate:
             _, client = await loop.create_connection(
-                lambda: Client(name, args.password, record), args.host, args.port
+                lambda: Client(name, args.password, record, args.mccp), args.host, args.port
             )
             await client.logged_in
             return client
@@ -309,6 +320,7 @@ async def main_async(args):
         latency=latency_summary(lat),
         loadgen_cpu_s=(cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
         wall_s=time.monotonic() - t0,
+        compressed_clients=sum(c.inflater is not None for c in clients),
     )
     for c in clients:
         c.transport.close()
@@ -333,6 +345,7 @@ def parser():
     p.add_argument("--password", default="benchpass")
     p.add_argument("--concurrency", type=int, default=100, help="logins in flight at once")
     p.add_argument("--login-timeout", type=float, default=120)
+    p.add_argument("--mccp", action="store_true", help="accept MCCP2 compression when offered")
     p.add_argument("--no-wait", action="store_true", help="start chatting as soon as everyone is in")
     return p
 
