@@ -116,10 +116,10 @@ class GatewayServer(Measured):
 
     name = "gateway"
 
-    def __init__(self, accounts=(), cheap_hash=True, extra_args=()):
+    def __init__(self, accounts=(), cheap_hash=True, nodelay=True):
         self.accounts = list(accounts)
         self.cheap_hash = cheap_hash
-        self.extra_args = list(extra_args)
+        self.nodelay = nodelay
 
     def start(self, timeout=60):
         self._tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
@@ -127,13 +127,25 @@ class GatewayServer(Measured):
         hasher = cheap_hasher() if self.cheap_hash else argon2.PasswordHasher()
         create_accounts(data, self.accounts, hasher.hash(PASSWORD))
         self.daemon = _BenchDaemon(
-            data, self.cheap_hash, config=ROOT / "etc" / "gateway.toml",
-            listen=[f"telnet={ENDPOINT}"], extra_args=self.extra_args,
+            data, self.cheap_hash, config=self._config(Path(self._tmp.name)), listen=[f"telnet={ENDPOINT}"],
         )
         self.daemon.start(timeout=timeout)
         self.port = self.daemon.ports["telnet"]
         self.ps = psutil.Process(self.daemon.process.pid)
         return self
+
+    def _config(self, directory):
+        """
+        etc/gateway.toml as shipped, but for the telnet listener's
+        C{nodelay} option, written into C{directory}.
+        """
+        shipped = ROOT / "etc" / "gateway.toml"
+        text = shipped.read_text(encoding="utf-8")
+        text = text.replace('file = "world.toml"', f'file = "{shipped.parent / "world.toml"}"', 1)
+        text = text.replace("nodelay = true", f"nodelay = {'true' if self.nodelay else 'false'}", 1)
+        path = directory / "gateway.toml"
+        path.write_text(text, encoding="utf-8")
+        return path
 
     def stop(self):
         self.daemon.stop()
@@ -397,6 +409,36 @@ def storm_scenario(profile, log):
         Row(title, "storm logins per second", "logins/s", g["storm"]["logins_per_s"], b["storm"]["logins_per_s"],
             note="gateway: real Argon2id sign-ups (hash_threads=2); baseline: no password at all"),
     ]
+
+
+def nodelay_scenario(profile, log):
+    """
+    TCP_NODELAY on and off (the telnet listener's C{nodelay} option): the
+    paced chat's latency and the server's CPU, at a small N and at the
+    paced scenario's N.  Here the "baseline" column is gateway with
+    C{nodelay = false}.
+    """
+    rows = []
+    small = dict(profile.paced, clients=max(2, profile.paced["clients"] // 10))
+    results = {}
+    for nodelay in (True, False):
+        server = GatewayServer(names(profile.paced["clients"]), nodelay=nodelay)
+        server.start()
+        try:
+            for spec in (small, profile.paced):
+                result = generate(server, profile.timeout, **spec)
+                log(f"gateway nodelay={nodelay} N={spec['clients']}: {_brief(result)}")
+                results[nodelay, spec["clients"]] = result
+        finally:
+            server.stop()
+    for spec in (small, profile.paced):
+        on, off = results[True, spec["clients"]], results[False, spec["clients"]]
+        title = "TCP_NODELAY on (gateway column) vs off (baseline column), paced N={clients}".format(**spec)
+        rows.append(Row(title, "latency p50", "ms", on["latency"]["p50_ms"], off["latency"]["p50_ms"], False))
+        rows.append(Row(title, "latency p99", "ms", on["latency"]["p99_ms"], off["latency"]["p99_ms"], False))
+        rows.append(Row(title, "server CPU per 1000 deliveries", "ms", 1e6 * on["server_cpu_s"] / on["delivered"],
+                        1e6 * off["server_cpu_s"] / off["delivered"], False))
+    return rows
 
 
 def mccp_scenario(profile, log):

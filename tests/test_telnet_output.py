@@ -58,6 +58,11 @@ class TelnetOutputTests(SynchronousTestCase):
         _, transport = self.connect("Alice")
         self.assertTrue(transport.nodelay)
 
+    def test_nodelay_can_be_switched_off(self):
+        self.factory = build_factory(self.core, self.core.portal, {"nodelay": False})
+        _, transport = self.connect("Alice")
+        self.assertFalse(transport.nodelay)
+
     def test_transport_without_tcp_options_works(self):
         protocol, transport = self.connect("Alice", StringTransport)
         protocol.dataReceived(b"say hi\r\n")

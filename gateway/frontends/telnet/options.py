@@ -44,6 +44,8 @@ class TelnetOptions:
     @ivar gmcp: whether to offer GMCP.
     @ivar mssp: whether to offer MSSP to crawlers.
     @ivar keepalive: seconds between C{IAC NOP} keepalives, C{0} for none.
+    @ivar nodelay: whether to set TCP_NODELAY: each write leaves at once
+        instead of waiting (Nagle) for the client's delayed acknowledgement.
     @ivar trusted_proxies: addresses or networks of proxies whose MNES
         C{IPADDRESS} (the player's real address) is believed.
     """
@@ -53,6 +55,7 @@ class TelnetOptions:
     gmcp: bool = _setting(True)
     mssp: bool = _setting(True)
     keepalive: float = _setting(0.0, _not_negative)
+    nodelay: bool = _setting(True)
     trusted_proxies: list = _setting([], _networks)
 
 
