@@ -116,7 +116,7 @@ class GatewayServer(Measured):
 
     name = "gateway"
 
-    def __init__(self, accounts=(), cheap_hash=True, nodelay=True):
+    def __init__(self, accounts=(), cheap_hash=True, nodelay=False):
         self.accounts = list(accounts)
         self.cheap_hash = cheap_hash
         self.nodelay = nodelay
@@ -142,7 +142,7 @@ class GatewayServer(Measured):
         shipped = ROOT / "etc" / "gateway.toml"
         text = shipped.read_text(encoding="utf-8")
         text = text.replace('file = "world.toml"', f'file = "{shipped.parent / "world.toml"}"', 1)
-        text = text.replace("nodelay = true", f"nodelay = {'true' if self.nodelay else 'false'}", 1)
+        text = text.replace("nodelay = false", f"nodelay = {'true' if self.nodelay else 'false'}", 1)
         path = directory / "gateway.toml"
         path.write_text(text, encoding="utf-8")
         return path

@@ -1,6 +1,6 @@
 """
 How the telnet frontend writes: one write per client for a burst of input
-(the core's outbox), and TCP_NODELAY on TCP connections.
+(the core's outbox), and TCP_NODELAY when the nodelay option asks for it.
 """
 
 from twisted.internet.address import IPv4Address
@@ -54,14 +54,14 @@ class TelnetOutputTests(SynchronousTestCase):
         transport.writes = 0
         return protocol, transport
 
-    def test_nodelay_on_tcp(self):
-        _, transport = self.connect("Alice")
-        self.assertTrue(transport.nodelay)
-
-    def test_nodelay_can_be_switched_off(self):
-        self.factory = build_factory(self.core, self.core.portal, {"nodelay": False})
+    def test_nodelay_off_by_default(self):
         _, transport = self.connect("Alice")
         self.assertFalse(transport.nodelay)
+
+    def test_nodelay_on_tcp(self):
+        self.factory = build_factory(self.core, self.core.portal, {"nodelay": True})
+        _, transport = self.connect("Alice")
+        self.assertTrue(transport.nodelay)
 
     def test_transport_without_tcp_options_works(self):
         protocol, transport = self.connect("Alice", StringTransport)
@@ -95,6 +95,7 @@ class TelnetOutputTests(SynchronousTestCase):
         )
 
     def test_nodelay_refused_by_the_socket_is_no_error(self):
+        self.factory = build_factory(self.core, self.core.portal, {"nodelay": True})
         protocol, transport = self.connect("Alice", UnixStringTransport)
         protocol.dataReceived(b"say hi\r\n")
         self.assertEqual(transport.value(), b'You say, "hi"\r\n')

@@ -83,8 +83,8 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
         nodelay = getattr(self.transport.transport, "setTcpNoDelay", None)
         if nodelay is not None and self.settings.nodelay:
-            # Interactive text: send each write at once rather than wait
-            # for the client's delayed ACK (Nagle); see docs/benchmarks.md.
+            # Send each write at once rather than wait for the client's
+            # delayed ACK (Nagle); see docs/benchmarks.md.
             try:
                 nodelay(True)
             except OSError:

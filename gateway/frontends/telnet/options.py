@@ -46,6 +46,8 @@ class TelnetOptions:
     @ivar keepalive: seconds between C{IAC NOP} keepalives, C{0} for none.
     @ivar nodelay: whether to set TCP_NODELAY: each write leaves at once
         instead of waiting (Nagle) for the client's delayed acknowledgement.
+        Off by default: in busy rooms it costs a third more CPU per line
+        (docs/benchmarks.md).
     @ivar trusted_proxies: addresses or networks of proxies whose MNES
         C{IPADDRESS} (the player's real address) is believed.
     """
@@ -55,7 +57,7 @@ class TelnetOptions:
     gmcp: bool = _setting(True)
     mssp: bool = _setting(True)
     keepalive: float = _setting(0.0, _not_negative)
-    nodelay: bool = _setting(True)
+    nodelay: bool = _setting(False)
     trusted_proxies: list = _setting([], _networks)
 
 
