@@ -6,7 +6,7 @@ drive it: a C{Name: } prompt, then a line starting C{Exits:}; after that a
 C{say TEXT} line goes to everyone else as C{NAME says, "TEXT"} and back to
 the sender as C{You say, "TEXT"}.  No telnet, no accounts, no limits.
 
-Run: C{python bench/baseline_server.py [--port N] [--tls CERT]}; it prints
+Run: C{python bench/baseline_server.py [--port N]}; it prints
 C{PORT <number>} once listening.
 """
 
@@ -47,33 +47,15 @@ class Broadcast(LineReceiver):
         self.factory.clients.discard(self)
 
 
-class Echo(protocol.Protocol):
-    """
-    The TLS baseline: echo bytes back (the handshake is what is measured).
-    """
-
-    def dataReceived(self, data):
-        self.transport.write(data)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--tls", metavar="PEM", help="serve a TLS echo server with this key+certificate PEM")
     args = p.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if args.tls:
-        from twisted.internet import ssl
-
-        with open(args.tls) as f:
-            cert = ssl.PrivateCertificate.loadPEM(f.read())
-        factory = protocol.ServerFactory.forProtocol(Echo)
-        port = reactor.listenSSL(args.port, factory, cert.options(), backlog=1024, interface="127.0.0.1")
-    else:
-        factory = protocol.ServerFactory.forProtocol(Broadcast)
-        factory.clients = set()
-        port = reactor.listenTCP(args.port, factory, backlog=1024, interface="127.0.0.1")
+    factory = protocol.ServerFactory.forProtocol(Broadcast)
+    factory.clients = set()
+    port = reactor.listenTCP(args.port, factory, backlog=1024, interface="127.0.0.1")
     print(f"PORT {port.getHost().port}", flush=True)
     reactor.run()
 

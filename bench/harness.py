@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import argon2
@@ -62,14 +62,8 @@ class BaselineServer(Measured):
 
     name = "baseline"
 
-    def __init__(self, tls=None):
-        self.tls = tls
-
     def start(self, timeout=30):
-        args = [PYTHON, str(BENCH / "baseline_server.py")]
-        if self.tls:
-            args += ["--tls", str(self.tls)]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen([PYTHON, str(BENCH / "baseline_server.py")], stdout=subprocess.PIPE, text=True)
         line = _readline(self.process, timeout)
         if not line.startswith("PORT "):
             self.stop()
@@ -263,7 +257,6 @@ class Profile:
     scale: dict
     storm: dict
     timeout: float = 300
-    extra: dict = field(default_factory=dict)
 
 
 FULL = Profile(
