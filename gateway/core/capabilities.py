@@ -16,6 +16,8 @@ class Capabilities:
     @ivar ansi: whether the client renders ANSI colour.
     @ivar utf8: whether the client takes UTF-8.
     @ivar peer: the client's address as text, for logs.
+    @ivar host: the host part of the client's address (what per-address
+        limits count); taken from L{peer} when the frontend leaves it empty.
     @ivar client: the client program's name when it said so, else C{""}.
     """
 
@@ -27,3 +29,25 @@ class Capabilities:
     utf8: bool = True
     peer: str = ""
     client: str = ""
+    host: str = ""
+
+    def __post_init__(self):
+        if not self.host:
+            self.host = host_from_peer(self.peer)
+
+
+def host_from_peer(peer):
+    """
+    The host part of a peer description as
+    L{gateway.frontends.addresses.describe} writes it: C{"192.0.2.5:4242"}
+    gives C{"192.0.2.5"}, C{"[2001:db8::1]:22"} gives C{"2001:db8::1"};
+    anything else (C{"unix"}) is its own host.
+
+    @type peer: L{str}
+    @rtype: L{str}
+    """
+    if peer.startswith("["):
+        host, bracket, _ = peer[1:].partition("]")
+        return host if bracket else peer
+    host, colon, port = peer.rpartition(":")
+    return host if colon and port.isdigit() and ":" not in host else peer

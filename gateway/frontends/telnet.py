@@ -17,7 +17,7 @@ from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import ISessionTransport
+from gateway.interfaces import IInputFlow, ISessionTransport
 
 IAC = telnet.IAC
 _COMMANDS = frozenset(
@@ -140,7 +140,7 @@ def _negotiation_failed(failure):
     )
 
 
-@implementer(ISessionTransport)
+@implementer(ISessionTransport, IInputFlow)
 class TelnetFrontend(telnet.TelnetProtocol):
     """
     Adapts a telnet connection to a core session: decodes lines, hides
@@ -232,6 +232,14 @@ class TelnetFrontend(telnet.TelnetProtocol):
         if reason:
             self.send(reason)
         self.transport.loseConnection()
+
+    # IInputFlow: pause reading from the connection under the telnet layer.
+
+    def pause_input(self):
+        self.transport.transport.pauseProducing()
+
+    def resume_input(self):
+        self.transport.transport.resumeProducing()
 
 
 @dataclass(frozen=True)
