@@ -7,7 +7,7 @@ import os
 
 from twisted.application.service import MultiService, Service
 from twisted.cred.portal import Portal
-from twisted.internet import endpoints
+from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
@@ -19,8 +19,10 @@ from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
 from gateway.core.world import World, load_rooms
 from gateway.errors import ConfigError, StartupError
+from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
+from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
 from gateway.store.service import Store, StoreService, connection_pool
 
@@ -50,7 +52,20 @@ class GatewayService(MultiService):
     """
     The top of the service tree.  A listener that cannot start ends the
     process with one clear message and exit status 1, not a traceback.
+
+    Children stop one at a time, last added first: the listeners stop
+    accepting, then the sessions are ended, then the hashing threads and
+    the database close.
     """
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        Service.stopService(self)
+        for service in reversed(list(self)):
+            try:
+                yield service.stopService()
+            except Exception:
+                log.failure("Stopping {name} failed", name=service.name)
 
     def privilegedStartService(self):
         try:
@@ -102,14 +117,19 @@ def build_core(config, reactor, parent):
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
 
 
-def build_listeners(config, core, reactor, parent, frontends):
+def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
-    Add one L{ListenerService} per enabled listener to C{parent}.
+    Add one L{ListenerService} per enabled listener to C{parent}, each
+    factory wrapped in a L{LimitingFactory}.
 
     @param frontends: plugin name to L{gateway.interfaces.IFrontendPlugin}.
+    @param limiter: the L{ConnectionLimiter} the listeners share (a new one
+        when L{None}).
     @raise ConfigError: for an unknown frontend or bad frontend options.
     """
     source = config.path or "(defaults)"
+    if limiter is None:
+        limiter = ConnectionLimiter(reactor, config.limits)
     for listener in config.listeners.values():
         if not listener.enabled:
             continue
@@ -123,6 +143,7 @@ def build_listeners(config, core, reactor, parent, frontends):
             factory = plugin.getFactory(core, core.portal, listener.options)
         except ConfigError as e:
             raise ConfigError(f"{source}: listeners.{listener.name}.{e}")
+        factory = LimitingFactory(factory, limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 
@@ -137,7 +158,9 @@ def build_service(config, reactor):
     """
     top = GatewayService()
     core = build_core(config, reactor, top)
-    build_listeners(config, core, reactor, top, available_frontends())
+    limiter = ConnectionLimiter(reactor, config.limits)
+    ShutdownService(core, limiter, config.shutdown, reactor).setServiceParent(top)
+    build_listeners(config, core, reactor, top, available_frontends(), limiter)
     log.info(
         "gateway configured from {source}; data in {data}",
         source=config.path or "(defaults)", data=config.data_dir,
