@@ -70,7 +70,13 @@ class FailureDelayTests(SynchronousTestCase):
         self.assertEqual(delay.wait("k"), 0)
         delay.failed("k")
         self.assertEqual(delay.wait("k"), 1)
+        delay.failed("k")
+        delay.undo("k")
+        self.assertEqual(delay.wait("k"), 1)
         delay.forget("k")
+        self.assertEqual(delay.wait("k"), 0)
+        delay.failed("k")
+        delay.undo("k")
         self.assertEqual(delay.wait("k"), 0)
 
 
@@ -124,13 +130,22 @@ class LoginThrottleTests(SynchronousTestCase):
         transport, session = self.attempt("198.51.100.7:1", "wrong")
         self.assertIn("please wait 1 second.", transport.lines())
         transport.disconnect()
-        self.core.guard.login_failed("198.51.100.7", "alice")
+        self.core.guard.login_attempted("198.51.100.7", "alice")
         # A new connection from the same address waits before it is asked.
         again, session = self.attempt("198.51.100.7:2", "secret1")
         self.assertIn("Too many failed logins; please wait 2 seconds.", again.lines())
         self.assertIsNone(session.account)
         self.clock.advance(2)
         self.assertEqual(session.account.name, "Alice")
+        # The success took back its own attempt, not the earlier failures.
+        self.assertEqual(self.core.guard.login_wait("198.51.100.7", "bob"), 2)
+
+    def test_attempts_count_before_the_check_finishes(self):
+        guard = self.core.guard
+        guard.login_attempted("198.51.100.7", "alice")
+        self.assertEqual(guard.login_wait("198.51.100.7", "carol"), 1)
+        guard.login_succeeded("198.51.100.7", "alice")
+        self.assertEqual(guard.login_wait("198.51.100.7", "alice"), 0)
 
     def fail_from_many_addresses(self, count):
         for n in range(count):

@@ -72,11 +72,11 @@ async def _check_password(session, name):
             if session.closed:
                 return None
         password = await session.ask("Password: ", echo=False)
+        core.guard.login_attempted(host, name)
         try:
             _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)
         except UnauthorizedLogin:
             log.info("Failed login for {name} from {peer}", name=name, peer=session.capabilities.peer)
-            core.guard.login_failed(host, name)
             continue
         core.guard.login_succeeded(host, name)
         return account

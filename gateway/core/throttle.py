@@ -151,6 +151,18 @@ class FailureDelay(_Sweeping):
         """
         self._entries.pop(key, None)
 
+    def undo(self, key):
+        """
+        Take back the last failure counted for C{key} (an attempt counted
+        in advance turned out to succeed).
+        """
+        entry = self._entries.get(key)
+        if entry is not None:
+            if entry[0] > 1:
+                self._entries[key] = (entry[0] - 1, entry[1])
+            else:
+                del self._entries[key]
+
 
 class Trusted:
     """
@@ -201,12 +213,19 @@ class LoginGuard:
             return 0
         return max(self._by_address.wait(host), self._by_account.wait(name.lower()))
 
-    def login_failed(self, host, name):
+    def login_attempted(self, host, name):
+        """
+        Count a login attempt as failed before its password is checked, so
+        that attempts racing each other through the hashing threads are
+        delayed too; L{login_succeeded} takes it back.
+        """
         if host not in self.trusted:
             self._by_address.failed(host)
             self._by_account.failed(name.lower())
 
     def login_succeeded(self, host, name):
+        if host not in self.trusted:
+            self._by_address.undo(host)
         self._by_account.forget(name.lower())
 
     def creation_wait(self, host):
