@@ -129,7 +129,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
     source = config.path or "(defaults)"
     if limiter is None:
-        limiter = ConnectionLimiter(reactor, config.limits)
+        limiter = ConnectionLimiter(core.clock, config.limits)
     for listener in config.listeners.values():
         if not listener.enabled:
             continue

@@ -171,14 +171,7 @@ class LineClient:
         wanted = [t.encode("utf-8") for t in texts]
         deadline = time.monotonic() + (timeout or self.timeout)
         while not any(w in self.received for w in wanted):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out waiting for any of {texts!r}; got {self.received!r}")
-            self.sock.settimeout(remaining)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
+            data = self._receive(deadline, f"any of {texts!r}")
             if not data:
                 raise AssertionError(f"connection closed waiting for any of {texts!r}; got {self.received!r}")
             self.received += data
