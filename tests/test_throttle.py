@@ -140,6 +140,13 @@ class LoginThrottleTests(SynchronousTestCase):
         # The success took back its own attempt, not the earlier failures.
         self.assertEqual(self.core.guard.login_wait("198.51.100.7", "bob"), 2)
 
+    def test_waiting_ends_with_the_connection(self):
+        transport, _ = self.attempt("198.51.100.7:1", "wrong")
+        self.assertIn("please wait 1 second.", transport.lines())
+        transport.disconnect()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
     def test_attempts_count_before_the_check_finishes(self):
         guard = self.core.guard
         guard.login_attempted("198.51.100.7", "alice")

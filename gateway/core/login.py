@@ -5,7 +5,6 @@ password of an existing account or a new password chosen twice.
 
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from gateway.auth.credentials import NewAccount
@@ -68,9 +67,7 @@ async def _check_password(session, name):
         wait = core.guard.login_wait(host, name)
         if wait:
             session.send(f"Too many failed logins; please wait {describe_wait(wait)}.")
-            await deferLater(core.clock, wait)
-            if session.closed:
-                return None
+            await session.sleep(wait)
         password = await session.ask("Password: ", echo=False)
         core.guard.login_attempted(host, name)
         try:

@@ -60,8 +60,10 @@ class Session:
         self._waiter = None
         self._busy = False
         self._pumping = False
-        self._commands = TokenBucket(core.clock, core.settings.limits.commands_per_second, core.settings.limits.command_burst)
+        limits = core.settings.limits
+        self._commands = TokenBucket(core.clock, limits.commands_per_second, limits.command_burst)
         self._rate_timer = None
+        self._sleeping = {}
         self._input_paused = False
         self._refused = 0
         self.closed = False
@@ -173,6 +175,21 @@ class Session:
             answer.addBoth(restore)
         return answer
 
+    def sleep(self, seconds):
+        """
+        Wait on the core's clock without holding up anything else.
+
+        @return: a L{Deferred} firing with L{None} after C{seconds}, or
+            failing with L{SessionClosed} as soon as the connection ends.
+        """
+        d = Deferred()
+        self._sleeping[d] = self.core.clock.callLater(seconds, self._woken, d)
+        return d
+
+    def _woken(self, d):
+        del self._sleeping[d]
+        d.callback(None)
+
     def run(self, handler, *args):
         """
         Run C{handler(self, *args)} as this session's current task: input
@@ -235,6 +252,10 @@ class Session:
         if self._rate_timer is not None:
             self._rate_timer.cancel()
             self._rate_timer = None
+        sleeping, self._sleeping = self._sleeping, {}
+        for d, call in sleeping.items():
+            call.cancel()
+            d.errback(SessionClosed())
         if self._waiter is not None:
             waiter, self._waiter = self._waiter, None
             waiter.errback(SessionClosed())
