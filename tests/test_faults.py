@@ -230,7 +230,7 @@ class PasteTests(FaultTestCase):
 
 
 class CrashDuringSignupsTests(FaultTestCase):
-    limits = {"max_accounts_per_address": 1000}
+    limits = {"max_accounts_per_address": 1000, "max_new_connections_per_address": 100000}
 
     def test_kill_9_loses_no_acknowledged_account(self):
         acknowledged = []
