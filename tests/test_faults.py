@@ -118,7 +118,12 @@ class ConnectionCapTests(FaultTestCase):
 
 
 class NonReaderTests(FaultTestCase):
-    limits = {"max_output_bytes": 65536, "max_accounts_per_address": 100}
+    limits = {
+        "max_output_bytes": 65536,
+        "max_accounts_per_address": 100,
+        "max_connections_per_address": 100,
+        "max_new_connections_per_address": 100,
+    }
 
     def test_client_that_never_reads_is_cut_and_others_carry_on(self):
         sock = socket.socket()
