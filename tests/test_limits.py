@@ -3,8 +3,6 @@ The limits around every listener's factory: connection caps, new
 connections per address, the unread-output cut-off, and crash isolation.
 """
 
-import dataclasses
-
 from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol, ServerFactory
@@ -13,13 +11,15 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from gateway.config import load_config
 from gateway.frontends.limits import SERVER_FULL, TOO_MANY_FROM_ADDRESS, ConnectionLimiter, LimitingFactory
+from gateway.frontends.telnet import build_factory
 from gateway.interfaces import IRefusingFactory
+from tests.helpers import make_core
+from tests.test_throttle import config_with
 
 
 def limits(**changes):
-    return dataclasses.replace(load_config().limits, **changes)
+    return config_with(**changes).limits
 
 
 class Echo(Protocol):
@@ -261,3 +261,19 @@ class CrashIsolationTests(LimitTestCase):
         transports = [self.connect(factory, port=p)[1] for p in range(3)]
         self.assertEqual(self.limiter.abort_all(), 3)
         self.assertTrue(all(t.disconnecting for t in transports))
+
+
+class TelnetFlowTests(LimitTestCase):
+    def test_full_queue_pauses_reading_the_socket(self):
+        core = make_core(self.clock, config_with(max_pending_lines=2, commands_per_second=1, command_burst=1))
+        self.limiter = ConnectionLimiter(self.clock, core.settings.limits)
+        factory = LimitingFactory(build_factory(core, None, {}), self.limiter, "telnet")
+        protocol, transport = self.connect(factory)
+        protocol.dataReceived(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
+        self.assertIn(b"Your account has been created", transport.value())
+        protocol.dataReceived(b"look\r\n" * 3)
+        self.assertEqual(transport.producerState, "paused")
+        self.clock.advance(1)
+        self.assertEqual(transport.producerState, "producing")
+        self.clock.advance(1)
+        self.assertEqual(transport.value().count(b"Exits:"), 4)
