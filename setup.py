@@ -22,6 +22,7 @@ setup(
         "gateway.core",
         "gateway.core.commands",
         "gateway.frontends",
+        "gateway.frontends.telnet",
         "gateway.store",
         "twisted.plugins",
     ],
@@ -35,7 +36,7 @@ setup(
         "argon2-cffi>=21.1",
     ],
     extras_require={
-        "test": ["hypothesis>=6.36", "pexpect>=4.8"],
+        "test": ["hypothesis>=6.36", "telnetlib3>=5.0", "pexpect>=4.8"],
     },
     entry_points={"console_scripts": ["gateway-admin = gateway.admin:main"]},
     classifiers=[

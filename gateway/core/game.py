@@ -24,6 +24,7 @@ class GameCore:
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
     @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
         and account creations.
+    @ivar started_at: when the core started, in C{clock} seconds.
     """
 
     log = Logger()
@@ -37,6 +38,7 @@ class GameCore:
         self.dispatcher = dispatcher
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
+        self.started_at = clock.seconds()
         self.sessions = set()
         self._login_timers = {}
         self._idle = {}
@@ -109,6 +111,7 @@ class GameCore:
             self.world.enter(session, self.world.place_for(account.location))
             self.world.tell_room(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        session.send_data("Char.Login.Result", {"success": True, "name": account.name})
         self.dispatcher.dispatch(session, "look")
 
     def disconnected(self, session, reason):

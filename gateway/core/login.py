@@ -64,6 +64,7 @@ async def _check_password(session, name):
     for attempt in range(core.settings.login.max_attempts):
         if attempt:
             session.send("Wrong password.")
+            session.send_data("Char.Login.Result", {"success": False, "message": "Wrong password."})
         wait = core.guard.login_wait(host, name)
         if wait:
             session.send(f"Too many failed logins; please wait {describe_wait(wait)}.")

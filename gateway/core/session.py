@@ -12,9 +12,10 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from gateway.core.calls import call_handler
+from gateway.core.markup import escape
 from gateway.core.throttle import TokenBucket
 from gateway.errors import CommandError, InvalidName, SessionClosed
-from gateway.interfaces import IInputFlow, ISession
+from gateway.interfaces import IInputFlow, ISession, IStructuredTransport
 
 _ids = itertools.count(1)
 
@@ -102,6 +103,14 @@ class Session:
             self.log.failure("Closing {session} failed too (ref {ref})", session=self, ref=ref)
         self.connection_lost(failure)
 
+    def send_data(self, package, data):
+        """
+        Send a structured message (see L{IStructuredTransport}) when the
+        client takes them; otherwise do nothing, as the text said it all.
+        """
+        if not self.closed and self.capabilities.structured and IStructuredTransport.providedBy(self.transport):
+            self.transport.send_data(package, data)
+
     def close(self, reason=None):
         """
         End the session: C{reason} is shown as a last line, then the frontend
@@ -133,7 +142,7 @@ class Session:
         self._refused += 1
         if self._refused == 1:
             self.send(
-                f"Too many commands are waiting; input is ignored until they have run (ignored: {text[:40]})"
+                f"Too many commands are waiting; input is ignored until they have run (ignored: {escape(text[:40])})"
             )
 
     def _pause_input(self):
