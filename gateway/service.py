@@ -117,12 +117,34 @@ def build_core(config, reactor, parent):
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
 
 
+def listener_factory(plugin, core, listener, source):
+    """
+    Ask a frontend plugin for one listener's protocol factory; whatever goes
+    wrong is reported with the listener's name.
+
+    @raise ConfigError: when the plugin refuses the listener's options.
+    @raise StartupError: when the plugin's code cannot be imported (a
+        missing optional dependency) or fails.
+    """
+    where = f"listeners.{listener.name} (frontend {listener.frontend!r})"
+    try:
+        return plugin.getFactory(core, core.portal, listener.options)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {where}: {e}")
+    except ImportError as e:
+        raise StartupError(f"{where}: the frontend's code cannot be imported: {e}")
+    except Exception as e:
+        log.failure("Frontend plugin {name!r} failed", name=listener.frontend)
+        raise StartupError(f"{where}: the frontend plugin failed: {type(e).__name__}: {e}")
+
+
 def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
     Add one L{ListenerService} per enabled listener to C{parent}, each
     factory wrapped in a L{LimitingFactory}.
 
-    @param frontends: plugin name to L{gateway.interfaces.IFrontendPlugin}.
+    @param frontends: the installed plugins, a
+        L{gateway.frontends.plugin.Frontends}.
     @param limiter: the L{ConnectionLimiter} the listeners share (a new one
         when L{None}).
     @raise ConfigError: for an unknown frontend or bad frontend options.
@@ -137,13 +159,9 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
         if plugin is None:
             raise ConfigError(
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
-                f"installed frontend (available: {', '.join(sorted(frontends)) or 'none'})"
+                f"installed frontend (available: {frontends.describe()})"
             )
-        try:
-            factory = plugin.getFactory(core, core.portal, listener.options)
-        except ConfigError as e:
-            raise ConfigError(f"{source}: listeners.{listener.name}.{e}")
-        factory = LimitingFactory(factory, limiter, listener.name)
+        factory = LimitingFactory(listener_factory(plugin, core, listener, source), limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 
@@ -158,9 +176,12 @@ def build_service(config, reactor):
     """
     top = GatewayService()
     core = build_core(config, reactor, top)
-    limiter = ConnectionLimiter(reactor, config.limits)
+    frontends = available_frontends()
+    for module, error in sorted(frontends.broken.items()):
+        log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
+    limiter = ConnectionLimiter(core.clock, config.limits)
     ShutdownService(core, limiter, config.shutdown, reactor).setServiceParent(top)
-    build_listeners(config, core, reactor, top, available_frontends(), limiter)
+    build_listeners(config, core, reactor, top, frontends, limiter)
     log.info(
         "gateway configured from {source}; data in {data}",
         source=config.path or "(defaults)", data=config.data_dir,

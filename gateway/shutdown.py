@@ -11,7 +11,10 @@ from twisted.logger import Logger
 
 class ShutdownService(Service):
     """
-    Ends the sessions when the daemon stops.  Its parent stops its children
+    Ends the sessions when the daemon stops: each is told
+    C{shutdown.message}, then every connection is closed once its output
+    is written, and connections still open after C{shutdown.grace}
+    seconds are cut.  Its parent stops its children
     one after another (see L{gateway.service.GatewayService}), so the
     listeners have stopped accepting before this runs and the store closes
     after it.
@@ -38,6 +41,7 @@ class ShutdownService(Service):
         count = len(self.core.sessions)
         self.log.info("Stopping: closing {count} sessions", count=count)
         drained = self.core.shutdown(self.settings.message)
+        self.limiter.close_all()
         drained.addTimeout(self.settings.grace, self.clock)
         drained.addErrback(self._cut)
         return drained

@@ -256,6 +256,12 @@ class CrashIsolationTests(LimitTestCase):
         self.assertIn(b"Sorry, the server failed to accept you (reference ", transport.value())
         self.assertEqual(len(self.limiter.connections), 0)
 
+    def test_close_all(self):
+        factory = self.factory()
+        transports = [self.connect(factory, port=p)[1] for p in range(3)]
+        self.limiter.close_all()
+        self.assertTrue(all(t.disconnecting and t.producer is None for t in transports))
+
     def test_abort_all(self):
         factory = self.factory()
         transports = [self.connect(factory, port=p)[1] for p in range(3)]

@@ -163,6 +163,10 @@ class IdleTests(SynchronousTestCase):
 class FakeLimiter:
     def __init__(self):
         self.aborted = 0
+        self.closed = 0
+
+    def close_all(self):
+        self.closed += 1
 
     def abort_all(self):
         self.aborted += 1
@@ -181,7 +185,8 @@ class ShutdownTests(SynchronousTestCase):
     def test_every_session_told_and_drained(self):
         stopped = self.service.stopService()
         for transport in self.transports:
-            self.assertEqual(transport.events[-1], ("close", "The server is shutting down. Goodbye."))
+            self.assertEqual(transport.events[-1], ("line", "The server is shutting down. Goodbye."))
+        self.assertEqual(self.limiter.closed, 1)
         self.assertNoResult(stopped)
         for transport in self.transports:
             transport.disconnect()

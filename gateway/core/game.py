@@ -138,13 +138,14 @@ class GameCore:
 
     def shutdown(self, message):
         """
-        Close every session with C{message} as its last line.
+        Tell every session C{message}; the caller then closes the
+        connections.
 
         @return: a L{Deferred} that fires once every session has
             disconnected.
         """
         for session in list(self.sessions):
-            session.close(message)
+            session.send(message)
         if not self.sessions:
             return succeed(None)
         if self._drained is None:

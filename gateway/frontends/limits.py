@@ -83,6 +83,16 @@ class ConnectionLimiter:
         """
         return self._per_host.get(host, 0)
 
+    def close_all(self):
+        """
+        Close every open connection once its output is written (the start of
+        a graceful shutdown).  The connection is closed under the frontend's
+        protocol, as if the network had closed it, so clients that reconnect
+        by themselves (the web client) do.
+        """
+        for protocol in list(self.connections):
+            protocol.loseConnection()
+
     def abort_all(self):
         """
         Cut every open connection at once (the end of a graceful shutdown).

@@ -9,3 +9,9 @@ telnet = LazyFrontend(
     "Telnet (RFC 854) for telnet and MUD clients",
     "gateway.frontends.telnet:build_factory",
 )
+
+websocket = LazyFrontend(
+    "websocket",
+    "WebSocket (RFC 6455) with the browser client: page at /, socket at /ws (needs autobahn)",
+    "gateway.frontends.websocket:build_factory",
+)
