@@ -1,26 +1,24 @@
 """
-Random input against the line splitter, the telnet parser and the command
-dispatcher: no exception escapes and nothing grows without bound.
+Random input against the line splitter, the WebSocket client messages and
+the command dispatcher: no exception escapes and nothing grows without
+bound.  (The telnet parser has its own fuzz test, test_telnet_fuzz.)
 """
 
+import json
 import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twisted.internet.address import IPv4Address
-from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from gateway.frontends import messages
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
-from gateway.frontends.telnet import build_factory
 from tests.helpers import make_core, sign_up
-from tests.test_throttle import config_with
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
-#: Bytes weighted toward what parsers find hard: IAC, SB, SE, WILL..DONT,
-#: CR, LF, NUL and high bytes.
-_TRICKY = st.sampled_from([b"\xff", b"\xfa", b"\xf0", b"\xfb", b"\xfc", b"\xfd", b"\xfe", b"\r", b"\n", b"\0", b"\x01", b"\x1b"])
+#: Bytes weighted toward what a line splitter finds hard.
+_TRICKY = st.sampled_from([b"\r", b"\n", b"\r\n", b"\0", b"\xff", b"\x1b"])
 _CHUNK = st.lists(st.one_of(_TRICKY, st.binary(max_size=40)), max_size=30).map(b"".join)
 
 
@@ -44,22 +42,37 @@ class LineBufferFuzz(SynchronousTestCase):
         self.assertEqual(got, expected)
 
 
-class TelnetParserFuzz(SynchronousTestCase):
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
+)
+_MESSAGES = st.one_of(
+    st.text(max_size=80),
+    _JSON.map(json.dumps),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["line", "size", "other"])},
+        optional={"text": _JSON | st.text(max_size=200), "width": _JSON, "height": _JSON},
+    ).map(json.dumps),
+)
+
+
+class WebSocketMessageFuzz(SynchronousTestCase):
     @FUZZ
-    @given(st.lists(_CHUNK, max_size=25))
-    def test_random_bytes_never_raise(self, chunks):
-        core = make_core(config=config_with(max_line_bytes=64, max_pending_lines=5))
-        factory = build_factory(core, None, {})
-        address = IPv4Address("TCP", "192.0.2.1", 1)
-        protocol = factory.buildProtocol(address)
-        transport = StringTransport(peerAddress=address)
-        protocol.makeConnection(transport)
-        for chunk in chunks:
-            protocol.dataReceived(chunk)
-            self.assertLessEqual(len(protocol._subnegotiation), protocol.MAX_SUBNEGOTIATION)
-            session = protocol.protocol.session
-            self.assertLessEqual(len(session._pending), 5)
+    @given(st.lists(_MESSAGES, max_size=20))
+    def test_client_messages_only_ever_refused_cleanly(self, raws):
+        core = make_core()
+        transport, session = sign_up(core, "Alice")
+        capabilities = transport.capabilities
+        for raw in raws:
+            try:
+                messages.deliver(raw, session, capabilities, 64)
+            except messages.MessageError:
+                pass
+            self.assertTrue(1 <= capabilities.width <= messages.MAX_SIZE)
+            self.assertTrue(1 <= capabilities.height <= messages.MAX_SIZE)
         self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertLessEqual(len(session._pending), core.settings.limits.max_pending_lines)
 
 
 _WORDS = st.sampled_from(
