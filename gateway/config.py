@@ -46,9 +46,9 @@ def _networks(value):
         try:
             if not isinstance(item, str):
                 raise TypeError(item)
-            ipaddress.ip_network(item, strict=False)
+            ipaddress.ip_network(item)
         except (TypeError, ValueError):
-            return "a list of IP addresses or networks such as \"192.0.2.0/24\""
+            return "a list of IP addresses or networks such as '127.0.0.1' or '10.0.0.0/8'"
 
 
 def _setting(default, check: Optional[Callable[[Any], Optional[str]]] = None):

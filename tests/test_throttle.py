@@ -96,8 +96,13 @@ class AddressTests(SynchronousTestCase):
         self.assertEqual(host_from_peer("[2001:db8::1]:22"), "2001:db8::1")
         self.assertEqual(host_from_peer("unix"), "unix")
         self.assertEqual(host_from_peer(""), "")
-        self.assertEqual(Capabilities("x", peer="192.0.2.5:1").host, "192.0.2.5")
-        self.assertEqual(Capabilities("x", peer="192.0.2.5:1", host="h").host, "h")
+        self.assertEqual(host_from_peer("[2001:db8::1]"), "2001:db8::1")
+        self.assertEqual(host_from_peer("192.0.2.5"), "192.0.2.5")
+        capabilities = Capabilities("x", peer="192.0.2.5:1")
+        self.assertEqual(capabilities.host, "192.0.2.5")
+        # A proxied player's address replaces the peer; the host follows.
+        capabilities.peer = "203.0.113.9"
+        self.assertEqual(capabilities.host, "203.0.113.9")
 
     def test_describe_wait(self):
         self.assertEqual(describe_wait(0.2), "1 second")
@@ -110,6 +115,9 @@ class AddressTests(SynchronousTestCase):
             f.write('[limits]\ntrusted_addresses = ["192.0.2.0/24", "nowhere"]\n')
         e = self.assertRaises(ConfigError, load_config, path)
         self.assertIn("limits.trusted_addresses must be a list of IP addresses or networks", str(e))
+        with open(path, "w") as f:
+            f.write('[limits]\ntrusted_addresses = ["192.0.2.1/24"]\n')
+        self.assertRaises(ConfigError, load_config, path)
 
 
 class LoginThrottleTests(SynchronousTestCase):

@@ -18,8 +18,6 @@ class Capabilities:
     @ivar ansi: whether the client renders ANSI colour.
     @ivar utf8: whether the client takes UTF-8.
     @ivar peer: the client's address as text, for logs.
-    @ivar host: the host part of the client's address (what per-address
-        limits count); taken from L{peer} when the frontend leaves it empty.
     @ivar client: the client program's name when it said so, else C{""}.
     @ivar client_version: the client program's version when it said so.
     @ivar terminal: the terminal type the client reported, else C{""}.
@@ -45,11 +43,15 @@ class Capabilities:
     truecolor: bool = False
     screen_reader: bool = False
     structured: bool = False
-    host: str = ""
 
-    def __post_init__(self):
-        if not self.host:
-            self.host = host_from_peer(self.peer)
+    @property
+    def host(self):
+        """
+        The host part of L{peer}: what per-address limits count.  It
+        follows L{peer}, which a frontend may update (a player relayed by a
+        trusted proxy).
+        """
+        return host_from_peer(self.peer)
 
     def colour_level(self):
         """
@@ -75,8 +77,9 @@ def host_from_peer(peer):
     """
     The host part of a peer description as
     L{gateway.frontends.addresses.describe} writes it: C{"192.0.2.5:4242"}
-    gives C{"192.0.2.5"}, C{"[2001:db8::1]:22"} gives C{"2001:db8::1"};
-    anything else (C{"unix"}) is its own host.
+    gives C{"192.0.2.5"}, C{"[2001:db8::1]:22"} and C{"[2001:db8::1]"}
+    give C{"2001:db8::1"}; anything else (C{"unix"}, an address without a
+    port) is its own host.
 
     @type peer: L{str}
     @rtype: L{str}

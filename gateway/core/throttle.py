@@ -173,7 +173,7 @@ class Trusted:
         """
         @param networks: address or CIDR strings (already validated).
         """
-        self._networks = [ipaddress.ip_network(n, strict=False) for n in networks]
+        self._networks = [ipaddress.ip_network(n) for n in networks]
 
     def __contains__(self, host):
         if not self._networks:
