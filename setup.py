@@ -22,6 +22,7 @@ setup(
         "gateway.core",
         "gateway.core.commands",
         "gateway.frontends",
+        "gateway.frontends.ssh",
         "gateway.store",
         "twisted.plugins",
     ],
@@ -33,9 +34,10 @@ setup(
         "service-identity>=18.1",
         "zope.interface>=5.5",
         "argon2-cffi>=21.1",
+        "bcrypt>=3.2",
     ],
     extras_require={
-        "test": ["hypothesis>=6.36"],
+        "test": ["hypothesis>=6.36", "pexpect>=4.8"],
     },
     entry_points={"console_scripts": ["gateway-admin = gateway.admin:main"]},
     classifiers=[

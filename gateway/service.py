@@ -14,6 +14,7 @@ from twisted.python.threadpool import ThreadPool
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
+from gateway.auth.sshkeys import SSHKeyChecker
 from gateway.core.commands import default_commands
 from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
@@ -97,7 +98,11 @@ def build_core(config, reactor, parent):
 
     portal = Portal(
         Realm(store),
-        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, start_room)],
+        [
+            PasswordChecker(store, hasher),
+            RegistrationChecker(store, hasher, config.accounts, start_room),
+            SSHKeyChecker(store),
+        ],
     )
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
 

@@ -9,3 +9,9 @@ telnet = LazyFrontend(
     "Telnet (RFC 854) for telnet and MUD clients",
     "gateway.frontends.telnet:build_factory",
 )
+
+ssh = LazyFrontend(
+    "ssh",
+    "SSH (OpenSSH clients) with password or public-key login",
+    "gateway.frontends.ssh:build_factory",
+)

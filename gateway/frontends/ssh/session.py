@@ -1,0 +1,213 @@
+"""
+An SSH C{session} channel as a core session: a shell (with a line editor
+when the client asked for a terminal, plain lines otherwise) or one
+command run by an C{exec} request.
+"""
+
+import struct
+
+from twisted.conch.insults.insults import ServerProtocol
+from twisted.conch.ssh.channel import SSHChannel
+from twisted.conch.ssh.common import NS, getNS
+from twisted.conch.ssh.connection import EXTENDED_DATA_STDERR
+from twisted.conch.ssh.session import parseRequest_pty_req, parseRequest_window_change
+from twisted.internet.error import ConnectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from gateway.core.capabilities import Capabilities
+from gateway.frontends.addresses import describe
+from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
+from gateway.frontends.ssh.editor import LineEditor
+from gateway.frontends.text import decode_line, encode_line
+from gateway.interfaces import ISessionTransport
+
+#: Exit statuses of C{exec} requests.
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+
+
+def client_name(version):
+    """
+    The software part of an SSH version line, e.g. C{"OpenSSH_9.2p1"} from
+    C{b"SSH-2.0-OpenSSH_9.2p1 Debian-2"}.
+    """
+    software = version.split(b"-", 2)[-1].split(b" ")[0]
+    return decode_line(software[:64])
+
+
+@implementer(ISessionTransport)
+class SessionChannel(SSHChannel):
+    """
+    One C{session} channel of an authenticated connection.
+
+    Requests it accepts: C{pty-req} (once, before the shell), C{window-change},
+    C{shell} and C{exec} (one of them, once).  Everything else (C{x11-req},
+    C{auth-agent-req@openssh.com}, C{subsystem} such as sftp, C{env},
+    C{signal}) is refused by L{SSHChannel.requestReceived} because there is
+    no C{request_*} method for it.
+
+    @ivar avatar: the L{gateway.frontends.ssh.auth.Player}.
+    @ivar session: the core's L{gateway.core.session.Session} once started.
+    """
+
+    name = b"session"
+    log = Logger()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.session = None
+        self.capabilities = None
+        self.editor = None
+        self._terminal = None
+        self._lines = None
+        self._mode = None
+        self._pty = False
+        self._gone = False
+
+    def channelOpen(self, specificData):
+        transport = self.conn.transport
+        self.capabilities = Capabilities(
+            protocol="ssh", secure=True, ansi=False,
+            peer=describe(transport.transport.getPeer()),
+            client=client_name(transport.otherVersionString or b""),
+        )
+
+    @property
+    def _core(self):
+        return self.avatar.server.core
+
+    # Requests
+
+    def request_pty_req(self, data):
+        if self._pty or self._mode is not None:
+            return 0
+        term, (rows, columns, _, _), _ = parseRequest_pty_req(data)
+        self._pty = True
+        self.capabilities.ansi = term not in (b"", b"dumb")
+        self._resize(rows, columns)
+        return 1
+
+    def request_window_change(self, data):
+        rows, columns, _, _ = parseRequest_window_change(data)
+        self._resize(rows, columns)
+        if self.session is not None:
+            self.session.capabilities_changed()
+        return 1
+
+    def _resize(self, rows, columns):
+        if columns > 0:
+            self.capabilities.width = min(columns, 1000)
+        if rows > 0:
+            self.capabilities.height = min(rows, 1000)
+        if self.editor is not None:
+            self.editor.width = self.capabilities.width
+
+    def request_shell(self, data):
+        if self._mode is not None:
+            return 0
+        self._mode = "shell"
+        if self._pty:
+            max_chars = self._core.settings.limits.max_line_bytes
+            self._terminal = ServerProtocol(LineEditor, self._line, self._end_of_input, max_chars)
+            self._terminal.makeConnection(self)
+            self.editor = self._terminal.terminalProtocol
+            self.editor.width = self.capabilities.width
+        else:
+            self._lines = LineBuffer(self._core.settings.limits.max_line_bytes)
+        # Start once the reply to this request has gone out.
+        self._core.clock.callLater(0, self._start_shell)
+        return 1
+
+    def _start_shell(self):
+        if self._gone:
+            return
+        account = self.avatar.account
+        if account is None:
+            self.session = self._core.connect(self)
+        else:
+            self.session = self._core.connect_authenticated(self, account)
+
+    def request_exec(self, data):
+        if self._mode is not None:
+            return 0
+        self._mode = "exec"
+        command = decode_line(getNS(data)[0])
+        self._core.clock.callLater(0, self._start_exec, command)
+        return 1
+
+    def _start_exec(self, command):
+        if self._gone:
+            return
+        account = self.avatar.account
+        if account is None:
+            self.writeExtended(
+                EXTENDED_DATA_STDERR,
+                encode_line("Signing up needs an interactive session: ssh without a command."),
+            )
+            self._exit(EXIT_REFUSED)
+            return
+        self.log.info("{peer} {name} exec {command!r}", peer=self.capabilities.peer, name=account.name, command=command)
+        d = self._core.execute(self, account, command)
+        d.addCallback(lambda succeeded: self._exit(EXIT_OK if succeeded else EXIT_FAILED))
+
+    def _exit(self, status):
+        if not self.closing and not self._gone:
+            self.conn.sendRequest(self, b"exit-status", struct.pack(">L", status))
+            self.loseConnection()
+
+    # Data
+
+    def dataReceived(self, data):
+        if self._terminal is not None:
+            self._terminal.dataReceived(data)
+        elif self._lines is not None and self.session is not None:
+            for line in self._lines.feed(data):
+                if line is TOO_LONG:
+                    self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+                else:
+                    self.session.line_received(decode_line(line))
+
+    def _line(self, text):
+        if self.session is not None:
+            self.session.line_received(text)
+
+    def _end_of_input(self):
+        if self.session is not None:
+            self.session.close("Goodbye.")
+
+    def eofReceived(self):
+        # The client's input ended (e.g. `ssh -T host < commands`): leave
+        # once what was sent has been handled.
+        if self._mode == "shell" and self.session is not None:
+            self.session.line_received("quit")
+
+    def closed(self):
+        self._gone = True
+        if self.session is not None:
+            session, self.session = self.session, None
+            session.connection_lost(Failure(ConnectionDone("SSH channel closed")))
+
+    # ISessionTransport
+
+    def send(self, text):
+        if self.editor is not None:
+            self.editor.show(text)
+        else:
+            self.write(encode_line(text))
+
+    def send_prompt(self, text):
+        if self.editor is not None:
+            self.editor.set_prompt(text)
+        else:
+            self.write(encode_line(text, newline=False))
+
+    def set_echo(self, on):
+        if self.editor is not None:
+            self.editor.set_hidden(not on)
+
+    def close(self, reason=None):
+        if reason:
+            self.send(reason)
+        if self._mode == "shell":
+            self._exit(EXIT_OK)
