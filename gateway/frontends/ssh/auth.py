@@ -80,10 +80,10 @@ class UserAuthService(SSHUserAuthServer):
 
     def serviceStarted(self):
         server = self.transport.factory
+        # The transport's grace timer covers authentication; the service's
+        # own timer (Twisted's default length) runs on the same clock and is
+        # cancelled when the service stops.
         self.clock = server.clock
-        # The transport's grace timer starts earlier and normally fires
-        # first; the service's own timer gets the same limit.
-        self.loginTimeout = server.settings.login_grace_time
         # Twisted disconnects when the count of failures goes over this.
         self.attemptsBeforeDisconnect = server.settings.max_auth_attempts - 1
         super().serviceStarted()

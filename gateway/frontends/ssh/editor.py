@@ -84,11 +84,11 @@ class LineEditor(TerminalProtocol):
         if not text:
             return
         if len(self.buffer) + len(text) > self.max_chars:
-            self.terminal.write(b"\a")
+            self._write(b"\a")
             return
         self.buffer[self.index:self.index] = text
         self.index += len(text)
-        self._redraw()
+        self._edited()
 
     def _enter(self):
         line = "".join(self.buffer)
@@ -99,7 +99,7 @@ class LineEditor(TerminalProtocol):
         self._history_position = len(self.history)
         self.index = len(self.buffer)
         self._redraw()
-        self.terminal.write(b"\r\n")
+        self._write(b"\r\n")
         self.prompt, self.buffer, self.index, self._row = "", [], 0, 0
         self._line_received(line)
 
@@ -107,30 +107,30 @@ class LineEditor(TerminalProtocol):
         if self.index > 0:
             self.index -= 1
             del self.buffer[self.index]
-            self._redraw()
+            self._edited()
 
     def _delete(self):
         if self.index < len(self.buffer):
             del self.buffer[self.index]
-            self._redraw()
+            self._edited()
 
     def _left(self):
         if self.index > 0:
             self.index -= 1
-            self._redraw()
+            self._edited()
 
     def _right(self):
         if self.index < len(self.buffer):
             self.index += 1
-            self._redraw()
+            self._edited()
 
     def _home(self):
         self.index = 0
-        self._redraw()
+        self._edited()
 
     def _end(self):
         self.index = len(self.buffer)
-        self._redraw()
+        self._edited()
 
     def _older(self):
         if self.hidden or self._history_position == 0:
@@ -166,7 +166,7 @@ class LineEditor(TerminalProtocol):
         """
         self.index = len(self.buffer)
         self._redraw()
-        self.terminal.write(b"^C\r\n")
+        self._write(b"^C\r\n")
         self._row = 0
         self.buffer, self.index = [], 0
         self._history_position = len(self.history)
@@ -185,7 +185,7 @@ class LineEditor(TerminalProtocol):
         Show lines of output above the input line, then redraw the prompt
         and the input under them.
         """
-        self.terminal.write(self._erase() + encode_line(text) + self._draw())
+        self._write(self._erase() + encode_line(text) + self._draw())
 
     def set_prompt(self, text):
         """
@@ -239,5 +239,17 @@ class LineEditor(TerminalProtocol):
             self._row = row
         return out
 
+    def _write(self, data):
+        # Straight to the channel: the terminal's own write() would turn
+        # the CR LF that encode_line produces into CR CR LF.
+        self.terminal.transport.write(data)
+
     def _redraw(self):
-        self.terminal.write(self._erase() + self._draw())
+        self._write(self._erase() + self._draw())
+
+    def _edited(self):
+        """
+        Show an edit; hidden input shows nothing, so nothing is sent.
+        """
+        if not self.hidden:
+            self._redraw()
