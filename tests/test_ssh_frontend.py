@@ -396,6 +396,23 @@ class SessionTests(FrontendTestCase):
         self.assertFalse(self.link_.request(channel, b"exec", NS(b"who")), "one shell or exec per channel")
 
 
+class OutputLimitTests(FrontendTestCase):
+    options = {"max_unsent_bytes": 4096}
+
+    def test_client_that_stops_reading_is_cut_off(self):
+        link = self.link(passwords=["secret1"])
+        channel = link.channel()
+        link.request(channel, b"shell")
+        session = next(s for s in self.core.sessions if s.capabilities.protocol == "ssh")
+        # The client reads nothing more: its window (128 KiB) fills, then
+        # 4 KiB more wait, then the connection is closed.
+        for _ in range(40):
+            session.send("x" * 4000)
+        self.assertTrue(link.server_wire.disconnecting)
+        link.pump()
+        self.assertEqual(link.client.disconnect_reason, b"output not being read")
+
+
 class SignUpTests(FrontendTestCase):
     options = {"new_accounts": "sign-up"}
 

@@ -56,6 +56,7 @@ class SSHOptions:
     new_accounts: str = _setting("refuse", _new_accounts)
     sign_up_user: str = _setting("new", _user_name)
     banner: str = _setting("")
+    max_unsent_bytes: int = _setting(262144, _at_least(4096))
 
 
 def host_key_paths(config, settings):

@@ -11,6 +11,7 @@ from twisted.conch.ssh.channel import SSHChannel
 from twisted.conch.ssh.common import NS, getNS
 from twisted.conch.ssh.connection import EXTENDED_DATA_STDERR
 from twisted.conch.ssh.session import parseRequest_pty_req, parseRequest_window_change
+from twisted.conch.ssh.transport import DISCONNECT_BY_APPLICATION
 from twisted.internet.error import ConnectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -187,6 +188,20 @@ class SessionChannel(SSHChannel):
         if self.session is not None:
             session, self.session = self.session, None
             session.connection_lost(Failure(ConnectionDone("SSH channel closed")))
+
+    def write(self, data):
+        """
+        Send bytes, cutting the connection off instead when more than
+        C{max_unsent_bytes} would wait for a client that does not open its
+        SSH window (stopped reading).
+        """
+        if len(self.buf) + len(data) > self.avatar.server.settings.max_unsent_bytes:
+            if not self._gone:
+                self._gone = True
+                self.log.info("{peer} stopped reading; disconnecting", peer=self.capabilities.peer)
+                self.conn.transport.sendDisconnect(DISCONNECT_BY_APPLICATION, b"output not being read")
+            return
+        super().write(data)
 
     # ISessionTransport
 
