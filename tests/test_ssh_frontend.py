@@ -362,6 +362,57 @@ class SessionTests(FrontendTestCase):
         self.assertFalse(self.telnet.closed)
         self.assertNotIn("has left", bob.lines())
 
+    def test_exec_input_answers_the_commands_questions(self):
+        channel = self.link_.channel()
+        self.link_.connection.sendRequest(channel, b"exec", NS(b"password"))
+        channel.write(b"secret1\nnewpass1\nnewpass1\nsay not a command\n")
+        self.link_.connection.sendEOF(channel)
+        for _ in range(5):
+            self.link_.settle()
+        self.assertIn(b"Your password has been changed.", channel.received)
+        self.assertNotIn(b"not a command", channel.received)
+        self.assertEqual(channel.exit_status, 0)
+        self.assertTrue(self.link(passwords=["newpass1"]).connection.started)
+
+    def test_exec_question_after_input_ended_fails(self):
+        channel = self.link_.channel()
+        self.link_.connection.sendRequest(channel, b"exec", NS(b"password"))
+        self.link_.connection.sendEOF(channel)
+        for _ in range(3):
+            self.link_.settle()
+        self.assertIn(b"Current password: ", channel.received)
+        self.assertEqual(channel.exit_status, 1)
+        self.assertTrue(channel.is_closed)
+        self.assertEqual([s for s in self.core.sessions if s.capabilities.protocol == "ssh"], [])
+
+    def test_shell_input_sent_with_the_request_is_kept(self):
+        bob, _ = sign_up(self.core, "Bob")
+        channel = self.link_.channel()
+        self.link_.connection.sendRequest(channel, b"shell", b"")
+        channel.write(b"say early\n")
+        self.link_.connection.sendEOF(channel)
+        self.link_.settle()
+        self.link_.settle()
+        self.assertIn('Alice says, "early"', bob.lines())
+        self.assertEqual(channel.exit_status, 0)
+
+    def test_dropped_connection_leaves_the_world(self):
+        bob, _ = sign_up(self.core, "Bob")
+        channel = self.link_.channel()
+        self.link_.request(channel, b"shell")
+        self.assertEqual(self.core.world.find_online("alice").capabilities.protocol, "ssh")
+        self.link_.client_wire.loseConnection()
+        self.link_.pump()
+        self.assertIn("Alice has left.", bob.lines())
+        self.assertEqual([s.account.name for s in self.core.world.online()], ["Bob"])
+
+    def test_exec_who_with_nobody_online(self):
+        self.alice_session.line_received("quit")
+        channel = self.link_.channel()
+        self.link_.request(channel, b"exec", NS(b"who"))
+        self.assertEqual(channel.received, b"0 players online:\r\n")
+        self.assertEqual(channel.exit_status, 0)
+
     def test_failing_exec_exits_non_zero(self):
         channel = self.link_.channel()
         self.link_.request(channel, b"exec", NS(b"frobnicate"))

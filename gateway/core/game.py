@@ -69,13 +69,15 @@ class GameCore:
         room.
 
         @param line: the command line.
-        @return: a L{Deferred} firing with C{True} when the command
-            succeeded, C{False} when it failed (the client has been told).
+        @return: C{(session, done)}: the L{Session} (its C{line_received}
+            answers the command's questions) and a L{Deferred} firing with
+            C{True} when the command succeeded, C{False} when it failed (the
+            client has been told).
         """
         session = self._open(transport)
         session.account = account
         session.room = self.world.place_for(account.location)
-        return session.run(self.dispatcher.dispatch, line)
+        return session, session.run(self.dispatcher.dispatch, line)
 
     def _open(self, transport):
         session = Session(self, transport)

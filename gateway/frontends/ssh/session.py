@@ -65,6 +65,9 @@ class SessionChannel(SSHChannel):
         self._mode = None
         self._pty = False
         self._gone = False
+        self._early = []
+        self._asking = False
+        self._input_ended = False
 
     def channelOpen(self, specificData):
         transport = self.conn.transport
@@ -128,11 +131,18 @@ class SessionChannel(SSHChannel):
             self.session = self._core.connect(self)
         else:
             self.session = self._core.connect_authenticated(self, account)
+        early, self._early = self._early, []
+        for text in early:
+            self.session.line_received(text)
+        if self._input_ended:
+            self._input_ended = False
+            self.eofReceived()
 
     def request_exec(self, data):
         if self._mode is not None:
             return 0
         self._mode = "exec"
+        self._lines = LineBuffer(self._core.settings.limits.max_line_bytes)
         command = decode_line(getNS(data)[0])
         self._core.clock.callLater(0, self._start_exec, command)
         return 1
@@ -149,38 +159,63 @@ class SessionChannel(SSHChannel):
             self._exit(EXIT_REFUSED)
             return
         self.log.info("{peer} {name} exec {command!r}", peer=self.capabilities.peer, name=account.name, command=command)
-        d = self._core.execute(self, account, command)
-        d.addCallback(lambda succeeded: self._exit(EXIT_OK if succeeded else EXIT_FAILED))
+        self.session, done = self._core.execute(self, account, command)
+        done.addCallback(lambda succeeded: self._exit(EXIT_OK if succeeded else EXIT_FAILED))
 
     def _exit(self, status):
         if not self.closing and not self._gone:
             self.conn.sendRequest(self, b"exit-status", struct.pack(">L", status))
             self.loseConnection()
 
-    # Data
+    # Input.  A shell's lines are commands (kept until the session has
+    # started).  An exec command's input only answers its questions: each
+    # prompt takes the next line, and a prompt after the input has ended
+    # ends the command.
 
     def dataReceived(self, data):
         if self._terminal is not None:
             self._terminal.dataReceived(data)
-        elif self._lines is not None and self.session is not None:
+        elif self._lines is not None:
             for line in self._lines.feed(data):
                 if line is TOO_LONG:
                     self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
                 else:
-                    self.session.line_received(decode_line(line))
+                    self._line(decode_line(line))
 
     def _line(self, text):
-        if self.session is not None:
+        if self._mode == "exec":
+            if len(self._early) < self._core.settings.limits.max_pending_lines:
+                self._early.append(text)
+            self._answer()
+        elif self.session is not None:
             self.session.line_received(text)
+        elif len(self._early) < self._core.settings.limits.max_pending_lines:
+            self._early.append(text)
+
+    def _answer(self):
+        """
+        Answer the exec command's outstanding prompt, if any, with the next
+        line of input, or end the command when the input has ended.
+        """
+        if not self._asking or self.session is None:
+            return
+        if self._early:
+            self._asking = False
+            self.session.line_received(self._early.pop(0))
+        elif self._input_ended:
+            self._asking = False
+            self.session.connection_lost(Failure(ConnectionDone("the input ended before the command's question")))
 
     def _end_of_input(self):
         if self.session is not None:
             self.session.close("Goodbye.")
 
     def eofReceived(self):
-        # The client's input ended (e.g. `ssh -T host < commands`): leave
-        # once what was sent has been handled.
-        if self._mode == "shell" and self.session is not None:
+        self._input_ended = True
+        if self._mode == "exec":
+            self._answer()
+        elif self._mode == "shell" and self.session is not None:
+            # `ssh -T host < commands`: leave once they have been handled.
             self.session.line_received("quit")
 
     def closed(self):
@@ -216,6 +251,10 @@ class SessionChannel(SSHChannel):
             self.editor.set_prompt(text)
         else:
             self.write(encode_line(text, newline=False))
+        if self._mode == "exec":
+            # The session waits for the answer once this returns.
+            self._asking = True
+            self._core.clock.callLater(0, self._answer)
 
     def set_echo(self, on):
         if self.editor is not None:
