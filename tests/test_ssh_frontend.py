@@ -408,6 +408,7 @@ class SessionTests(FrontendTestCase):
 
     def test_exec_who_with_nobody_online(self):
         self.alice_session.line_received("quit")
+        self.telnet.disconnect()
         channel = self.link_.channel()
         self.link_.request(channel, b"exec", NS(b"who"))
         self.assertEqual(channel.received, b"0 players online:\r\n")
