@@ -225,6 +225,17 @@ class AuthenticationTests(FrontendTestCase):
         link.settle(1)
         self.assertTrue(link.connection.started)
 
+    def test_failures_are_logged_with_the_peer(self):
+        from twisted.logger import globalLogPublisher
+
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        self.link(user=b"mallory", passwords=["guess1"])
+        failed = [e for e in events if e.get("log_format", "").startswith("Failed SSH")]
+        self.assertEqual([(e["method"], e["name"], e["peer"]) for e in failed], [("password", "mallory", "192.168.1.1:54321")])
+        self.assertNotIn("guess1", repr(events))
+
     def test_unknown_user_fails_like_a_wrong_password(self):
         known = self.link(passwords=["wrong1"])
         unknown = self.link(user=b"nobody", passwords=["wrong1"])

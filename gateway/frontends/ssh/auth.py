@@ -16,6 +16,7 @@ from twisted.cred.credentials import ISSHPrivateKey, IUsernamePassword
 from twisted.internet.defer import succeed
 from twisted.logger import Logger
 
+from gateway.frontends.addresses import describe
 from gateway.frontends.ssh.session import SessionChannel
 from gateway.interfaces import IAccount
 
@@ -74,9 +75,12 @@ class AccountPortal:
 class UserAuthService(SSHUserAuthServer):
     """
     C{ssh-userauth} with this listener's limits and clock, sending the
-    listener's banner first.  C{none} is never among the methods, so it
-    always fails.
+    listener's banner first and logging failed attempts with the peer's
+    address (the way the telnet login does).  C{none} is never among the
+    methods, so it always fails.
     """
+
+    log = Logger()
 
     def serviceStarted(self):
         server = self.transport.factory
@@ -89,6 +93,22 @@ class UserAuthService(SSHUserAuthServer):
         super().serviceStarted()
         if server.banner:
             self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(server.banner.encode("utf-8")) + NS(b""))
+
+    def ssh_USERAUTH_REQUEST(self, packet):
+        failures = self.loginAttempts
+        d = super().ssh_USERAUTH_REQUEST(packet)
+        if d is not None:
+            d.addCallback(self._log_failure, failures)
+        return d
+
+    def _log_failure(self, result, failures):
+        if self.loginAttempts > failures:
+            self.log.info(
+                "Failed SSH {method} login for {name} from {peer}",
+                method=self.method.decode("ascii", "replace"), name=self.user.decode("utf-8", "replace"),
+                peer=describe(self.transport.transport.getPeer()),
+            )
+        return result
 
 
 class ConnectionService(SSHConnection):
