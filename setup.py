@@ -28,13 +28,12 @@ setup(
     ],
     package_data={"gateway": ["data/*"]},
     install_requires=[
-        "twisted>=22.4",
+        "twisted[conch]>=22.4",
         "pyOpenSSL>=23.0",
         "cryptography>=38",
         "service-identity>=18.1",
         "zope.interface>=5.5",
         "argon2-cffi>=21.1",
-        "bcrypt>=3.2",
     ],
     extras_require={
         "test": ["hypothesis>=6.36", "pexpect>=4.8"],
