@@ -23,6 +23,7 @@ setup(
         "gateway.core.commands",
         "gateway.frontends",
         "gateway.frontends.ssh",
+        "gateway.frontends.telnet",
         "gateway.store",
         "twisted.plugins",
     ],
@@ -36,7 +37,7 @@ setup(
         "argon2-cffi>=21.1",
     ],
     extras_require={
-        "test": ["hypothesis>=6.36", "pexpect>=4.8"],
+        "test": ["hypothesis>=6.36", "telnetlib3>=5.0", "pexpect>=4.8"],
     },
     entry_points={"console_scripts": ["gateway-admin = gateway.admin:main"]},
     classifiers=[

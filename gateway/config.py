@@ -106,6 +106,28 @@ class WorldSettings:
     file: str = _setting(str(_DATA / "world.toml"), _nonempty)
 
 
+_MSSP_RESERVED = frozenset(["NAME", "PLAYERS", "UPTIME", "PORT", "CODEBASE", "HOSTNAME"])
+
+
+def _mssp_fields(value):
+    for key, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        if key.upper() in _MSSP_RESERVED or not key.strip() or not key.isprintable():
+            return f"a table of extra MSSP fields (the server fills in {', '.join(sorted(_MSSP_RESERVED))})"
+        if not items or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in items):
+            return "a table of MSSP field = string, integer or list of them"
+
+
+@dataclass(frozen=True)
+class MsspSettings:
+    """
+    The C{[mssp]} section: what MUD crawlers are told besides the live
+    figures (see docs/protocols.md).
+    """
+
+    fields: dict = _setting({}, _mssp_fields)
+
+
 @dataclass(frozen=True)
 class ListenerSettings:
     """
@@ -141,6 +163,7 @@ class Config:
     login: LoginSettings
     limits: LimitSettings
     world: WorldSettings
+    mssp: MsspSettings
     listeners: Dict[str, ListenerSettings]
 
     def resolve(self, value):
@@ -173,9 +196,12 @@ _SECTIONS = {
     "login": LoginSettings,
     "limits": LimitSettings,
     "world": WorldSettings,
+    "mssp": MsspSettings,
 }
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table"}
+_TYPE_NAMES = {
+    str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table", list: "a list",
+}
 
 _LISTENER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
