@@ -76,7 +76,7 @@ class LineEditorTests(TestCase):
         self.editor.set_prompt("> ")
         self.type(b"half")
         self.wire.clear()
-        self.editor.show('Bob says, "hi"')
+        self.editor.show(b'Bob says, "hi"\r\n')
         out = self.wire.value()
         self.assertTrue(out.startswith(b"\r\x1b[J"), out)
         self.assertTrue(out.endswith(b'Bob says, "hi"\r\n> half'), out)
@@ -87,7 +87,7 @@ class LineEditorTests(TestCase):
         self.editor.width = 10
         self.type(b"0123456789abcde")
         self.wire.clear()
-        self.editor.show("news")
+        self.editor.show(b"news\r\n")
         # The cursor is on the input's second row: one row up, then erase.
         self.assertTrue(self.wire.value().startswith(b"\x1b[1A\r\x1b[J"), self.wire.value())
 

@@ -74,12 +74,19 @@ class KeysCommandTests(TestCase):
     def test_add_list_remove(self):
         self.assertIn("You have no SSH keys", self.run_command("keys"))
         fp = parse_public_key(ED25519_LINE).fingerprint
-        self.assertEqual(self.run_command("keys add " + ED25519_LINE), f"Added ssh-ed25519 key {fp}. You can now log in over SSH with it.")
+        self.assertEqual(self.run_command("keys add " + ED25519_LINE), f"Added ssh-ed25519 key {fp}.\nYou can now log in over SSH with it.")
         self.assertEqual(self.run_command("keys list"), f"Your SSH keys (1):\n  ssh-ed25519          {fp}  me@laptop")
         self.assertIn("already on your account", self.run_command("keys add " + ED25519_LINE))
         self.assertIn("You have no key SHA256:nope", self.run_command("keys remove SHA256:nope"))
         self.assertEqual(self.run_command("keys remove " + fp[len("SHA256:"):]), f"Removed the key {fp}.")
         self.assertIn("You have no SSH keys", self.run_command("keys list"))
+
+    def test_player_text_is_shown_literally(self):
+        key = Key(ed25519.Ed25519PrivateKey.generate())
+        self.run_command("keys add " + openssh_line(key, "me|rred"))
+        self.assertIn("me||rred", self.run_command("keys list"))
+        self.assertIn("'ssh||r'", self.run_command("keys add ssh|r AAAA"))
+        self.assertIn("You have no key SHA256:||r", self.run_command("keys remove SHA256:|r"))
 
     def test_invalid_key_changes_nothing(self):
         self.assertIn("damaged", self.run_command("keys add ssh-ed25519 AAAA"))

@@ -4,6 +4,7 @@ Managing one's SSH public keys: C{keys add|list|remove}.
 
 from gateway.auth.sshkeys import BadPublicKey, parse_public_key
 from gateway.core.commands import Command
+from gateway.core.markup import escape
 from gateway.errors import CommandError
 from gateway.store.keys import DuplicateKey, TooManyKeys
 
@@ -31,7 +32,7 @@ async def _list(session):
         return
     lines = [f"Your SSH keys ({len(records)}):"]
     for record in records:
-        comment = f"  {record.comment}" if record.comment else ""
+        comment = f"  {escape(record.comment)}" if record.comment else ""
         lines.append(f"  {record.key_type:<20} {record.fingerprint}{comment}")
     session.send("\n".join(lines))
 
@@ -40,7 +41,7 @@ async def _add(session, line):
     try:
         key = parse_public_key(line)
     except BadPublicKey as e:
-        raise CommandError(f"{e} Nothing was added.")
+        raise CommandError(f"{escape(str(e))} Nothing was added.")
     limit = session.core.settings.accounts.max_ssh_keys
     try:
         await session.core.store.add_key(session.account.id, key.key_type, key.fingerprint, key.blob, key.comment, limit)
@@ -48,14 +49,14 @@ async def _add(session, line):
         raise CommandError(f"The key {key.fingerprint} is already on your account.")
     except TooManyKeys:
         raise CommandError(f"You already have {limit} keys, the most allowed; remove one first.")
-    session.send(f"Added {key.key_type} key {key.fingerprint}. You can now log in over SSH with it.")
+    session.send(f"Added {key.key_type} key {key.fingerprint}.\nYou can now log in over SSH with it.")
 
 
 async def _remove(session, fingerprint):
     if not fingerprint.startswith("SHA256:"):
         fingerprint = "SHA256:" + fingerprint
     if not await session.core.store.remove_key(session.account.id, fingerprint):
-        raise CommandError(f"You have no key {fingerprint}; 'keys list' shows yours. Nothing was removed.")
+        raise CommandError(f"You have no key {escape(fingerprint)}; 'keys list' shows yours. Nothing was removed.")
     session.send(f"Removed the key {fingerprint}.")
 
 

@@ -14,8 +14,6 @@ import codecs
 
 from twisted.conch.insults.insults import ServerProtocol, TerminalProtocol
 
-from gateway.frontends.text import encode_line
-
 _CTRL_A, _CTRL_C, _CTRL_D, _CTRL_E, _CTRL_U = b"\x01", b"\x03", b"\x04", b"\x05", b"\x15"
 _ERASE_BELOW = b"\x1b[J"
 
@@ -180,16 +178,21 @@ class LineEditor(TerminalProtocol):
 
     # Output
 
-    def show(self, text):
+    def show(self, data):
         """
         Show lines of output above the input line, then redraw the prompt
         and the input under them.
+
+        @param data: the output, encoded for the terminal and ending in a
+            line break (see L{gateway.frontends.text.encode_line}).
+        @type data: L{bytes}
         """
-        self._write(self._erase() + encode_line(text) + self._draw())
+        self._write(self._erase() + data + self._draw())
 
     def set_prompt(self, text):
         """
-        Show C{text} as the prompt of the line being typed.
+        Show C{text} (plain text, no markup) as the prompt of the line being
+        typed.
         """
         self.prompt = text
         self._redraw()

@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
@@ -241,16 +242,21 @@ class SessionChannel(SSHChannel):
     # ISessionTransport
 
     def send(self, text):
+        caps = self.capabilities
+        # Folded to the terminal's width; left whole without a terminal
+        # (scripts, exec), where nothing knows a width.
+        width = caps.wrap_width() if self._pty else 0
+        data = encode_line(text, "utf-8", True, width, caps.colour_level())
         if self.editor is not None:
-            self.editor.show(text)
+            self.editor.show(data)
         else:
-            self.write(encode_line(text))
+            self.write(data)
 
     def send_prompt(self, text):
         if self.editor is not None:
-            self.editor.set_prompt(text)
+            self.editor.set_prompt(markup.strip(text))
         else:
-            self.write(encode_line(text, newline=False))
+            self.write(encode_line(text, "utf-8", False, 0, self.capabilities.colour_level()))
         if self._mode == "exec":
             # The session waits for the answer once this returns.
             self._asking = True
