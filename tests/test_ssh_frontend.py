@@ -323,15 +323,28 @@ class SessionTests(FrontendTestCase):
 
     def test_pty_sizes_reach_capabilities(self):
         channel = self.link_.channel()
-        self.assertTrue(self.link_.request(channel, b"pty-req", packRequest_pty_req(b"xterm", (30, 100, 0, 0), b"")))
+        self.assertTrue(self.link_.request(channel, b"pty-req", packRequest_pty_req(b"xterm-256color", (30, 100, 0, 0), b"")))
         self.assertTrue(self.link_.request(channel, b"shell"))
         session = next(s for s in self.core.sessions if s.capabilities.protocol == "ssh")
         caps = session.capabilities
-        self.assertEqual((caps.width, caps.height, caps.ansi, caps.secure), (100, 30, True, True))
+        self.assertEqual((caps.width, caps.height, caps.secure), (100, 30, True))
+        self.assertEqual((caps.terminal, caps.ansi, caps.xterm256), ("xterm-256color", True, True))
         self.assertIn(b"Exits:", channel.received)
         self.assertTrue(self.link_.request(channel, b"window-change", packRequest_window_change((40, 60, 0, 0))))
         self.assertEqual((caps.width, caps.height), (60, 40))
         self.assertEqual(session.transport.editor.width, 60)
+        channel.received = b""
+        session.send("|rred|n " + "word " * 20)
+        self.link_.pump()
+        lines = channel.received.split(b"\r\n")
+        self.assertTrue(lines[0].startswith(b"\r\x1b[J\x1b[31mred\x1b[0m word"), lines[0])
+        self.assertEqual(len(lines[0].split(b"\x1b[J")[1].replace(b"\x1b[31m", b"").replace(b"\x1b[0m", b"")), 58)
+
+    def test_no_colour_or_folding_without_a_terminal(self):
+        channel = self.link_.channel()
+        self.link_.request(channel, b"exec", NS(b"say |rred|n " + b"word " * 20))
+        self.assertIn(b'You say, "|rred|n word word', channel.received)
+        self.assertEqual(channel.received.count(b"\r\n"), 1)
 
     def test_shell_with_line_editor_talks_to_the_world(self):
         channel = self.link_.channel()

@@ -89,7 +89,9 @@ class SessionChannel(SSHChannel):
             return 0
         term, (rows, columns, _, _), _ = parseRequest_pty_req(data)
         self._pty = True
+        self.capabilities.terminal = decode_line(term[:64])
         self.capabilities.ansi = term not in (b"", b"dumb")
+        self.capabilities.xterm256 = b"256color" in term
         self._resize(rows, columns)
         return 1
 
