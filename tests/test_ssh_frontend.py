@@ -444,6 +444,17 @@ class SessionTests(FrontendTestCase):
         self.assertEqual(channel.exit_status, 1)
         self.assertIn(b"Unknown command 'frobnicate'", channel.received)
 
+    def test_malformed_requests_fail_and_change_nothing(self):
+        channel = self.link_.channel()
+        self.assertFalse(self.link_.request(channel, b"pty-req", b"\x00\x00"))
+        self.assertFalse(self.link_.request(channel, b"window-change", b"x"))
+        self.assertFalse(self.link_.request(channel, b"exec", b""))
+        self.assertTrue(self.link_.request(channel, b"pty-req", packRequest_pty_req(b"xterm", (24, 90, 0, 0), b"")))
+        self.assertTrue(self.link_.request(channel, b"shell"))
+        session = next(s for s in self.core.sessions if s.capabilities.protocol == "ssh")
+        self.assertEqual(session.capabilities.width, 90)
+        self.assertFalse(self.link_.lost)
+
     def test_other_channel_types_are_refused(self):
         forward = self.link_.channel(b"direct-tcpip")
         self.assertFalse(forward.open)

@@ -8,7 +8,7 @@ import struct
 
 from twisted.conch.insults.insults import ServerProtocol
 from twisted.conch.ssh.channel import SSHChannel
-from twisted.conch.ssh.common import NS, getNS
+from twisted.conch.ssh.common import getNS
 from twisted.conch.ssh.connection import EXTENDED_DATA_STDERR
 from twisted.conch.ssh.session import parseRequest_pty_req, parseRequest_window_change
 from twisted.conch.ssh.transport import DISCONNECT_BY_APPLICATION
@@ -144,9 +144,9 @@ class SessionChannel(SSHChannel):
     def request_exec(self, data):
         if self._mode is not None:
             return 0
+        command = decode_line(getNS(data)[0])
         self._mode = "exec"
         self._lines = LineBuffer(self._core.settings.limits.max_line_bytes)
-        command = decode_line(getNS(data)[0])
         self._core.clock.callLater(0, self._start_exec, command)
         return 1
 
