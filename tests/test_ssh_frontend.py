@@ -398,6 +398,18 @@ class SessionTests(FrontendTestCase):
         self.assertEqual(channel.exit_status, 0)
         self.assertTrue(self.link(passwords=["newpass1"]).connection.started)
 
+    def test_exec_with_a_terminal_hides_the_answers(self):
+        channel = self.link_.channel()
+        self.link_.request(channel, b"pty-req", packRequest_pty_req(b"xterm", (24, 80, 0, 0), b""))
+        self.link_.request(channel, b"exec", NS(b"password"))
+        for keys in (b"secret1\r", b"newpass1\r", b"newpass1\r"):
+            channel.write(keys)
+            self.link_.settle()
+        self.assertIn(b"Your password has been changed.", channel.received)
+        self.assertNotIn(b"secret1", channel.received)
+        self.assertNotIn(b"newpass1", channel.received)
+        self.assertEqual(channel.exit_status, 0)
+
     def test_exec_question_after_input_ended_fails(self):
         channel = self.link_.channel()
         self.link_.connection.sendRequest(channel, b"exec", NS(b"password"))

@@ -114,17 +114,24 @@ class SessionChannel(SSHChannel):
         if self._mode is not None:
             return 0
         self._mode = "shell"
+        self._start_input()
+        # Start once the reply to this request has gone out.
+        self._core.clock.callLater(0, self._start_shell)
+        return 1
+
+    def _start_input(self):
+        """
+        Read input through the line editor when there is a terminal, as
+        plain lines otherwise.
+        """
+        max_chars = self._core.settings.limits.max_line_bytes
         if self._pty:
-            max_chars = self._core.settings.limits.max_line_bytes
             self._terminal = ServerProtocol(LineEditor, self._line, self._end_of_input, max_chars)
             self._terminal.makeConnection(self)
             self.editor = self._terminal.terminalProtocol
             self.editor.width = self.capabilities.width
         else:
-            self._lines = LineBuffer(self._core.settings.limits.max_line_bytes)
-        # Start once the reply to this request has gone out.
-        self._core.clock.callLater(0, self._start_shell)
-        return 1
+            self._lines = LineBuffer(max_chars)
 
     def _start_shell(self):
         if self._gone:
@@ -146,7 +153,7 @@ class SessionChannel(SSHChannel):
             return 0
         command = decode_line(getNS(data)[0])
         self._mode = "exec"
-        self._lines = LineBuffer(self._core.settings.limits.max_line_bytes)
+        self._start_input()
         self._core.clock.callLater(0, self._start_exec, command)
         return 1
 
@@ -161,7 +168,10 @@ class SessionChannel(SSHChannel):
             )
             self._exit(EXIT_REFUSED)
             return
-        self.log.info("{peer} {name} exec {command!r}", peer=self.capabilities.peer, name=account.name, command=command)
+        self.log.info(
+            "{peer} {name} runs {command!r} over SSH exec",
+            peer=self.capabilities.peer, name=account.name, command=command.split(" ", 1)[0],
+        )
         self.session, done = self._core.execute(self, account, command)
         done.addCallback(lambda succeeded: self._exit(EXIT_OK if succeeded else EXIT_FAILED))
 
@@ -210,7 +220,9 @@ class SessionChannel(SSHChannel):
             self.session.connection_lost(Failure(ConnectionDone("the input ended before the command's question")))
 
     def _end_of_input(self):
-        if self.session is not None:
+        if self._mode == "exec":
+            self.eofReceived()
+        elif self.session is not None:
             self.session.close("Goodbye.")
 
     def eofReceived(self):
