@@ -49,6 +49,11 @@ def _setting(default, check: Optional[Callable[[Any], Optional[str]]] = None):
     return field(default=default, metadata={"check": check})
 
 
+#: Public names for frontend plugins declaring their listener C{options} as
+#: a dataclass for L{build_settings}: C{key: int = setting(5, at_least(1))}.
+setting, at_least, positive = _setting, _at_least, _positive
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """
@@ -200,7 +205,8 @@ _SECTIONS = {
 }
 
 _TYPE_NAMES = {
-    str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table", list: "a list",
+    str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table",
+    list: "an array",
 }
 
 _LISTENER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")

@@ -41,7 +41,17 @@ def decode_line(line, encoding="utf-8"):
     @type line: L{bytes}
     @rtype: L{str}
     """
-    text = line.decode(encoding, "replace")
+    return clean_text(line.decode(encoding, "replace"))
+
+
+def clean_text(text):
+    """
+    Drop control characters other than tab (which becomes a space) from
+    received text, for frontends whose input arrives already decoded.
+
+    @type text: L{str}
+    @rtype: L{str}
+    """
     if text.isprintable():
         return text
     return "".join(c for c in text if c.isprintable() or c == "\t").replace("\t", " ")

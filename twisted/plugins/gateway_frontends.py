@@ -15,3 +15,9 @@ ssh = LazyFrontend(
     "SSH (OpenSSH clients) with password or public-key login",
     "gateway.frontends.ssh:build_factory",
 )
+
+websocket = LazyFrontend(
+    "websocket",
+    "WebSocket (RFC 6455) with the browser client: page at /, socket at /ws (needs autobahn)",
+    "gateway.frontends.websocket:build_factory",
+)
