@@ -114,7 +114,8 @@ def listener_factory(plugin, core, listener, source):
 
     @raise ConfigError: when the plugin refuses the listener's options.
     @raise StartupError: when the plugin's code cannot be imported (a
-        missing optional dependency) or fails.
+        missing optional dependency), finds something it needs unusable
+        (its own L{StartupError}), or fails.
     """
     where = f"listeners.{listener.name} (frontend {listener.frontend!r})"
     try:
@@ -123,6 +124,9 @@ def listener_factory(plugin, core, listener, source):
         raise ConfigError(f"{source}: {where}: {e}")
     except ImportError as e:
         raise StartupError(f"{where}: the frontend's code cannot be imported: {e}")
+    except StartupError as e:
+        # The plugin already says what is wrong (a key file, ...).
+        raise StartupError(f"{where}: {e}")
     except Exception as e:
         log.failure("Frontend plugin {name!r} failed", name=listener.frontend)
         raise StartupError(f"{where}: the frontend plugin failed: {type(e).__name__}: {e}")

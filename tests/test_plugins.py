@@ -189,7 +189,7 @@ class CommandLineTests(TestCase):
     def test_help_lists_frontends(self):
         usage = str(Options())
         self.assertIn("--list-frontends", usage)
-        self.assertRegex(usage, r"Installed frontends .*:\n  telnet +Telnet")
+        self.assertRegex(usage, r"Installed frontends .*:\n(  .*\n)*  telnet +Telnet")
 
 
 class ThirdPartyPluginTests(TestCase):

@@ -171,5 +171,5 @@ class SSHStartupTests(TestCase):
             ["--config", str(ROOT / "etc" / "gateway.toml"), "--data-dir", str(data), "--listen", f"telnet={EPHEMERAL}", "--listen", f"ssh={EPHEMERAL}"]
         )
         self.assertEqual(status, 1, output)
-        self.assertIn(f"gateway: {bad}: not a valid SSH private key", output)
+        self.assertIn(f"gateway: listeners.ssh (frontend 'ssh'): {bad}: not a valid SSH private key", output)
         self.assertNotIn("Traceback", output)
