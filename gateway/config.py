@@ -91,6 +91,7 @@ class AccountSettings:
     name_min_length: int = _setting(2, _at_least(1))
     name_max_length: int = _setting(20, _at_least(1))
     password_min_length: int = _setting(6, _at_least(1))
+    max_ssh_keys: int = _setting(20, _at_least(1))
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class ListenerSettings:
 
 _DEFAULT_LISTENERS = {
     "telnet": {"frontend": "telnet", "endpoint": "tcp:4000:interface=127.0.0.1"},
+    "ssh": {"frontend": "ssh", "endpoint": "tcp:4022:interface=127.0.0.1"},
 }
 
 

@@ -44,7 +44,7 @@ class OptionsTests(SynchronousTestCase):
         options.parseOptions(["--data-dir", self.mktemp()])
         service = makeService(options)
         self.assertTrue(IService.providedBy(service))
-        self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet"])
+        self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh"])
 
     def test_sessions_stop_after_listeners_before_store(self):
         options = Options()
