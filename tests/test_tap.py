@@ -56,8 +56,10 @@ class OptionsTests(SynchronousTestCase):
     def test_every_listener_is_limited(self):
         options = Options()
         options.parseOptions(["--data-dir", self.mktemp()])
-        [listener] = [s for s in makeService(options) if isinstance(s, ListenerService)]
-        self.assertIsInstance(listener.factory, LimitingFactory)
+        listeners = [s for s in makeService(options) if isinstance(s, ListenerService)]
+        self.assertTrue(listeners)
+        for listener in listeners:
+            self.assertIsInstance(listener.factory, LimitingFactory)
 
     def test_twistd_plugin_registered(self):
         from twisted.application.service import IServiceMaker
