@@ -137,6 +137,7 @@ class NonReaderTests(FaultTestCase):
         for n, client in enumerate(chatters):
             sign_up(client, f"Chatter{n}")
         # From here on the stalled client reads nothing.
+        before = rss_kib(self.daemon.process.pid)
         big = " ".join(["x" * 59] * 50)
         deadline = time.monotonic() + 60
         rounds = 0
@@ -146,10 +147,12 @@ class NonReaderTests(FaultTestCase):
             speaker.send_line(f"say {rounds} {big}")
             listener.expect(f'says, "{rounds}')
             rounds += 1
+        growth = rss_kib(self.daemon.process.pid) - before
         log.info(
-            "figures: stalled client cut after {rounds} messages of 3 kB to {chatters} chatters",
-            rounds=rounds, chatters=CHATTERS,
+            "figures: stalled client cut after {rounds} messages of 3 kB to {chatters} chatters, RSS +{growth} KiB",
+            rounds=rounds, chatters=CHATTERS, growth=growth,
         )
+        self.assertLess(growth, 50 * 1024)
         # Everyone else still gets every line.
         self.chat(chatters[0], chatters[-1], CHAT_ROUNDS)
         chatters[1].send_line("who")
