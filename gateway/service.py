@@ -7,20 +7,23 @@ import os
 
 from twisted.application.service import MultiService, Service
 from twisted.cred.portal import Portal
-from twisted.internet import endpoints
+from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
+from gateway.auth.sshkeys import SSHKeyChecker
 from gateway.core.commands import default_commands
 from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
 from gateway.core.world import World, load_rooms
 from gateway.errors import ConfigError, StartupError
+from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
+from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
 from gateway.store.service import Store, StoreService, connection_pool
 
@@ -50,7 +53,20 @@ class GatewayService(MultiService):
     """
     The top of the service tree.  A listener that cannot start ends the
     process with one clear message and exit status 1, not a traceback.
+
+    Children stop one at a time, last added first: the listeners stop
+    accepting, then the sessions are ended, then the hashing threads and
+    the database close.
     """
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        Service.stopService(self)
+        for service in reversed(list(self)):
+            try:
+                yield service.stopService()
+            except Exception:
+                log.failure("Stopping {name} failed", name=service.name)
 
     def privilegedStartService(self):
         try:
@@ -97,7 +113,11 @@ def build_core(config, reactor, parent):
 
     portal = Portal(
         Realm(store),
-        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, start_room)],
+        [
+            PasswordChecker(store, hasher),
+            RegistrationChecker(store, hasher, config.accounts, start_room),
+            SSHKeyChecker(store),
+        ],
     )
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
 
@@ -109,7 +129,8 @@ def listener_factory(plugin, core, listener, source):
 
     @raise ConfigError: when the plugin refuses the listener's options.
     @raise StartupError: when the plugin's code cannot be imported (a
-        missing optional dependency) or fails.
+        missing optional dependency), finds something it needs unusable
+        (its own L{StartupError}), or fails.
     """
     where = f"listeners.{listener.name} (frontend {listener.frontend!r})"
     try:
@@ -118,20 +139,28 @@ def listener_factory(plugin, core, listener, source):
         raise ConfigError(f"{source}: {where}: {e}")
     except ImportError as e:
         raise StartupError(f"{where}: the frontend's code cannot be imported: {e}")
+    except StartupError as e:
+        # The plugin already says what is wrong (a key file, ...).
+        raise StartupError(f"{where}: {e}")
     except Exception as e:
         log.failure("Frontend plugin {name!r} failed", name=listener.frontend)
         raise StartupError(f"{where}: the frontend plugin failed: {type(e).__name__}: {e}")
 
 
-def build_listeners(config, core, reactor, parent, frontends):
+def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
-    Add one L{ListenerService} per enabled listener to C{parent}.
+    Add one L{ListenerService} per enabled listener to C{parent}, each
+    factory wrapped in a L{LimitingFactory}.
 
     @param frontends: the installed plugins, a
         L{gateway.frontends.plugin.Frontends}.
+    @param limiter: the L{ConnectionLimiter} the listeners share (a new one
+        when L{None}).
     @raise ConfigError: for an unknown frontend or bad frontend options.
     """
     source = config.path or "(defaults)"
+    if limiter is None:
+        limiter = ConnectionLimiter(core.clock, config.limits)
     for listener in config.listeners.values():
         if not listener.enabled:
             continue
@@ -141,7 +170,7 @@ def build_listeners(config, core, reactor, parent, frontends):
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
                 f"installed frontend (available: {frontends.describe()})"
             )
-        factory = listener_factory(plugin, core, listener, source)
+        factory = LimitingFactory(listener_factory(plugin, core, listener, source), limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 
@@ -159,7 +188,9 @@ def build_service(config, reactor):
     frontends = available_frontends()
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
-    build_listeners(config, core, reactor, top, frontends)
+    limiter = ConnectionLimiter(core.clock, config.limits)
+    ShutdownService(core, limiter, config.shutdown, reactor).setServiceParent(top)
+    build_listeners(config, core, reactor, top, frontends, limiter)
     log.info(
         "gateway configured from {source}; data in {data}",
         source=config.path or "(defaults)", data=config.data_dir,

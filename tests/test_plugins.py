@@ -189,7 +189,7 @@ class CommandLineTests(TestCase):
     def test_help_lists_frontends(self):
         usage = str(Options())
         self.assertIn("--list-frontends", usage)
-        self.assertRegex(usage, r"Installed frontends .*:\n  telnet +Telnet")
+        self.assertRegex(usage, r"Installed frontends .*:\n(  .*\n)*  telnet +Telnet")
 
 
 class ThirdPartyPluginTests(TestCase):
@@ -229,7 +229,7 @@ class ThirdPartyPluginTests(TestCase):
         data = Path(self.mktemp()).resolve()
         data.mkdir()
         daemon = Daemon(
-            data / "var", listen=["telnet=tcp:0:interface=127.0.0.1"],
+            data / "var", listen=["telnet=tcp:0:interface=127.0.0.1", "ssh=off"],
             env={"PYTHONPATH": os.pathsep.join([str(ROOT), str(root)])},
         )
         self.addCleanup(daemon.stop)

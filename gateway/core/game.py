@@ -2,11 +2,14 @@
 The game core every frontend connects to.
 """
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
+from gateway.core.idle import IdleWatch
 from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
 from gateway.core.session import Session
+from gateway.core.throttle import LoginGuard
 
 
 class GameCore:
@@ -21,6 +24,8 @@ class GameCore:
     @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
+    @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
+        and account creations.
     @ivar started_at: when the core started, in C{clock} seconds.
     """
 
@@ -34,10 +39,13 @@ class GameCore:
         self.hasher = hasher
         self.dispatcher = dispatcher
         self.clock = clock
+        self.guard = LoginGuard(clock, settings.limits)
         self.started_at = clock.seconds()
         self.sessions = set()
         self.outbox = Outbox()
         self._login_timers = {}
+        self._idle = {}
+        self._drained = None
 
     def connect(self, transport):
         """
@@ -65,9 +73,31 @@ class GameCore:
         self.enter(session, account)
         return session
 
+    def execute(self, transport, account, line):
+        """
+        Run one command for a client the frontend already authenticated,
+        without bringing it into the world (an SSH C{exec} request): no
+        arrival is announced and a session of the same account already
+        online stays connected.  The command acts from the account's saved
+        room.
+
+        @param line: the command line.
+        @return: C{(session, done)}: the L{Session} (its C{line_received}
+            answers the command's questions) and a L{Deferred} firing with
+            C{True} when the command succeeded, C{False} when it failed (the
+            client has been told).
+        """
+        session = self._open(transport)
+        session.account = account
+        session.room = self.world.place_for(account.location)
+        return session, session.run(self.dispatcher.dispatch, line)
+
     def _open(self, transport):
         session = Session(self, transport)
         self.sessions.add(session)
+        limits = self.settings.limits
+        if limits.idle_timeout:
+            self._idle[session] = IdleWatch(session, limits.idle_timeout, limits.idle_warning)
         self.log.info("{session} connected", session=session)
         return session
 
@@ -114,10 +144,34 @@ class GameCore:
         timer = self._login_timers.pop(session, None)
         if timer is not None:
             timer.cancel()
+        idle = self._idle.pop(session, None)
+        if idle is not None:
+            idle.stop()
         if session.account is not None and session.room is not None:
             room = session.room
+            online = self.world.find_online(session.account.name) is session
             self.world.leave(session)
-            self.world.announce(room, f"{session.account.name} has left.")
+            if online:
+                self.world.announce(room, f"{session.account.name} has left.")
         self.log.info(
             "{session} disconnected: {reason}", session=session, reason=reason.getErrorMessage()
         )
+        if self._drained is not None and not self.sessions:
+            drained, self._drained = self._drained, None
+            drained.callback(None)
+
+    def shutdown(self, message):
+        """
+        Tell every session C{message}; the caller then closes the
+        connections.
+
+        @return: a L{Deferred} that fires once every session has
+            disconnected.
+        """
+        for session in list(self.sessions):
+            session.send(message)
+        if not self.sessions:
+            return succeed(None)
+        if self._drained is None:
+            self._drained = Deferred()
+        return self._drained
