@@ -50,10 +50,12 @@ class FaultTestCase(TestCase):
         self.data = self.mktemp()
         config = os.path.abspath(self.mktemp() + ".toml")
         with open(config, "w") as f:
-            f.write("[limits]\n")
+            # Only the listener under test: the embedded defaults would
+            # also bind fixed ports (ssh on 4022, ...).
+            f.write(f'[listeners.telnet]\nfrontend = "telnet"\nendpoint = "{EPHEMERAL}"\n\n[limits]\n')
             for key, value in self.limits.items():
                 f.write(f"{key} = {value!r}\n".replace("'", '"'))
-        self.daemon = Daemon(self.data, config=config, listen=[f"telnet={EPHEMERAL}"])
+        self.daemon = Daemon(self.data, config=config)
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
         self.port = self.daemon.ports["telnet"]
