@@ -133,8 +133,7 @@ class GatewayServer(Measured):
         hasher = cheap_hasher() if self.cheap_hash else argon2.PasswordHasher()
         create_accounts(data, self.accounts, hasher.hash(PASSWORD))
         self.daemon = _BenchDaemon(
-            data, self.cheap_hash, config=self._config(Path(self._tmp.name)),
-            listen=[f"telnet={ENDPOINT}", "ssh=off", "web=off"],
+            data, self.cheap_hash, config=self._config(Path(self._tmp.name)), listen=[f"telnet={ENDPOINT}"],
         )
         self.daemon.start(timeout=timeout)
         self.port = self.daemon.ports["telnet"]
