@@ -68,7 +68,7 @@ class WebClientTests(TestCase):
             frontend = "websocket"
             endpoint = "tcp:0:interface=127.0.0.1"
         """))
-        self.daemon = Daemon(directory / "var", config=config)
+        self.daemon = Daemon(directory / "var", config=config, exclusive=False)
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)
 
