@@ -11,6 +11,7 @@ from twisted.internet import endpoints
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from gateway.auth.certificates import CertificateChecker
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
@@ -21,6 +22,7 @@ from gateway.core.world import World, load_rooms
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
+from gateway.reload import ReloadService
 from gateway.store.schema import open_database
 from gateway.store.service import Store, StoreService, connection_pool
 
@@ -97,7 +99,7 @@ def build_core(config, reactor, parent):
 
     portal = Portal(
         Realm(store),
-        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, start_room)],
+        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, start_room), CertificateChecker(store)],
     )
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
 
@@ -110,6 +112,7 @@ def build_listeners(config, core, reactor, parent, frontends):
     @raise ConfigError: for an unknown frontend or bad frontend options.
     """
     source = config.path or "(defaults)"
+    tls = None
     for listener in config.listeners.values():
         if not listener.enabled:
             continue
@@ -123,8 +126,21 @@ def build_listeners(config, core, reactor, parent, frontends):
             factory = plugin.getFactory(core, core.portal, listener.options)
         except ConfigError as e:
             raise ConfigError(f"{source}: listeners.{listener.name}.{e}")
+        if listener.tls:
+            if tls is None:
+                tls = _build_tls(config, reactor, parent, source)
+            factory = tls.wrap(factory, listener)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
+
+
+def _build_tls(config, reactor, parent, source):
+    from gateway.frontends.tls.service import build_tls
+
+    try:
+        return build_tls(config, reactor, parent)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}")
 
 
 def build_service(config, reactor):
@@ -138,6 +154,7 @@ def build_service(config, reactor):
     top = GatewayService()
     core = build_core(config, reactor, top)
     build_listeners(config, core, reactor, top, available_frontends())
+    ReloadService(reactor).setServiceParent(top)
     log.info(
         "gateway configured from {source}; data in {data}",
         source=config.path or "(defaults)", data=config.data_dir,

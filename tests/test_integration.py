@@ -10,12 +10,14 @@ from twisted.trial.unittest import TestCase
 from tests.daemon import ROOT, Daemon, LineClient, log_in, run_daemon_to_exit, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
+#: Turns off the default listeners these tests do not use.
+OTHERS_OFF = ["telnet-tls=off", "lines-tls=off"]
 
 
 class DaemonTests(TestCase):
     def setUp(self):
         self.data = self.mktemp()
-        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}"])
+        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}"] + OTHERS_OFF)
         self.addCleanup(self.daemon.stop)
         self.clients = []
 
@@ -73,7 +75,10 @@ class StartupFailureTests(TestCase):
         busy.listen()
         self.addCleanup(busy.close)
         port = busy.getsockname()[1]
-        status, output = run_daemon_to_exit(["--data-dir", self.mktemp(), "--listen", f"telnet=tcp:{port}:interface=127.0.0.1"])
+        status, output = run_daemon_to_exit(
+            ["--data-dir", self.mktemp(), "--listen", f"telnet=tcp:{port}:interface=127.0.0.1"]
+            + [f"--listen={item}" for item in OTHERS_OFF]
+        )
         self.assertEqual(status, 1)
         self.assertIn(f"gateway: listener 'telnet' cannot listen on tcp:{port}:interface=127.0.0.1", output)
         self.assertNotIn("Traceback", output)

@@ -17,6 +17,8 @@ class Capabilities:
     @ivar utf8: whether the client takes UTF-8.
     @ivar peer: the client's address as text, for logs.
     @ivar client: the client program's name when it said so, else C{""}.
+    @ivar certificate: the SHA-256 fingerprint of the client's TLS
+        certificate (see L{gateway.auth.fingerprints}), else C{""}.
     """
 
     protocol: str
@@ -27,3 +29,4 @@ class Capabilities:
     utf8: bool = True
     peer: str = ""
     client: str = ""
+    certificate: str = ""

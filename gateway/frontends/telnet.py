@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from twisted.conch import telnet
 from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -17,6 +18,7 @@ from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.text import decode_line, encode_line
+from gateway.frontends.tls.handshake import IVerifiedTLS
 from gateway.interfaces import ISessionTransport
 
 IAC = telnet.IAC
@@ -162,8 +164,13 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self._echo_negotiation = None
 
     def connectionMade(self):
+        # The TLS handshake gate, when there is one, is the telnet
+        # transport's own transport.
+        tls = self.transport.transport
         self.capabilities = Capabilities(
-            protocol=self.protocol_name, peer=describe(self.transport.getPeer())
+            protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
+            secure=ISSLTransport.providedBy(tls),
+            certificate=(tls.fingerprint if IVerifiedTLS.providedBy(tls) else None) or "",
         )
         self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
         self.session = self.core.connect(self)

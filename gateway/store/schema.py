@@ -20,6 +20,14 @@ MIGRATIONS = (
         last_login_at TEXT
     );
     """,
+    """
+    CREATE TABLE certificates (
+        fingerprint TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE INDEX certificates_by_account ON certificates (account_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,7 +6,7 @@ database thread and returns a L{Deferred}.
 from twisted.application.service import Service
 from twisted.enterprise import adbapi
 
-from gateway.store import accounts, schema
+from gateway.store import accounts, certificates, schema
 
 
 class Store:
@@ -38,6 +38,18 @@ class Store:
 
     def record_login(self, account_id):
         return self.pool.runInteraction(accounts.record_login, account_id)
+
+    def bind_certificate(self, account_id, fingerprint):
+        return self.pool.runInteraction(certificates.bind, account_id, fingerprint)
+
+    def certificates_of(self, account_id):
+        return self.pool.runInteraction(certificates.list_for, account_id)
+
+    def unbind_certificate(self, account_id, fingerprint):
+        return self.pool.runInteraction(certificates.unbind, account_id, fingerprint)
+
+    def account_id_by_certificate(self, fingerprint):
+        return self.pool.runInteraction(certificates.account_for, fingerprint)
 
 
 def _open_connection(connection):

@@ -9,3 +9,9 @@ telnet = LazyFrontend(
     "Telnet (RFC 854) for telnet and MUD clients",
     "gateway.frontends.telnet:build_factory",
 )
+
+lines = LazyFrontend(
+    "lines",
+    "UTF-8 lines for scripts, bots and openssl s_client; client certificate login over TLS",
+    "gateway.frontends.lines:build_factory",
+)

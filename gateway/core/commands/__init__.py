@@ -29,6 +29,6 @@ def default_commands():
     """
     Every built-in command, in the order C{help} lists them.
     """
-    from gateway.core.commands import account, basic, comms, movement
+    from gateway.core.commands import account, basic, certificates, comms, movement
 
-    return basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS
+    return basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS + certificates.COMMANDS
