@@ -8,18 +8,19 @@ import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
 from cryptography.x509.oid import NameOID
 from OpenSSL import crypto
 
 
-def self_signed(name="client", days=30, expired=False):
+def self_signed(name="client", days=30, expired=False, rsa=False):
     """
-    A self-signed ECDSA P-256 certificate.
+    A self-signed ECDSA P-256 (or RSA 3072) certificate.
 
     @param expired: make one whose validity ended yesterday.
     @return: C{(certificate PEM, key PEM)} as L{bytes}.
     """
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = rsa_keys.generate_private_key(65537, 3072) if rsa else ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     if expired:
@@ -49,14 +50,14 @@ def x509_of(pem):
     return crypto.load_certificate(crypto.FILETYPE_PEM, pem)
 
 
-def write_pair(directory, name="server", expired=False):
+def write_pair(directory, name="server", expired=False, rsa=False):
     """
     Write a self-signed certificate and key into C{directory} (a
     L{pathlib.Path}).
 
     @return: C{(certificate path, key path)}.
     """
-    certificate, key = self_signed(name, expired=expired)
+    certificate, key = self_signed(name, expired=expired, rsa=rsa)
     paths = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
     paths[0].write_bytes(certificate)
     paths[1].write_bytes(key)
