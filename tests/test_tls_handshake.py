@@ -1,0 +1,178 @@
+"""
+The handshake gate: timeout on a L{Clock}, the cap on unfinished
+handshakes, client certificate rules, and quiet failures.
+"""
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import TestCase
+from OpenSSL import SSL
+
+from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits, IVerifiedTLS
+from tests.certs import self_signed, x509_of
+from tests.test_tls_certificates import captured_log
+
+
+class FakeTLSTransport(StringTransport):
+    """
+    Stands in for L{TLSMemoryBIOProtocol} under the gate.
+    """
+
+    def __init__(self, certificate=None):
+        super().__init__(peerAddress=IPv4Address("TCP", "192.0.2.7", 5555))
+        self.certificate = certificate
+        self.aborted = False
+
+    def getPeerCertificate(self):
+        return self.certificate
+
+    def abortConnection(self):
+        self.aborted = True
+        super().abortConnection()
+
+
+class Recorder(Protocol):
+    """
+    The frontend protocol behind the gate.
+    """
+
+    made = False
+
+    def connectionMade(self):
+        self.made = True
+        self.received = []
+
+    def dataReceived(self, data):
+        self.received.append(data)
+
+    def connectionLost(self, reason):
+        self.lost = reason
+
+
+class GateTests(TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=2)
+        self.messages = captured_log(self)
+
+    def connect(self, mode="off", fingerprints=(), certificate=None):
+        factory = HandshakeGateFactory(Factory.forProtocol(Recorder), self.limits, mode, fingerprints)
+        gate = factory.buildProtocol(IPv4Address("TCP", "192.0.2.7", 5555))
+        transport = FakeTLSTransport(certificate)
+        gate.makeConnection(transport)
+        return gate, transport
+
+    def test_frontend_connects_only_after_handshake(self):
+        gate, transport = self.connect()
+        self.assertFalse(gate.wrappedProtocol.made)
+        self.assertEqual(self.limits.handshaking, 1)
+        gate.handshakeCompleted()
+        self.assertTrue(gate.wrappedProtocol.made)
+        self.assertIs(gate.wrappedProtocol.transport, gate)
+        self.assertTrue(ISSLTransport.providedBy(gate))
+        self.assertTrue(IVerifiedTLS.providedBy(gate))
+        self.assertIsNone(gate.fingerprint)
+        self.assertEqual(self.limits.handshaking, 0)
+        gate.dataReceived(b"look\r\n")
+        self.assertEqual(gate.wrappedProtocol.received, [b"look\r\n"])
+        # The timer is gone: nothing happens later.
+        self.clock.advance(60)
+        self.assertFalse(transport.aborted)
+
+    def test_handshake_timeout(self):
+        gate, transport = self.connect()
+        self.clock.advance(9.9)
+        self.assertFalse(transport.aborted)
+        self.clock.advance(0.1)
+        self.assertTrue(transport.aborted)
+        self.assertEqual(self.limits.handshaking, 0)
+        self.assertFalse(gate.wrappedProtocol.made)
+        self.assertIn("TLS handshake from 192.0.2.7:5555 not finished in 10 seconds; closed", self.messages)
+        gate.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.limits.handshaking, 0)
+
+    def test_cap_on_unfinished_handshakes(self):
+        first, _ = self.connect()
+        self.connect()
+        third, transport = self.connect()
+        self.assertTrue(transport.aborted)
+        self.assertEqual(self.limits.handshaking, 2)
+        self.assertIn("Refused TLS connection from 192.0.2.7:5555: 2 handshakes already in progress", self.messages)
+        third.connectionLost(Failure(ConnectionDone()))
+        first.handshakeCompleted()
+        self.assertEqual(self.limits.handshaking, 1)
+        _, transport = self.connect()
+        self.assertFalse(transport.aborted)
+
+    def test_failed_handshake_is_one_log_line(self):
+        gate, _ = self.connect()
+        error = SSL.Error([("SSL routines", "", "wrong version number")])
+        gate.connectionLost(Failure(error))
+        self.assertEqual(self.limits.handshaking, 0)
+        self.assertFalse(gate.wrappedProtocol.made)
+        self.assertIn("TLS handshake from 192.0.2.7:5555 failed: wrong version number", self.messages)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_client_closing_during_handshake(self):
+        gate, _ = self.connect()
+        gate.connectionLost(Failure(ConnectionDone()))
+        self.assertIn("TLS handshake from 192.0.2.7:5555 failed: the client closed the connection", self.messages)
+
+    def test_frontend_told_of_connection_loss(self):
+        gate, _ = self.connect()
+        gate.handshakeCompleted()
+        reason = Failure(ConnectionDone())
+        gate.connectionLost(reason)
+        self.assertIs(gate.wrappedProtocol.lost, reason)
+
+    def test_fingerprint_of_client_certificate(self):
+        certificate = x509_of(self_signed("bot")[0])
+        gate, _ = self.connect("optional", certificate=certificate)
+        gate.handshakeCompleted()
+        self.assertEqual(gate.fingerprint, certificate.digest("sha256").decode())
+        self.assertEqual(gate.client_certificates, "optional")
+
+    def test_certificate_ignored_when_off(self):
+        gate, _ = self.connect("off", certificate=x509_of(self_signed("bot")[0]))
+        gate.handshakeCompleted()
+        self.assertIsNone(gate.fingerprint)
+
+    def assertRefused(self, gate, transport, message):
+        gate.handshakeCompleted()
+        self.assertFalse(gate.wrappedProtocol.made)
+        self.assertEqual(transport.value(), message.encode() + b"\r\n")
+        self.assertTrue(transport.disconnecting)
+        # A client that does not read its last line is cut off in time.
+        self.assertFalse(transport.aborted)
+        self.clock.advance(10)
+        self.assertTrue(transport.aborted)
+
+    def test_required_without_certificate(self):
+        gate, transport = self.connect("required")
+        self.assertRefused(gate, transport, "This port requires a client certificate; reconnect with one.")
+
+    def test_expired_certificate(self):
+        certificate = x509_of(self_signed("old", expired=True)[0])
+        gate, transport = self.connect("optional", certificate=certificate)
+        expires = certificate.get_notAfter().decode()
+        stamp = f"{expires[:4]}-{expires[4:6]}-{expires[6:8]} {expires[8:10]}:{expires[10:12]}:{expires[12:14]} UTC"
+        self.assertRefused(
+            gate, transport,
+            f"Your client certificate expired on {stamp}; make a new one and bind it with 'cert add'.",
+        )
+
+    def test_allow_list(self):
+        allowed = x509_of(self_signed("allowed")[0])
+        listed = [allowed.digest("sha256").decode().replace(":", "").lower()]
+        gate, _ = self.connect("optional", listed, certificate=allowed)
+        gate.handshakeCompleted()
+        self.assertTrue(gate.wrappedProtocol.made)
+        gate, transport = self.connect("optional", listed, certificate=x509_of(self_signed("other")[0]))
+        self.assertRefused(gate, transport, "Your client certificate is not on this port's list of allowed certificates.")
+        gate, transport = self.connect("optional", listed)
+        self.assertRefused(gate, transport, "This port requires a client certificate; reconnect with one.")
