@@ -22,6 +22,7 @@ setup(
         "gateway.core",
         "gateway.core.commands",
         "gateway.frontends",
+        "gateway.frontends.tls",
         "gateway.store",
         "twisted.plugins",
     ],
