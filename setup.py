@@ -36,7 +36,7 @@ setup(
         "argon2-cffi>=21.1",
     ],
     extras_require={
-        "test": ["hypothesis>=6.36"],
+        "test": ["hypothesis>=6.36", "pexpect>=4.8"],
     },
     entry_points={"console_scripts": ["gateway-admin = gateway.admin:main"]},
     classifiers=[

@@ -126,6 +126,23 @@ class LineClient:
     def send_line(self, text):
         self.sock.sendall(text.encode("utf-8") + b"\r\n")
 
+    def _receive(self, deadline, waiting_for):
+        """
+        Wait for more bytes until C{deadline}; returns them, or C{b""} when
+        the server closed the connection.
+        """
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {waiting_for}; got {self.received!r}")
+            self.sock.settimeout(remaining)
+            try:
+                return self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                return b""
+
     def expect(self, text, timeout=None):
         """
         Read until C{text} has arrived; returns everything up to and
@@ -136,14 +153,7 @@ class LineClient:
         wanted = text.encode("utf-8") if isinstance(text, str) else text
         deadline = time.monotonic() + (timeout or self.timeout)
         while wanted not in self.received:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out waiting for {text!r}; got {self.received!r}")
-            self.sock.settimeout(remaining)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
+            data = self._receive(deadline, repr(text))
             if not data:
                 raise AssertionError(f"connection closed waiting for {text!r}; got {self.received!r}")
             self.received += data
@@ -157,16 +167,7 @@ class LineClient:
         """
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"connection not closed in time; got {self.received!r}")
-            self.sock.settimeout(remaining)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                data = b""
+            data = self._receive(deadline, "the connection to close")
             if not data:
                 seen, self.received = self.received, b""
                 return seen.decode("utf-8", "replace")

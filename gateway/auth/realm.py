@@ -7,6 +7,7 @@ from typing import Optional
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.interfaces import IAccount
@@ -31,6 +32,8 @@ class Realm:
     Loads the account from the store and stamps the login time.
     """
 
+    log = Logger()
+
     def __init__(self, store):
         self._store = store
 
@@ -41,7 +44,9 @@ class Realm:
         def loaded(record):
             if record is None:
                 raise UnauthorizedLogin("the account no longer exists")
-            self._store.record_login(record.id)
+            self._store.record_login(record.id).addErrback(
+                lambda failure: self.log.failure("Could not record the login of {name}", failure, name=record.name)
+            )
             account = Account(record.id, record.name, record.role, record.location)
             return IAccount, account, lambda: None
 

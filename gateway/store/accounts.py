@@ -58,8 +58,10 @@ def create(cursor, name, password_hash, role="player", location=None):
             "INSERT INTO accounts (name, password_hash, role, location) VALUES (?, ?, ?, ?)",
             (name, password_hash, role, location),
         )
-    except sqlite3.IntegrityError:
-        raise NameTaken(name)
+    except sqlite3.IntegrityError as e:
+        if e.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE":
+            raise NameTaken(name)
+        raise
     return cursor.lastrowid
 
 

@@ -1,0 +1,119 @@
+"""
+twistd integration: options, the service tree, plugin lookup, listeners.
+"""
+
+from pathlib import Path
+
+from twisted.application.service import IService
+from twisted.internet.defer import fail, succeed
+from twisted.internet.error import CannotListenError
+from twisted.internet.testing import MemoryReactor
+from twisted.plugin import IPlugin, getPlugins
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from gateway.config import load_config
+from gateway.errors import ConfigError, StartupError
+from gateway.frontends.plugin import available_frontends
+from gateway.interfaces import IFrontendPlugin
+from gateway.listener import ListenerService
+from gateway.service import build_listeners
+from gateway.tap import Options, makeService
+from tests.helpers import make_core
+
+
+class OptionsTests(SynchronousTestCase):
+    def test_listen_repeatable(self):
+        options = Options()
+        options.parseOptions(["--config", "x.toml", "--listen", "telnet=tcp:1234", "--listen", "ssh=off"])
+        self.assertEqual(options["listen"], {"telnet": "tcp:1234", "ssh": "off"})
+        self.assertEqual(options["config"], "x.toml")
+
+    def test_listen_malformed(self):
+        self.assertRaises(usage.UsageError, Options().parseOptions, ["--listen", "telnet"])
+
+    def test_bad_config_exits_with_message(self):
+        options = Options()
+        options.parseOptions(["--config", "/nonexistent.toml"])
+        error = self.assertRaises(SystemExit, makeService, options)
+        self.assertEqual(str(error), "gateway: /nonexistent.toml: cannot read configuration: No such file or directory")
+
+    def test_make_service_builds_tree(self):
+        options = Options()
+        options.parseOptions(["--data-dir", self.mktemp()])
+        service = makeService(options)
+        self.assertTrue(IService.providedBy(service))
+        self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet"])
+
+    def test_twistd_plugin_registered(self):
+        from twisted.application.service import IServiceMaker
+
+        names = [p.tapname for p in getPlugins(IServiceMaker)]
+        self.assertIn("gateway", names)
+
+
+class FrontendPluginTests(SynchronousTestCase):
+    def test_builtin_telnet_found(self):
+        frontends = available_frontends()
+        self.assertIn("telnet", frontends)
+        self.assertTrue(IFrontendPlugin.providedBy(frontends["telnet"]))
+        self.assertTrue(IPlugin.providedBy(frontends["telnet"]))
+
+    def test_unknown_frontend_lists_available(self):
+        config = load_config(overrides={})
+        listener = config.listeners["telnet"]
+        config = config.__class__(**{**config.__dict__, "listeners": {"telnet": listener.__class__(frontend="gopher", endpoint="tcp:0", name="telnet")}})
+        error = self.assertRaises(ConfigError, build_listeners, config, make_core(), MemoryReactor(), _Parent(), available_frontends())
+        self.assertIn("listeners.telnet.frontend 'gopher' is not an installed frontend (available: ", str(error))
+        self.assertIn("telnet", str(error).split("available: ")[1])
+
+    def test_bad_frontend_options_name_the_listener(self):
+        config = load_config()
+        listener = config.listeners["telnet"]
+        config = config.__class__(**{**config.__dict__, "listeners": {"telnet": listener.__class__(frontend="telnet", endpoint="tcp:0", options={"colour": True}, name="telnet")}})
+        error = self.assertRaises(ConfigError, build_listeners, config, make_core(), MemoryReactor(), _Parent(), available_frontends())
+        self.assertIn("(defaults): listeners.telnet.unknown key options.colour", str(error))
+
+
+class _Parent:
+    def addService(self, service):
+        pass
+
+
+class _Endpoint:
+    def __init__(self, result):
+        self.result = result
+
+    def listen(self, factory):
+        return self.result
+
+
+class _Port:
+    def __init__(self):
+        self.stopped = False
+
+    def getHost(self):
+        from twisted.internet.address import IPv4Address
+
+        return IPv4Address("TCP", "127.0.0.1", 4000)
+
+    def stopListening(self):
+        self.stopped = True
+        return succeed(None)
+
+
+class ListenerServiceTests(SynchronousTestCase):
+    def test_bind_failure_names_listener_and_endpoint(self):
+        error = CannotListenError("127.0.0.1", 4000, OSError(98, "Address already in use"))
+        service = ListenerService("telnet", "tcp:4000:interface=127.0.0.1", _Endpoint(fail(error)), object())
+        raised = self.assertRaises(StartupError, service.privilegedStartService)
+        self.assertIn("listener 'telnet' cannot listen on tcp:4000:interface=127.0.0.1: Couldn't listen on 127.0.0.1:4000", str(raised))
+
+    def test_listens_and_stops(self):
+        port = _Port()
+        service = ListenerService("telnet", "tcp:4000", _Endpoint(succeed(port)), object())
+        service.privilegedStartService()
+        service.startService()
+        self.assertIs(service.port, port)
+        service.stopService()
+        self.assertTrue(port.stopped)

@@ -1,0 +1,185 @@
+"""
+The telnet frontend: IAC parsing and escaping, line endings, UTF-8,
+line-length cap, ECHO around passwords, refused options.
+"""
+
+from twisted.conch import telnet
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
+from gateway.frontends.telnet import build_factory
+from tests.helpers import make_core
+
+IAC, WILL, WONT, DO, DONT, SB, SE = telnet.IAC, telnet.WILL, telnet.WONT, telnet.DO, telnet.DONT, telnet.SB, telnet.SE
+ECHO, SGA, NAWS = telnet.ECHO, telnet.SGA, telnet.NAWS
+
+
+class LineBufferTests(SynchronousTestCase):
+    def test_line_endings(self):
+        buffer = LineBuffer(100)
+        self.assertEqual(buffer.feed(b"a\r\nb\nc\rd"), [b"a", b"b", b"c"])
+        self.assertEqual(buffer.feed(b"\n"), [b"d"])
+
+    def test_crlf_split_across_packets_is_one_line_end(self):
+        buffer = LineBuffer(100)
+        self.assertEqual(buffer.feed(b"a\r"), [b"a"])
+        self.assertEqual(buffer.feed(b"\nb\n"), [b"b"])
+
+    def test_every_split_point(self):
+        data = b"one\r\ntwo\nthree\r\n\r\nfour\r"
+        expected = [b"one", b"two", b"three", b"", b"four"]
+        for cut in range(len(data) + 1):
+            buffer = LineBuffer(100)
+            self.assertEqual(buffer.feed(data[:cut]) + buffer.feed(data[cut:]), expected, cut)
+
+    def test_too_long_reported_once_and_skipped(self):
+        buffer = LineBuffer(8)
+        self.assertEqual(buffer.feed(b"x" * 5), [])
+        self.assertEqual(buffer.feed(b"x" * 5), [TOO_LONG])
+        self.assertEqual(buffer.feed(b"x" * 1000), [])
+        self.assertEqual(buffer.pending, 0)
+        self.assertEqual(buffer.feed(b"xx\nok\n"), [b"ok"])
+
+    def test_exactly_max_is_accepted(self):
+        self.assertEqual(LineBuffer(4).feed(b"abcd\n"), [b"abcd"])
+
+
+class TelnetTests(SynchronousTestCase):
+    def setUp(self):
+        self.core = make_core()
+        factory = build_factory(self.core, self.core.portal, {})
+        self.protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5555))
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.7", 4242))
+        self.protocol.makeConnection(self.transport)
+        self.frontend = self.protocol.protocol
+        self.session = self.frontend.session
+
+    def written(self):
+        value = self.transport.value()
+        self.transport.clear()
+        return value
+
+    def feed(self, data):
+        self.protocol.dataReceived(data)
+
+    def test_banner_and_prompt_on_connect(self):
+        output = self.written()
+        self.assertTrue(output.startswith(b"Welcome to gateway.\r\n"))
+        self.assertTrue(output.endswith(b"Name: "))
+        self.assertEqual(self.frontend.capabilities.peer, "192.0.2.7:4242")
+        self.assertEqual(self.frontend.capabilities.protocol, "telnet")
+
+    def test_password_hidden_with_echo_option(self):
+        self.feed(b"Alice\r\nyes\r\n")
+        self.assertTrue(self.written().endswith(IAC + WILL + ECHO + b"Choose a password (at least 6 characters): "))
+        self.feed(IAC + DO + ECHO)
+        self.feed(b"secret1\r\n")
+        # Echo back on (CR LF for the unechoed Enter), then off again for
+        # the repeat once the client has acknowledged (RFC 1143: one
+        # negotiation of an option at a time).
+        self.assertEqual(self.written(), b"\r\n" + IAC + WONT + ECHO + b"Repeat the password: ")
+        self.feed(IAC + DONT + ECHO)
+        self.assertEqual(self.written(), IAC + WILL + ECHO)
+        self.feed(IAC + DO + ECHO + b"secret1\r\n")
+        output = self.written()
+        self.assertIn(IAC + WONT + ECHO, output)
+        self.assertIn(b"Welcome, Alice!", output)
+        self.assertEqual(self.session.account.name, "Alice")
+
+    def test_echo_restored_after_typed_ahead_password(self):
+        """
+        A client that answers late still ends with echo on: the WONT ECHO
+        waits for the WILL ECHO negotiation to settle.
+        """
+        self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
+        self.assertEqual(self.session.account.name, "Alice")
+        self.written()
+        self.feed(IAC + DO + ECHO)
+        self.assertIn(IAC + WONT + ECHO, self.written())
+
+    def test_iac_iac_is_data_and_output_is_escaped(self):
+        self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
+        self.written()
+        self.feed(b"say caf\xc3\xa9 \xff\xff\r\n")
+        # 0xFF is not valid UTF-8 on its own: replaced, never a crash.
+        self.assertIn('You say, "café \ufffd"'.encode("utf-8"), self.written())
+        self.frontend.send("\xff")
+        self.assertEqual(self.written(), "\xff".encode("utf-8") + b"\r\n")
+        self.protocol.write(b"\xff")
+        self.assertEqual(self.written(), IAC + IAC)
+
+    def test_commands_split_across_packets(self):
+        data = b"Al" + IAC + DO + SGA + b"ice" + IAC + WILL + NAWS + b"\r" + b"\n"
+        for cut in range(len(data) + 1):
+            core = make_core()
+            protocol = build_factory(core, core.portal, {}).buildProtocol(None)
+            transport = StringTransport()
+            protocol.makeConnection(transport)
+            protocol.dataReceived(data[:cut])
+            protocol.dataReceived(data[cut:])
+            output = transport.value()
+            self.assertIn(b"Create it?", output, cut)
+            self.assertIn(IAC + WILL + SGA, output, cut)
+            self.assertIn(IAC + DONT + NAWS, output, cut)
+
+    def test_unknown_option_refused(self):
+        self.written()
+        self.feed(IAC + WILL + b"\x99" + IAC + DO + b"\x98")
+        self.assertEqual(self.written(), IAC + DONT + b"\x99" + IAC + WONT + b"\x98")
+
+    def test_dont_for_option_never_offered_is_ignored(self):
+        self.written()
+        self.feed(IAC + DONT + NAWS + IAC + WONT + b"\x42")
+        self.assertEqual(self.written(), b"")
+        self.assertFalse(self.transport.disconnecting)
+
+    def test_unknown_command_after_iac_ignored(self):
+        self.written()
+        self.feed(b"Ali" + IAC + b"\x80" + IAC + SE + b"ce\r\n")
+        self.assertIn(b"There is no account called Alice", self.written())
+
+    def test_subnegotiation_bounded_and_discarded(self):
+        self.written()
+        limit = self.protocol.MAX_SUBNEGOTIATION
+        self.feed(IAC + SB + b"\x18" + b"x" * (limit * 3))
+        self.feed(b"\xff\xff" * 10 + IAC + SE + b"Alice\r\n")
+        self.assertIn(b"There is no account called Alice", self.written())
+        self.assertLessEqual(len(self.protocol._subnegotiation), limit)
+        self.flushLoggedErrors()
+
+    def test_cr_nul_and_bare_lf(self):
+        self.written()
+        self.feed(b"Alice\r\0")
+        self.assertIn(b"There is no account called Alice", self.written())
+        self.feed(b"no\n")
+        self.assertTrue(self.written().endswith(b"Name: "))
+
+    def test_control_characters_removed_from_input(self):
+        self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
+        self.written()
+        self.feed(b"say \x1b[31mred\x07\r\n")
+        self.assertIn(b'You say, "[31mred"', self.written())
+
+    def test_overlong_line_refused_with_message(self):
+        self.written()
+        self.feed(b"x" * 5000 + b"\r\nAlice\r\n")
+        output = self.written()
+        self.assertIn(b"That line was too long (over 4096 bytes) and was ignored.", output)
+        self.assertIn(b"There is no account called Alice", output)
+
+    def test_close_writes_reason_then_disconnects(self):
+        self.written()
+        self.frontend.close("Bye now.")
+        self.assertEqual(self.written(), b"Bye now.\r\n")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_connection_lost_reaches_session(self):
+        self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
+        from twisted.internet.error import ConnectionDone
+        from twisted.python.failure import Failure
+
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertTrue(self.session.closed)
+        self.assertIsNone(self.core.world.find_online("Alice"))
