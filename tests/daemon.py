@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: C{--listen} overrides that turn off the default TLS listeners, for tests
+#: that only use telnet.
+TLS_OFF = ["telnet-tls=off", "lines-tls=off"]
 _SERVING = re.compile(r"Listener (\S+) serving on \S+ \((?:\[([^\]]+)\]|([\d.]+)):(\d+)\)")
 
 

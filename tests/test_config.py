@@ -118,7 +118,7 @@ class ConfigTests(SynchronousTestCase):
     def test_listen_override_unknown_listener(self):
         error = self.assertRaises(ConfigError, load_config, None, {"ssh": "tcp:22"})
         self.assertIn("--listen ssh=...: no listener named 'ssh'", str(error))
-        self.assertIn("configured: telnet", str(error))
+        self.assertIn("configured: lines-tls, telnet, telnet-tls", str(error))
 
     def test_listen_override_bad_endpoint(self):
         error = self.assertRaises(ConfigError, load_config, None, {"telnet": "tcp:x"})

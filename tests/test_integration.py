@@ -7,17 +7,15 @@ import signal
 
 from twisted.trial.unittest import TestCase
 
-from tests.daemon import ROOT, Daemon, LineClient, log_in, run_daemon_to_exit, sign_up
+from tests.daemon import ROOT, TLS_OFF, Daemon, LineClient, log_in, run_daemon_to_exit, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
-#: Turns off the default listeners these tests do not use.
-OTHERS_OFF = ["telnet-tls=off", "lines-tls=off"]
 
 
 class DaemonTests(TestCase):
     def setUp(self):
         self.data = self.mktemp()
-        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}"] + OTHERS_OFF)
+        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}"] + TLS_OFF)
         self.addCleanup(self.daemon.stop)
         self.clients = []
 
@@ -77,7 +75,7 @@ class StartupFailureTests(TestCase):
         port = busy.getsockname()[1]
         status, output = run_daemon_to_exit(
             ["--data-dir", self.mktemp(), "--listen", f"telnet=tcp:{port}:interface=127.0.0.1"]
-            + [f"--listen={item}" for item in OTHERS_OFF]
+            + [f"--listen={item}" for item in TLS_OFF]
         )
         self.assertEqual(status, 1)
         self.assertIn(f"gateway: listener 'telnet' cannot listen on tcp:{port}:interface=127.0.0.1", output)

@@ -43,7 +43,7 @@ class OptionsTests(SynchronousTestCase):
         options.parseOptions(["--data-dir", self.mktemp()])
         service = makeService(options)
         self.assertTrue(IService.providedBy(service))
-        self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet"])
+        self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet", "telnet-tls", "lines-tls"])
 
     def test_twistd_plugin_registered(self):
         from twisted.application.service import IServiceMaker
