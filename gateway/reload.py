@@ -62,7 +62,9 @@ class ReloadService(Service):
 
     def stopService(self):
         super().stopService()
-        signal.signal(signal.SIGHUP, self._previous)
+        if self._previous is not None:
+            signal.signal(signal.SIGHUP, self._previous)
+            self._previous = None
 
     def _signalled(self, signum, frame):
         self._reactor.callFromThread(self.reload)

@@ -65,3 +65,8 @@ class ReloadServiceTests(TestCase):
         self.assertEqual(self.first.reloads, 1)
         self.service.stopService()
         self.assertEqual(signal.getsignal(signal.SIGHUP), previous)
+
+    def test_stopping_a_service_that_never_started(self):
+        previous = signal.getsignal(signal.SIGHUP)
+        self.service.stopService()
+        self.assertEqual(signal.getsignal(signal.SIGHUP), previous)

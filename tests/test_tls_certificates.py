@@ -172,3 +172,15 @@ class ReloadTests(TestCase):
             any("TLS reload failed, still serving the previous certificate" in m and "does not belong" in m for m in messages),
             messages,
         )
+
+
+class UnwritableDataDirectoryTests(TestCase):
+    def test_generation_failure_names_the_directory(self):
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        config = config_for(directory)
+        directory.rename(directory.with_name("moved"))
+        with self.assertRaises(StartupError) as caught:
+            ServerTLS(config)
+        self.assertIn("cannot write the development TLS certificate: No such file or directory", str(caught.exception))
+        self.assertIn(str(directory), str(caught.exception))

@@ -102,7 +102,7 @@ class GateTests(TestCase):
         third, transport = self.connect()
         self.assertTrue(transport.aborted)
         self.assertEqual(self.limits.handshaking, 2)
-        self.assertIn("Refused TLS connection from 192.0.2.7:5555: 2 handshakes already in progress", self.messages)
+        self.assertIn("Refused TLS connection from 192.0.2.7:5555: the limit of 2 unfinished handshakes (tls.max_handshakes) is reached", self.messages)
         third.connectionLost(Failure(ConnectionDone()))
         first.handshakeCompleted()
         self.assertEqual(self.limits.handshaking, 1)

@@ -231,3 +231,32 @@ class ReloadTests(TestCase):
         still, _ = self.served()
         self.assertEqual(still, after)
         self.assertIsNone(self.daemon.process.poll())
+
+
+class HandshakeLimitTests(TestCase):
+    def test_stalled_handshakes_are_capped_and_timed_out(self):
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        config = directory / "gateway.toml"
+        config.write_text(
+            "[tls]\nhandshake_timeout = 1\nmax_handshakes = 1\n"
+            f"[listeners.lines-tls]\nfrontend = 'lines'\nendpoint = {EPHEMERAL!r}\ntls = true\n"
+        )
+        daemon = Daemon(directory / "data", config=config)
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        port = daemon.ports["lines-tls"]
+        stalled = LineClient(port)
+        self.addCleanup(stalled.close)
+        # The start of a ClientHello, never finished.  The daemon accepts
+        # connections in arrival order, so the second one finds the single
+        # handshake slot taken.
+        stalled.sock.sendall(b"\x16\x03\x01")
+        second = LineClient(port)
+        self.addCleanup(second.close)
+        self.assertEqual(second.read_until_closed(), "")
+        wait_for(daemon, "Refused TLS connection from 127.0.0.1:")
+        self.assertIn("the limit of 1 unfinished handshakes", daemon.output())
+        self.assertEqual(stalled.read_until_closed(), "")
+        wait_for(daemon, "not finished in 1 seconds; closed")
+        self.assertNotIn("Traceback", daemon.output())

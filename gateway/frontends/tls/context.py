@@ -75,6 +75,7 @@ class ServerTLS:
     @ivar pair: the L{KeyPair} being served.
     @ivar ca_path: the generated development CA file, or L{None} when the
         configured certificate is served.
+    @ivar certificate_path: the certificate file being served.
     """
 
     log = Logger()
@@ -104,7 +105,12 @@ class ServerTLS:
         except StartupError:
             reuse = False
         if not reuse:
-            generate_development_certificate(directory, host_name)
+            try:
+                generate_development_certificate(directory, host_name)
+            except OSError as e:
+                raise StartupError(
+                    f"{e.filename or directory}: cannot write the development TLS certificate: {e.strerror}"
+                )
             self.log.warn(
                 "Generated a development TLS certificate for {host} in {path}; clients can verify it with {ca}. "
                 "Configure tls.certificate and tls.key for a real one.",

@@ -55,6 +55,8 @@ class HandshakeGateFactory(WrappingFactory):
     Wraps a frontend's factory with the listener's client certificate rules.
     """
 
+    noisy = False
+
     def __init__(self, wrappedFactory, limits, client_certificates, fingerprints=()):
         """
         @param limits: the shared L{HandshakeLimits}.
@@ -99,7 +101,7 @@ class HandshakeGate(ProtocolWrapper):
         self._peer = describe(self.transport.getPeer())
         if limits.handshaking >= limits.max_handshakes:
             self.log.warn(
-                "Refused TLS connection from {peer}: {limit} handshakes already in progress",
+                "Refused TLS connection from {peer}: the limit of {limit} unfinished handshakes (tls.max_handshakes) is reached",
                 peer=self._peer, limit=limits.max_handshakes,
             )
             self._state = "refused"
