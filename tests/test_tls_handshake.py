@@ -3,6 +3,7 @@ The handshake gate: timeout on a L{Clock}, the cap on unfinished
 handshakes, client certificate rules, and quiet failures.
 """
 
+from OpenSSL import SSL
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ISSLTransport
@@ -11,10 +12,12 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
-from OpenSSL import SSL
 
+from gateway.frontends.lines import build_factory as lines_factory
+from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits, IVerifiedTLS
 from tests.certs import self_signed, x509_of
+from tests.helpers import make_core
 from tests.test_tls_certificates import captured_log
 
 
@@ -176,3 +179,44 @@ class GateTests(TestCase):
         self.assertRefused(gate, transport, "Your client certificate is not on this port's list of allowed certificates.")
         gate, transport = self.connect("optional", listed)
         self.assertRefused(gate, transport, "This port requires a client certificate; reconnect with one.")
+
+
+class FrontendsBehindGateTests(TestCase):
+    """
+    The built-in frontends learn from the gate that the connection is
+    encrypted and which certificate the client sent.
+    """
+
+    def setUp(self):
+        self.core = make_core(Clock())
+        self.limits = HandshakeLimits(Clock(), timeout=10, max_handshakes=64)
+        self.certificate = x509_of(self_signed("bot")[0])
+        self.fingerprint = self.certificate.digest("sha256").decode()
+
+    def through_gate(self, build_factory):
+        factory = HandshakeGateFactory(build_factory(self.core, self.core.portal, {}), self.limits, "optional")
+        gate = factory.buildProtocol(IPv4Address("TCP", "192.0.2.7", 5555))
+        transport = FakeTLSTransport(self.certificate)
+        gate.makeConnection(transport)
+        gate.handshakeCompleted()
+        return gate, transport
+
+    def test_telnet(self):
+        gate, transport = self.through_gate(telnet_factory)
+        capabilities = gate.wrappedProtocol.protocol.capabilities
+        self.assertTrue(capabilities.secure)
+        self.assertEqual(capabilities.certificate, self.fingerprint)
+        self.assertIn(b"Name: ", transport.value())
+
+    def test_lines(self):
+        gate, transport = self.through_gate(lines_factory)
+        capabilities = gate.wrappedProtocol.capabilities
+        self.assertTrue(capabilities.secure)
+        self.assertEqual(capabilities.certificate, self.fingerprint)
+        self.assertTrue(transport.value().startswith(b"OK gateway "))
+
+    def test_plain_telnet_is_not_secure(self):
+        protocol = telnet_factory(self.core, self.core.portal, {}).buildProtocol(None)
+        protocol.makeConnection(StringTransport())
+        self.assertFalse(protocol.protocol.capabilities.secure)
+        self.assertEqual(protocol.protocol.capabilities.certificate, "")
