@@ -50,6 +50,16 @@ def x509_of(pem):
     return crypto.load_certificate(crypto.FILETYPE_PEM, pem)
 
 
+def common_name(certificate):
+    """
+    The common name in a certificate's subject.
+
+    @type certificate: L{OpenSSL.crypto.X509}
+    @rtype: L{str}
+    """
+    return certificate.to_cryptography().subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
 def write_pair(directory, name="server", expired=False, rsa=False):
     """
     Write a self-signed certificate and key into C{directory} (a

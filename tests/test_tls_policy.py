@@ -9,6 +9,7 @@ from OpenSSL import SSL, crypto
 from twisted.trial.unittest import TestCase
 
 from gateway.errors import ConfigError
+from gateway.frontends.tls.certificates import use_key_pair
 from gateway.frontends.tls.context import POLICY_OPTIONS, ServerTLS
 from tests.certs import self_signed, write_pair, x509_of
 from tests.test_tls_certificates import config_for
@@ -96,8 +97,7 @@ class PolicyTests(TestCase):
         certificate, key = self_signed("bot")
         for request, expected in ((False, None), (True, x509_of(certificate).digest("sha256"))):
             client = self.client()
-            client.use_certificate(x509_of(certificate))
-            client.use_privatekey(crypto.load_privatekey(crypto.FILETYPE_PEM, key))
+            use_key_pair(client, [x509_of(certificate)], crypto.load_privatekey(crypto.FILETYPE_PEM, key))
             server, _ = handshake(self.tls.context(request), client)
             peer = server.get_peer_certificate()
             self.assertEqual(peer and peer.digest("sha256"), expected)
@@ -107,8 +107,7 @@ class PolicyTests(TestCase):
         # can read (see test_tls_handshake).
         certificate, key = self_signed("old", expired=True)
         client = self.client()
-        client.use_certificate(x509_of(certificate))
-        client.use_privatekey(crypto.load_privatekey(crypto.FILETYPE_PEM, key))
+        use_key_pair(client, [x509_of(certificate)], crypto.load_privatekey(crypto.FILETYPE_PEM, key))
         server, _ = handshake(self.tls.context(True), client)
         self.assertTrue(server.get_peer_certificate().has_expired())
 

@@ -47,6 +47,31 @@ class KeyPair:
     expires: str
 
 
+def use_key_pair(context, chain, key):
+    """
+    Give a context its certificate chain and key.  pyOpenSSL 24.3 and later
+    take (and prefer) cryptography objects; Debian 12's 23.0 only takes its
+    own, and says so with a L{TypeError}.
+
+    @type context: L{OpenSSL.SSL.Context}
+    @param chain: L{OpenSSL.crypto.X509} certificates, the served one first.
+    @type key: L{OpenSSL.crypto.PKey}
+    @raise OpenSSL.SSL.Error: when the key does not belong to the certificate.
+    """
+    try:
+        context.use_certificate(chain[0].to_cryptography())
+    except TypeError:
+        context.use_certificate(chain[0])
+        context.use_privatekey(key)
+        for extra in chain[1:]:
+            context.add_extra_chain_cert(extra)
+    else:
+        context.use_privatekey(key.to_cryptography_key())
+        for extra in chain[1:]:
+            context.add_extra_chain_cert(extra.to_cryptography())
+    context.check_privatekey()
+
+
 def _read(path, what):
     try:
         with open(path, "rb") as f:
@@ -93,9 +118,7 @@ def load_key_pair(certificate_path, key_path):
         raise StartupError(f"{key_path}: not an unencrypted PEM private key: {openssl_reason(e)}")
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
     try:
-        context.use_certificate(chain[0])
-        context.use_privatekey(key)
-        context.check_privatekey()
+        use_key_pair(context, chain[:1], key)
     except SSL.Error:
         raise StartupError(f"{key_path}: this key does not belong to the certificate in {certificate_path}")
     return KeyPair(chain, key, certificate_fingerprint(chain[0]), not_after(chain[0]))

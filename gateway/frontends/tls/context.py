@@ -11,7 +11,7 @@ from zope.interface import implementer
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.tls.certificates import (
     DEVELOPMENT_CA, DEVELOPMENT_CERTIFICATE, DEVELOPMENT_KEY, covers, generate_development_certificate,
-    load_key_pair,
+    load_key_pair, use_key_pair,
 )
 
 _VERSIONS = {"TLSv1.2": SSL.TLS1_2_VERSION, "TLSv1.3": SSL.TLS1_3_VERSION}
@@ -54,10 +54,7 @@ def build_context(settings, pair, request_client_certificates):
         context.set_cipher_list(settings.ciphers.encode("ascii"))
     except (SSL.Error, UnicodeEncodeError):
         raise ConfigError(f"tls.ciphers {settings.ciphers!r} selects no cipher OpenSSL knows")
-    context.use_certificate(pair.chain[0])
-    for extra in pair.chain[1:]:
-        context.add_extra_chain_cert(extra)
-    context.use_privatekey(pair.key)
+    use_key_pair(context, pair.chain, pair.key)
     if request_client_certificates:
         context.set_verify(SSL.VERIFY_PEER, _accept_any_certificate)
         # Sessions of a context that verifies peers need an id context,
