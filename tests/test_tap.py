@@ -17,6 +17,7 @@ from gateway.errors import ConfigError, StartupError
 from gateway.frontends.plugin import available_frontends
 from gateway.interfaces import IFrontendPlugin
 from gateway.listener import ListenerService
+from gateway.reload import reloadable_services
 from gateway.service import build_listeners
 from gateway.tap import Options, makeService
 from tests.helpers import make_core
@@ -44,6 +45,7 @@ class OptionsTests(SynchronousTestCase):
         service = makeService(options)
         self.assertTrue(IService.providedBy(service))
         self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet", "telnet-tls", "lines-tls"])
+        self.assertEqual([s.name for s in reloadable_services(service)], ["tls"])
 
     def test_twistd_plugin_registered(self):
         from twisted.application.service import IServiceMaker

@@ -13,6 +13,7 @@ from twisted.trial.unittest import TestCase
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.tls.handshake import HandshakeGateFactory
+from gateway.reload import IReloadable
 from gateway.service import build_listeners
 from tests.helpers import make_core
 
@@ -114,7 +115,7 @@ class WrappingTests(TestCase):
         self.assertIsInstance(wrapped.wrappedFactory, HandshakeGateFactory)
         self.assertIs(wrapped.wrappedFactory.wrappedFactory, self.plugin.factory)
         self.assertEqual(wrapped.wrappedFactory.client_certificates, "required")
-        self.assertIsNotNone(parent.getServiceNamed("tls"))
+        self.assertTrue(IReloadable.providedBy(parent.getServiceNamed("tls")))
 
     def test_no_tls_service_without_tls_listeners(self):
         parent = self.build("[listeners.plain]\nfrontend = 'echo'\nendpoint = 'tcp:0'\n")
