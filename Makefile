@@ -7,7 +7,8 @@ TRIAL_ARGS ?= tests
 # Debian's own interpreter and packages, for the compatibility run.
 DEBIAN_PYTHON ?= /usr/bin/python3
 DEBIAN_PACKAGES = python3-twisted python3-openssl python3-service-identity \
-	python3-zope.interface python3-cryptography python3-argon2 python3-hypothesis
+	python3-zope.interface python3-cryptography python3-argon2 python3-hypothesis \
+	python3-pexpect python3-autobahn
 
 .PHONY: run test test-debian venv clean
 

@@ -23,10 +23,11 @@ setup(
         "gateway.core.commands",
         "gateway.frontends",
         "gateway.frontends.tls",
+        "gateway.frontends.telnet",
         "gateway.store",
         "twisted.plugins",
     ],
-    package_data={"gateway": ["data/*"]},
+    package_data={"gateway": ["data/*", "data/web/*"]},
     install_requires=[
         "twisted>=22.4",
         "pyOpenSSL>=23.0",
@@ -36,7 +37,8 @@ setup(
         "argon2-cffi>=21.1",
     ],
     extras_require={
-        "test": ["hypothesis>=6.36", "pexpect>=4.8"],
+        "test": ["hypothesis>=6.36", "telnetlib3>=5.0", "pexpect>=4.8", "autobahn>=22.7", "selenium>=4.8"],
+        "websocket": ["autobahn>=22.7"],
     },
     entry_points={"console_scripts": ["gateway-admin = gateway.admin:main"]},
     classifiers=[

@@ -49,6 +49,11 @@ def _setting(default, check: Optional[Callable[[Any], Optional[str]]] = None):
     return field(default=default, metadata={"check": check})
 
 
+#: Public names for frontend plugins declaring their listener C{options} as
+#: a dataclass for L{build_settings}: C{key: int = setting(5, at_least(1))}.
+setting, at_least, positive = _setting, _at_least, _positive
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """
@@ -137,6 +142,28 @@ class TLSSettings:
     max_handshakes: int = _setting(64, _at_least(1))
 
 
+_MSSP_RESERVED = frozenset(["NAME", "PLAYERS", "UPTIME", "PORT", "CODEBASE", "HOSTNAME"])
+
+
+def _mssp_fields(value):
+    for key, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        if key.upper() in _MSSP_RESERVED or not key.strip() or not key.isprintable():
+            return f"a table of extra MSSP fields (the server fills in {', '.join(sorted(_MSSP_RESERVED))})"
+        if not items or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in items):
+            return "a table of MSSP field = string, integer or list of them"
+
+
+@dataclass(frozen=True)
+class MsspSettings:
+    """
+    The C{[mssp]} section: what MUD crawlers are told besides the live
+    figures (see docs/protocols.md).
+    """
+
+    fields: dict = _setting({}, _mssp_fields)
+
+
 @dataclass(frozen=True)
 class ListenerSettings:
     """
@@ -180,6 +207,7 @@ class Config:
     limits: LimitSettings
     world: WorldSettings
     tls: TLSSettings
+    mssp: MsspSettings
     listeners: Dict[str, ListenerSettings]
 
     def resolve(self, value):
@@ -213,10 +241,13 @@ _SECTIONS = {
     "limits": LimitSettings,
     "world": WorldSettings,
     "tls": TLSSettings,
+    "mssp": MsspSettings,
 }
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table",
-               list: "an array"}
+_TYPE_NAMES = {
+    str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table",
+    list: "an array",
+}
 
 _LISTENER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 

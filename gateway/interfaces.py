@@ -55,6 +55,30 @@ class ISessionTransport(Interface):
         """
 
 
+class IStructuredTransport(Interface):
+    """
+    An L{ISessionTransport} that can also carry structured messages next to
+    the text, such as GMCP over telnet or JSON frames over WebSocket.
+
+    Optional: the core sends structured messages only through
+    L{gateway.core.session.Session.send_data}, which checks that the
+    transport provides this interface and that its client said it wants
+    them (L{gateway.core.capabilities.Capabilities.structured}), so a
+    frontend without such a channel implements nothing.
+    """
+
+    def send_data(package, data):
+        """
+        Send one structured message.  Everything it says is also sent as
+        text, so a client may ignore it.
+
+        @param package: the message's dotted name in GMCP style, e.g.
+            C{"Room.Info"}.
+        @type package: L{str}
+        @param data: a JSON-serialisable value (a L{dict} usually).
+        """
+
+
 class ISession(Interface):
     """
     What the core gives a frontend for one connected client.

@@ -104,11 +104,33 @@ def build_core(config, reactor, parent):
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
 
 
+def listener_factory(plugin, core, listener, source):
+    """
+    Ask a frontend plugin for one listener's protocol factory; whatever goes
+    wrong is reported with the listener's name.
+
+    @raise ConfigError: when the plugin refuses the listener's options.
+    @raise StartupError: when the plugin's code cannot be imported (a
+        missing optional dependency) or fails.
+    """
+    where = f"listeners.{listener.name} (frontend {listener.frontend!r})"
+    try:
+        return plugin.getFactory(core, core.portal, listener.options)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {where}: {e}")
+    except ImportError as e:
+        raise StartupError(f"{where}: the frontend's code cannot be imported: {e}")
+    except Exception as e:
+        log.failure("Frontend plugin {name!r} failed", name=listener.frontend)
+        raise StartupError(f"{where}: the frontend plugin failed: {type(e).__name__}: {e}")
+
+
 def build_listeners(config, core, reactor, parent, frontends):
     """
     Add one L{ListenerService} per enabled listener to C{parent}.
 
-    @param frontends: plugin name to L{gateway.interfaces.IFrontendPlugin}.
+    @param frontends: the installed plugins, a
+        L{gateway.frontends.plugin.Frontends}.
     @raise ConfigError: for an unknown frontend or bad frontend options.
     """
     source = config.path or "(defaults)"
@@ -120,12 +142,9 @@ def build_listeners(config, core, reactor, parent, frontends):
         if plugin is None:
             raise ConfigError(
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
-                f"installed frontend (available: {', '.join(sorted(frontends)) or 'none'})"
+                f"installed frontend (available: {frontends.describe()})"
             )
-        try:
-            factory = plugin.getFactory(core, core.portal, listener.options)
-        except ConfigError as e:
-            raise ConfigError(f"{source}: listeners.{listener.name}.{e}")
+        factory = listener_factory(plugin, core, listener, source)
         if listener.tls:
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source)
@@ -153,7 +172,10 @@ def build_service(config, reactor):
     """
     top = GatewayService()
     core = build_core(config, reactor, top)
-    build_listeners(config, core, reactor, top, available_frontends())
+    frontends = available_frontends()
+    for module, error in sorted(frontends.broken.items()):
+        log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
+    build_listeners(config, core, reactor, top, frontends)
     ReloadService(reactor).setServiceParent(top)
     log.info(
         "gateway configured from {source}; data in {data}",

@@ -7,6 +7,7 @@ from twisted.python import usage
 from gateway import __version__
 from gateway.config import load_config, parse_listen_override
 from gateway.errors import ConfigError, StartupError
+from gateway.frontends.plugin import available_frontends
 
 
 class Options(usage.Options):
@@ -14,7 +15,7 @@ class Options(usage.Options):
     Options of C{twistd gateway}.
     """
 
-    synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...]"
+    synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...] [--list-frontends]"
     longdesc = (
         "Serve the shared world.  Without --config the embedded defaults are "
         "used: telnet on 127.0.0.1:4000, telnet over TLS on 4001, lines over "
@@ -42,6 +43,23 @@ class Options(usage.Options):
         except ConfigError as e:
             raise usage.UsageError(str(e))
         self["listen"][name] = endpoint
+
+    def opt_list_frontends(self):
+        """
+        List the installed frontend plugins (and any that fail to import)
+        and exit.
+        """
+        print(f"Installed frontends:\n{available_frontends().listing()}")
+        raise SystemExit(0)
+
+    def getUsage(self, width=None):
+        """
+        The usage text, ending with the installed frontends.
+        """
+        return (
+            f"{super().getUsage(width)}\n"
+            f"Installed frontends (a listener's `frontend`):\n{available_frontends().listing()}\n"
+        )
 
     def opt_version(self):
         """

@@ -62,7 +62,8 @@ class Daemon:
         """
         Start the daemon and wait until C{expect} listeners serve.
         """
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **self.env)
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env.update(self.env)
         self._log = open(self.log_path, "ab")
         self._offset = self.log_path.stat().st_size
         self.process = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=str(self.data_dir.parent))

@@ -24,7 +24,7 @@ class CommandTests(SynchronousTestCase):
     def test_look(self):
         self.alice.line_received("look")
         self.assertEqual(
-            self.alice_out.lines(), "The Hall\nA plain hall.\nExits: north, up\nHere: Bob"
+            self.alice_out.lines(), "|CThe Hall|n\nA plain hall.\nExits: |gnorth|n, |gup|n\nHere: Bob"
         )
         self.alice.line_received("look at things")
         self.assertIn("Usage: look", self.alice_out.lines())

@@ -74,7 +74,7 @@ class FrontendPluginTests(SynchronousTestCase):
         listener = config.listeners["telnet"]
         config = config.__class__(**{**config.__dict__, "listeners": {"telnet": listener.__class__(frontend="telnet", endpoint="tcp:0", options={"colour": True}, name="telnet")}})
         error = self.assertRaises(ConfigError, build_listeners, config, make_core(), MemoryReactor(), _Parent(), available_frontends())
-        self.assertIn("(defaults): listeners.telnet.unknown key options.colour", str(error))
+        self.assertIn("(defaults): listeners.telnet (frontend 'telnet'): unknown key options.colour", str(error))
 
 
 class _Parent:

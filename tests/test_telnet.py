@@ -13,7 +13,8 @@ from gateway.frontends.telnet import build_factory
 from tests.helpers import make_core
 
 IAC, WILL, WONT, DO, DONT, SB, SE = telnet.IAC, telnet.WILL, telnet.WONT, telnet.DO, telnet.DONT, telnet.SB, telnet.SE
-ECHO, SGA, NAWS = telnet.ECHO, telnet.SGA, telnet.NAWS
+ECHO, SGA, NAWS, GA = telnet.ECHO, telnet.SGA, telnet.NAWS, telnet.GA
+LINEMODE = telnet.LINEMODE
 
 
 class LineBufferTests(SynchronousTestCase):
@@ -66,20 +67,21 @@ class TelnetTests(SynchronousTestCase):
 
     def test_banner_and_prompt_on_connect(self):
         output = self.written()
-        self.assertTrue(output.startswith(b"Welcome to gateway.\r\n"))
-        self.assertTrue(output.endswith(b"Name: "))
+        # The option offers come first (see test_telnet_negotiation).
+        self.assertIn(b"Welcome to gateway.\r\n", output)
+        self.assertTrue(output.endswith(b"Name: " + IAC + GA))
         self.assertEqual(self.frontend.capabilities.peer, "192.0.2.7:4242")
         self.assertEqual(self.frontend.capabilities.protocol, "telnet")
 
     def test_password_hidden_with_echo_option(self):
         self.feed(b"Alice\r\nyes\r\n")
-        self.assertTrue(self.written().endswith(IAC + WILL + ECHO + b"Choose a password (at least 6 characters): "))
+        self.assertTrue(self.written().endswith(IAC + WILL + ECHO + b"Choose a password (at least 6 characters): " + IAC + GA))
         self.feed(IAC + DO + ECHO)
         self.feed(b"secret1\r\n")
         # Echo back on (CR LF for the unechoed Enter), then off again for
         # the repeat once the client has acknowledged (RFC 1143: one
         # negotiation of an option at a time).
-        self.assertEqual(self.written(), b"\r\n" + IAC + WONT + ECHO + b"Repeat the password: ")
+        self.assertEqual(self.written(), b"\r\n" + IAC + WONT + ECHO + b"Repeat the password: " + IAC + GA)
         self.feed(IAC + DONT + ECHO)
         self.assertEqual(self.written(), IAC + WILL + ECHO)
         self.feed(IAC + DO + ECHO + b"secret1\r\n")
@@ -111,7 +113,7 @@ class TelnetTests(SynchronousTestCase):
         self.assertEqual(self.written(), IAC + IAC)
 
     def test_commands_split_across_packets(self):
-        data = b"Al" + IAC + DO + SGA + b"ice" + IAC + WILL + NAWS + b"\r" + b"\n"
+        data = b"Al" + IAC + DO + SGA + b"ice" + IAC + WILL + LINEMODE + b"\r" + b"\n"
         for cut in range(len(data) + 1):
             core = make_core()
             protocol = build_factory(core, core.portal, {}).buildProtocol(None)
@@ -122,7 +124,7 @@ class TelnetTests(SynchronousTestCase):
             output = transport.value()
             self.assertIn(b"Create it?", output, cut)
             self.assertIn(IAC + WILL + SGA, output, cut)
-            self.assertIn(IAC + DONT + NAWS, output, cut)
+            self.assertIn(IAC + DONT + LINEMODE, output, cut)
 
     def test_unknown_option_refused(self):
         self.written()
@@ -154,7 +156,7 @@ class TelnetTests(SynchronousTestCase):
         self.feed(b"Alice\r\0")
         self.assertIn(b"There is no account called Alice", self.written())
         self.feed(b"no\n")
-        self.assertTrue(self.written().endswith(b"Name: "))
+        self.assertTrue(self.written().endswith(b"Name: " + IAC + GA))
 
     def test_control_characters_removed_from_input(self):
         self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")

@@ -4,6 +4,8 @@ What the core knows about a client: a small record the frontend fills in.
 
 from dataclasses import dataclass
 
+from gateway.core import markup
+
 
 @dataclass
 class Capabilities:
@@ -19,6 +21,14 @@ class Capabilities:
     @ivar client: the client program's name when it said so, else C{""}.
     @ivar certificate: the SHA-256 fingerprint of the client's TLS
         certificate (see L{gateway.auth.fingerprints}), else C{""}.
+    @ivar client_version: the client program's version when it said so.
+    @ivar terminal: the terminal type the client reported, else C{""}.
+    @ivar xterm256: whether the client renders the xterm 256 colours.
+    @ivar truecolor: whether the client renders 24-bit colour.
+    @ivar screen_reader: whether the player uses a screen reader (text is
+        then not folded to the width, and colour is left out).
+    @ivar structured: whether the client takes structured messages
+        (L{gateway.interfaces.IStructuredTransport.send_data}).
     """
 
     protocol: str
@@ -30,3 +40,28 @@ class Capabilities:
     peer: str = ""
     client: str = ""
     certificate: str = ""
+    client_version: str = ""
+    terminal: str = ""
+    xterm256: bool = False
+    truecolor: bool = False
+    screen_reader: bool = False
+    structured: bool = False
+
+    def colour_level(self):
+        """
+        The richest colour this client renders, for L{markup.render}.
+        """
+        if not self.ansi or self.screen_reader:
+            return markup.NO_COLOUR
+        if self.truecolor:
+            return markup.TRUECOLOR
+        if self.xterm256:
+            return markup.XTERM_256
+        return markup.ANSI_16
+
+    def wrap_width(self):
+        """
+        The width to fold text at: the terminal's, or C{0} (no folding) for
+        screen readers, which read a folded sentence as two.
+        """
+        return 0 if self.screen_reader else self.width

@@ -2,6 +2,7 @@
 Command lookup: one line of input to one handler call.
 """
 
+from gateway.core.markup import escape
 from gateway.errors import CommandError
 
 #: Short forms players type for common exits.
@@ -62,4 +63,4 @@ class Dispatcher:
         exit_name = _EXIT_ABBREVIATIONS.get(name, name)
         if not args and exit_name in exits:
             return self.commands["go"].handler(session, exit_name)
-        raise CommandError(f"Unknown command '{name}'. Type 'help' for the list of commands.")
+        raise CommandError(f"Unknown command '{escape(name)}'. Type 'help' for the list of commands.")

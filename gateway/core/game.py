@@ -19,6 +19,7 @@ class GameCore:
     @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
     @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
+    @ivar started_at: when the core started, in C{clock} seconds.
     """
 
     log = Logger()
@@ -31,6 +32,7 @@ class GameCore:
         self.hasher = hasher
         self.dispatcher = dispatcher
         self.clock = clock
+        self.started_at = clock.seconds()
         self.sessions = set()
         self._login_timers = {}
 
@@ -98,6 +100,7 @@ class GameCore:
             self.world.enter(session, self.world.place_for(account.location))
             self.world.tell_room(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        session.send_data("Char.Login.Result", {"success": True, "name": account.name})
         self.dispatcher.dispatch(session, "look")
 
     def disconnected(self, session, reason):

@@ -59,6 +59,7 @@ async def _check_password(session, name):
     for attempt in range(core.settings.login.max_attempts):
         if attempt:
             session.send("Wrong password.")
+            session.send_data("Char.Login.Result", {"success": False, "message": "Wrong password."})
         password = await session.ask("Password: ", echo=False)
         try:
             _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)

@@ -11,8 +11,9 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.core.calls import call_handler
+from gateway.core.markup import escape
 from gateway.errors import CommandError, InvalidName, SessionClosed
-from gateway.interfaces import ISession
+from gateway.interfaces import ISession, IStructuredTransport
 
 _ids = itertools.count(1)
 
@@ -70,6 +71,14 @@ class Session:
         if not self.closed:
             self.transport.send(text)
 
+    def send_data(self, package, data):
+        """
+        Send a structured message (see L{IStructuredTransport}) when the
+        client takes them; otherwise do nothing, as the text said it all.
+        """
+        if not self.closed and self.capabilities.structured and IStructuredTransport.providedBy(self.transport):
+            self.transport.send_data(package, data)
+
     def close(self, reason=None):
         """
         End the session: C{reason} is shown as a last line, then the frontend
@@ -89,7 +98,7 @@ class Session:
             waiter.callback(text)
             return
         if len(self._pending) >= self.core.settings.limits.max_pending_lines:
-            self.send(f"Too many commands are waiting; ignored: {text[:40]}")
+            self.send(f"Too many commands are waiting; ignored: {escape(text[:40])}")
             return
         self._pending.append(text)
         self._pump()

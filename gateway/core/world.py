@@ -154,10 +154,15 @@ class World:
         session.room = room_id
         self._occupants[room_id][session.id] = session
 
-    def tell_room(self, room_id, text, exclude=None):
+    def tell_room(self, room_id, text, exclude=None, data=None):
         """
         Send C{text} to everyone in a room except C{exclude}.
+
+        @param data: C{(package, value)}, a structured message sent with the
+            text to those whose clients take them, or L{None}.
         """
         for other in self.occupants(room_id):
             if other is not exclude:
                 other.send(text)
+                if data is not None:
+                    other.send_data(*data)

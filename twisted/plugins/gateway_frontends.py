@@ -15,3 +15,9 @@ lines = LazyFrontend(
     "UTF-8 lines for scripts, bots and openssl s_client; client certificate login over TLS",
     "gateway.frontends.lines:build_factory",
 )
+
+websocket = LazyFrontend(
+    "websocket",
+    "WebSocket (RFC 6455) with the browser client: page at /, socket at /ws (needs autobahn)",
+    "gateway.frontends.websocket:build_factory",
+)

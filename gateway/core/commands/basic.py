@@ -3,6 +3,7 @@ Looking around and finding out: C{help}, C{look}, C{who}, C{quit}.
 """
 
 from gateway.core.commands import Command
+from gateway.core.markup import escape
 from gateway.errors import CommandError
 
 
@@ -11,7 +12,7 @@ def help_(session, args):
     if args:
         command = dispatcher.commands.get(args.lower())
         if command is None:
-            raise CommandError(f"There is no command '{args}'. Type 'help' for the list.")
+            raise CommandError(f"There is no command '{escape(args)}'. Type 'help' for the list.")
         aliases = f" (also: {', '.join(command.aliases)})" if command.aliases else ""
         session.send(f"{command.usage}{aliases}\n  {command.summary}")
         return
@@ -29,11 +30,12 @@ def look(session, args):
     world = session.core.world
     room = world.rooms[session.room]
     others = [s.account.name for s in world.occupants(room.id) if s is not session]
-    exits = ", ".join(room.exits) if room.exits else "none"
-    lines = [room.name, room.description, f"Exits: {exits}"]
+    exits = ", ".join(f"|g{name}|n" for name in room.exits) if room.exits else "none"
+    lines = [f"|C{room.name}|n", room.description, f"Exits: {exits}"]
     if others:
         lines.append(f"Here: {', '.join(others)}")
     session.send("\n".join(lines))
+    session.send_data("Room.Info", {"id": room.id, "name": room.name, "exits": dict(room.exits), "players": others})
 
 
 def who(session, args):

@@ -3,6 +3,7 @@ Moving between rooms: C{go <exit>} (exit names work on their own too).
 """
 
 from gateway.core.commands import Command
+from gateway.core.markup import escape
 from gateway.errors import CommandError
 
 
@@ -13,7 +14,7 @@ async def go(session, args):
         raise CommandError(f"Go where? Exits: {', '.join(room.exits) or 'none'}")
     target = room.exits.get(args.lower())
     if target is None:
-        raise CommandError(f"You can't go '{args}' from here. Exits: {', '.join(room.exits) or 'none'}")
+        raise CommandError(f"You can't go '{escape(args)}' from here. Exits: {', '.join(room.exits) or 'none'}")
     await session.core.store.set_location(session.account.id, target)
     if session.closed:
         return

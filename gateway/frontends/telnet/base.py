@@ -1,0 +1,84 @@
+"""
+The shape of an option handler, and EOR, which needs no more than it.
+"""
+
+from twisted.conch import telnet
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.logger import Logger
+
+from gateway.frontends.telnet.codes import EOR, NAMES
+
+
+def negotiation_failed(failure):
+    """
+    A refused, redundant or interrupted option negotiation is no error: the
+    connection simply carries on without the option.
+    """
+    failure.trap(
+        telnet.OptionRefused, telnet.AlreadyEnabled, telnet.AlreadyDisabled,
+        telnet.AlreadyNegotiating, ConnectionDone, ConnectionLost,
+    )
+
+
+class OptionHandler:
+    """
+    One telnet option of the frontend.
+
+    @cvar option: the option code.
+    @cvar offer: C{"will"} when the server offers to perform the option at
+        connect, C{"do"} when it asks the client to.
+    @cvar sides: the sides the option may be on: C{True} for the server's
+        (we C{WILL}), C{False} for the client's (it C{WILL}s).
+    @ivar frontend: the L{gateway.frontends.telnet.frontend.TelnetFrontend}.
+    """
+
+    option = None
+    offer = "will"
+    sides = frozenset([True])
+    log = Logger()
+
+    def __init__(self, frontend):
+        self.frontend = frontend
+
+    @property
+    def name(self):
+        return NAMES[self.option]
+
+    def start(self):
+        """
+        Offer the option; a refusal is quietly accepted.
+        """
+        transport = self.frontend.transport
+        negotiate = transport.will if self.offer == "will" else transport.do
+        negotiate(self.option).addErrback(negotiation_failed)
+
+    def send(self, payload):
+        """
+        Send C{IAC SB option payload IAC SE}.
+        """
+        self.frontend.transport.requestNegotiation(self.option, payload)
+
+    def enabled(self, local):
+        """
+        The option is now on, on the server's side when C{local}.
+        """
+
+    def disabled(self, local):
+        """
+        The option is now off.
+        """
+
+    def received(self, data):
+        """
+        A subnegotiation arrived for this option (without C{IAC SB option}
+        and C{IAC SE}); ignored unless a handler knows what to do.
+        """
+        self.log.debug("Ignored a {name} subnegotiation {data!r}", name=self.name, data=data[:64])
+
+
+class EndOfRecord(OptionHandler):
+    """
+    EOR (RFC 885): when on, prompts end with C{IAC EOR}.
+    """
+
+    option = EOR

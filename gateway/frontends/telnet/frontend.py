@@ -1,0 +1,240 @@
+"""
+The telnet frontend: one telnet connection as an L{ISessionTransport}.
+"""
+
+import codecs
+import ipaddress
+
+from twisted.conch import telnet
+from twisted.internet import task
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from gateway.core.capabilities import Capabilities
+from gateway.frontends.addresses import describe, host_of
+from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
+from gateway.frontends.telnet.base import EndOfRecord, negotiation_failed
+from gateway.frontends.telnet.charset import Charset
+from gateway.frontends.telnet.codes import ECHO, EOR, EOR_MARK, GA, NAMES, NOP, SGA
+from gateway.frontends.telnet.environ import Environment
+from gateway.frontends.telnet.gmcp import Gmcp
+from gateway.frontends.telnet.mccp import Compression
+from gateway.frontends.telnet.mssp import ServerStatus
+from gateway.frontends.telnet.terminal import TerminalType, WindowSize
+from gateway.frontends.text import decode_line, encode_line
+from gateway.interfaces import ISessionTransport, IStructuredTransport
+
+
+def option_handlers(settings, secure):
+    """
+    The option handler classes a listener with C{settings} uses, in the
+    order they are offered at connect.
+
+    @param secure: whether the connection is encrypted; MCCP2 is then left
+        out, as compressing before encrypting lets an eavesdropper learn
+        secrets from the compressed sizes (CRIME).
+    """
+    handlers = [EndOfRecord, TerminalType, WindowSize, Environment, Charset]
+    if settings.mssp:
+        handlers.append(ServerStatus)
+    if settings.gmcp:
+        handlers.append(Gmcp)
+    if settings.mccp and not secure:
+        handlers.append(Compression)
+    return handlers
+
+
+@implementer(ISessionTransport, IStructuredTransport)
+class TelnetFrontend(telnet.TelnetProtocol):
+    """
+    Adapts a telnet connection to a core session: offers the MUD client
+    options at connect (without waiting for answers: the banner follows at
+    once), decodes lines in the agreed encoding, hides password input with
+    the ECHO option, and writes CR LF text rendered for the client's width
+    and colours, prompts marked with EOR or GA.
+
+    @ivar encoding: the encoding text is sent and received in.
+    @ivar handlers: option code to its L{gateway.frontends.telnet.base.OptionHandler}.
+    """
+
+    log = Logger()
+    protocol_name = "telnet"
+
+    def __init__(self, core, settings):
+        """
+        @param core: the L{gateway.core.game.GameCore}.
+        @param settings: this listener's L{gateway.frontends.telnet.options.TelnetOptions}.
+        """
+        self.core = core
+        self.settings = settings
+        self.session = None
+        self.encoding = codecs.lookup(settings.encoding).name
+        self.handlers = {}
+        self._hide_input = False
+        self._echo_negotiation = None
+        self._keepalive = None
+
+    def connectionMade(self):
+        secure = self.transport.secure
+        self.capabilities = Capabilities(
+            protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
+            utf8=self.encoding == "utf-8", secure=secure, certificate=self.transport.certificate,
+        )
+        self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
+        self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings, secure)}
+        for handler in self.handlers.values():
+            handler.start()
+        self.session = self.core.connect(self)
+        if self.settings.keepalive:
+            self._keepalive = task.LoopingCall(self.transport.write_command, NOP)
+            self._keepalive.clock = self.core.clock
+            self._keepalive.start(self.settings.keepalive, now=False)
+
+    def dataReceived(self, data):
+        for line in self._lines.feed(data):
+            if line is TOO_LONG:
+                self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self.session.line_received(decode_line(line, self.encoding))
+
+    def connectionLost(self, reason):
+        if self._keepalive is not None and self._keepalive.running:
+            self._keepalive.stop()
+        if self.session is not None:
+            self.session.connection_lost(reason)
+
+    # What option handlers use.
+
+    def changed(self):
+        """
+        Tell the session the capabilities changed.
+        """
+        if self.session is not None:
+            self.session.capabilities_changed()
+
+    def set_encoding(self, name):
+        """
+        Send and receive text in the encoding C{name} from now on; an
+        encoding Python does not know is ignored.
+
+        @return: whether the encoding is now C{name}.
+        """
+        try:
+            info = codecs.lookup(name)
+        except LookupError:
+            self.log.info("Ignored unknown encoding {name!r} from {peer}", name=name, peer=self.capabilities.peer)
+            return False
+        self.encoding = info.name
+        self.capabilities.utf8 = info.name == "utf-8"
+        return True
+
+    def from_trusted_proxy(self):
+        """
+        Whether the peer is one of the listener's C{trusted_proxies}, whose
+        word on the player's address (MNES C{IPADDRESS}) is believed.
+        """
+        try:
+            address = ipaddress.ip_address(host_of(self.transport.getPeer()))
+        except ValueError:
+            return False
+        return any(address in ipaddress.ip_network(net) for net in self.settings.trusted_proxies)
+
+    def is_on(self, option, local):
+        """
+        Whether C{option} is enabled on the server's side (C{local}) or the
+        client's.
+        """
+        state = self.transport.getOptionState(option)
+        return (state.us if local else state.him).state == "yes"
+
+    # Telnet options (see GatewayTelnetTransport for when these are called).
+
+    def enableLocal(self, option):
+        if option == ECHO:
+            return self._hide_input
+        if option == SGA:
+            return True
+        handler = self.handlers.get(option)
+        return handler is not None and True in handler.sides
+
+    def enableRemote(self, option):
+        if option == SGA:
+            return True
+        handler = self.handlers.get(option)
+        return handler is not None and False in handler.sides
+
+    def option_enabled(self, option, local):
+        self.log.debug("{peer}: {side} {option} on", peer=self.capabilities.peer,
+                       side="server" if local else "client", option=NAMES.get(option, option))
+        handler = self.handlers.get(option)
+        if handler is not None:
+            handler.enabled(local)
+
+    def disableLocal(self, option):
+        handler = self.handlers.get(option)
+        if handler is not None:
+            handler.disabled(True)
+
+    def disableRemote(self, option):
+        handler = self.handlers.get(option)
+        if handler is not None:
+            handler.disabled(False)
+
+    def unhandledSubnegotiation(self, command, data):
+        handler = self.handlers.get(command)
+        if handler is None or not (self.is_on(command, True) or self.is_on(command, False)):
+            self.log.debug("Ignored a subnegotiation for option {option!r} that is not on", option=command)
+            return
+        handler.received(b"".join(data))
+
+    # ISessionTransport
+
+    def _encode(self, text, newline):
+        caps = self.capabilities
+        width = caps.wrap_width() if newline else 0
+        return encode_line(text, self.encoding, newline, width, caps.colour_level())
+
+    def send(self, text):
+        self.transport.write(self._encode(text, True))
+
+    def send_prompt(self, text):
+        self.transport.write(self._encode(text, False))
+        if self.is_on(EOR, True):
+            self.transport.write_command(EOR_MARK)
+        elif not self.is_on(SGA, True):
+            self.transport.write_command(GA)
+
+    def send_data(self, package, data):
+        handler = self.handlers.get(Gmcp.option)
+        if handler is not None and self.is_on(Gmcp.option, True):
+            handler.send_data(package, data)
+
+    def set_echo(self, on):
+        hide = not on
+        if hide == self._hide_input:
+            return
+        self._hide_input = hide
+        if on:
+            # The client did not echo the line end of the hidden input.
+            self.transport.write(b"\r\n")
+        if self._echo_negotiation is None:
+            self._echo_negotiation = self._negotiate_echo()
+        else:
+            self._echo_negotiation.addBoth(lambda _: self._negotiate_echo())
+
+    def _negotiate_echo(self):
+        """
+        Bring the ECHO option in line with the latest wish, after any
+        negotiation in flight has settled.
+        """
+        state = self.transport.getOptionState(ECHO).us.state
+        if self._hide_input and state == "no":
+            return self.transport.will(ECHO).addErrback(negotiation_failed)
+        if not self._hide_input and state == "yes":
+            return self.transport.wont(ECHO).addErrback(negotiation_failed)
+        return None
+
+    def close(self, reason=None):
+        if reason:
+            self.send(reason)
+        self.transport.loseConnection()

@@ -1,0 +1,67 @@
+"""
+A telnet listener's C{options} table, and its protocol factory.
+"""
+
+import codecs
+import ipaddress
+from dataclasses import dataclass
+
+from twisted.internet.protocol import ServerFactory
+
+from gateway.config import _setting, build_settings
+from gateway.frontends.telnet.frontend import TelnetFrontend
+from gateway.frontends.telnet.transport import GatewayTelnetTransport
+
+
+def _encoding(value):
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return "an encoding Python knows, such as 'utf-8', 'latin-1' or 'cp437'"
+
+
+def _not_negative(value):
+    if value < 0:
+        return "0 (off) or a number of seconds"
+
+
+def _networks(value):
+    for item in value:
+        try:
+            ipaddress.ip_network(item)
+        except (TypeError, ValueError):
+            return "a list of addresses or networks such as '127.0.0.1' or '10.0.0.0/8'"
+
+
+@dataclass(frozen=True)
+class TelnetOptions:
+    """
+    The C{options} table of a telnet listener.
+
+    @ivar encoding: the encoding for clients that do not agree to UTF-8
+        through CHARSET, MTTS or MNES.
+    @ivar mccp: whether to offer MCCP2 compression.
+    @ivar gmcp: whether to offer GMCP.
+    @ivar mssp: whether to offer MSSP to crawlers.
+    @ivar keepalive: seconds between C{IAC NOP} keepalives, C{0} for none.
+    @ivar trusted_proxies: addresses or networks of proxies whose MNES
+        C{IPADDRESS} (the player's real address) is believed.
+    """
+
+    encoding: str = _setting("utf-8", _encoding)
+    mccp: bool = _setting(True)
+    gmcp: bool = _setting(True)
+    mssp: bool = _setting(True)
+    keepalive: float = _setting(0.0, _not_negative)
+    trusted_proxies: list = _setting([], _networks)
+
+
+def build_factory(core, portal, options):
+    """
+    The protocol factory for a telnet listener (see
+    L{gateway.interfaces.IFrontendPlugin.getFactory}).
+    """
+    settings = build_settings(TelnetOptions, options, "options")
+    factory = ServerFactory()
+    factory.protocol = lambda: GatewayTelnetTransport(TelnetFrontend, core, settings)
+    return factory

@@ -1,0 +1,211 @@
+"""
+The telnet byte layer under the frontend: Twisted's option negotiation
+(the RFC 1143 Q method) under a parser that never raises on hostile bytes,
+with the Q method's error cases handled as the RFC says, and MCCP2 output
+compression.
+"""
+
+from twisted.conch import telnet
+from twisted.internet.interfaces import ISSLTransport
+from twisted.logger import Logger
+
+from gateway.frontends.telnet.codes import DO, DONT, IAC, WILL, WONT
+from gateway.frontends.telnet.mccp import CompressingTransport
+from gateway.frontends.tls.handshake import IVerifiedTLS
+
+_COMMANDS = frozenset(
+    [telnet.EOR, telnet.NOP, telnet.DM, telnet.BRK, telnet.IP, telnet.AO, telnet.AYT, telnet.EC, telnet.EL, telnet.GA]
+)
+_NEGOTIATIONS = frozenset([telnet.WILL, telnet.WONT, telnet.DO, telnet.DONT])
+
+
+class GatewayTelnetTransport(telnet.TelnetTransport):
+    """
+    L{telnet.TelnetTransport} with a sturdier byte parser.
+
+    Unlike Twisted's parser it ignores unknown commands after IAC instead of
+    raising, drops NUL (the NVT no-op, as in CR NUL), bounds the bytes of a
+    subnegotiation to L{MAX_SUBNEGOTIATION} (a longer one is discarded), and
+    passes CR and LF through for the protocol to treat as line ends.  Writes
+    double IAC bytes and nothing else: the protocol writes CR LF itself.
+
+    The option state machine is Twisted's, with two changes.  The protocol
+    hears of an option being enabled through C{option_enabled(option,
+    local)} once the option is on and any reply has been written (Twisted
+    asks C{enableLocal}/C{enableRemote} first, which here only answer
+    whether an option is welcome).  And the answers RFC 1143 calls errors
+    (C{DO} answering our C{WONT}, C{WILL} answering our C{DONT}), on which
+    Twisted asserts, turn the option off as the RFC says.
+
+    Everything is written through L{compression}, a
+    L{CompressingTransport} that MCCP2 switches on.
+
+    @ivar secure: whether the connection is over TLS.
+    @ivar certificate: the fingerprint of the client's TLS certificate
+        (from L{IVerifiedTLS}), else C{""}.
+    @ivar compression: the L{CompressingTransport} under this one.
+    """
+
+    MAX_SUBNEGOTIATION = 8192
+    log = Logger()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._subnegotiation = bytearray()
+        self._subnegotiation_overflow = False
+
+    def makeConnection(self, transport):
+        """
+        Connect through a L{CompressingTransport}, so MCCP2 can compress
+        everything written, Twisted's own negotiation bytes included.
+        """
+        self.secure = ISSLTransport.providedBy(transport)
+        self.certificate = (transport.fingerprint if IVerifiedTLS.providedBy(transport) else None) or ""
+        self.compression = CompressingTransport(transport)
+        super().makeConnection(self.compression)
+
+    def write(self, data):
+        self.transport.write(data.replace(IAC, IAC + IAC))
+
+    def writeSequence(self, seq):
+        self.write(b"".join(seq))
+
+    def write_command(self, command):
+        """
+        Write C{IAC command}, e.g. C{GA} after a prompt or a C{NOP}.
+
+        @type command: L{bytes} of length 1
+        """
+        self.transport.write(IAC + command)
+
+    # Option negotiation: see the class docstring.
+
+    def _enabled(self, option, local):
+        if self.protocol is not None:
+            self.protocol.option_enabled(option, local)
+
+    def will_no_false(self, state, option):
+        if self.enableRemote(option):
+            state.him.state = "yes"
+            self.transport.write(IAC + DO + option)
+            self._enabled(option, False)
+        else:
+            self.transport.write(IAC + DONT + option)
+
+    def will_no_true(self, state, option):
+        state.him.state, state.him.negotiating = "yes", False
+        d, state.him.onResult = state.him.onResult, None
+        self._enabled(option, False)
+        d.callback(True)
+
+    def will_yes_true(self, state, option):
+        # WANTNO and WILL: "Error: DONT answered by WILL. him=NO."
+        self.log.debug("Client answered DONT {option!r} with WILL", option=option)
+        state.him.state, state.him.negotiating = "no", False
+        d, state.him.onResult = state.him.onResult, None
+        self.disableRemote(option)
+        d.callback(True)
+
+    def do_no_false(self, state, option):
+        if self.enableLocal(option):
+            state.us.state = "yes"
+            self.transport.write(IAC + WILL + option)
+            self._enabled(option, True)
+        else:
+            self.transport.write(IAC + WONT + option)
+
+    def do_no_true(self, state, option):
+        state.us.state, state.us.negotiating = "yes", False
+        d, state.us.onResult = state.us.onResult, None
+        self._enabled(option, True)
+        d.callback(True)
+
+    def do_yes_true(self, state, option):
+        # WANTNO and DO: "Error: WONT answered by DO. us=NO."
+        self.log.debug("Client answered WONT {option!r} with DO", option=option)
+        state.us.state, state.us.negotiating = "no", False
+        d, state.us.onResult = state.us.onResult, None
+        self.disableLocal(option)
+        d.callback(True)
+
+    willMap = {**telnet.Telnet.willMap, ("no", False): will_no_false, ("no", True): will_no_true, ("yes", True): will_yes_true}
+    doMap = {**telnet.Telnet.doMap, ("no", False): do_no_false, ("no", True): do_no_true, ("yes", True): do_yes_true}
+
+    # Input
+
+    def dataReceived(self, data):
+        app = []
+        i, end = 0, len(data)
+        while i < end:
+            state = self.state
+            if state == "data":
+                j = data.find(IAC, i)
+                stop = end if j < 0 else j
+                if stop > i:
+                    app.append(data[i:stop].replace(b"\0", b""))
+                if j < 0:
+                    break
+                i, self.state = j + 1, "escaped"
+            elif state == "escaped":
+                byte = data[i:i + 1]
+                i += 1
+                self.state = "data"
+                if byte == IAC:
+                    app.append(IAC)
+                elif byte == telnet.SB:
+                    self.state = "subnegotiation"
+                    self._subnegotiation.clear()
+                    self._subnegotiation_overflow = False
+                elif byte in _NEGOTIATIONS:
+                    self.state, self.command = "command", byte
+                elif byte in _COMMANDS:
+                    self._deliver(app)
+                    self.commandReceived(byte, None)
+                else:
+                    self.log.debug("Ignored unknown telnet command {byte!r}", byte=byte)
+            elif state == "command":
+                option = data[i:i + 1]
+                i += 1
+                self.state = "data"
+                self._deliver(app)
+                self.commandReceived(self.command, option)
+            elif state == "subnegotiation":
+                j = data.find(IAC, i)
+                stop = end if j < 0 else j
+                self._collect(data[i:stop])
+                if j < 0:
+                    break
+                i, self.state = j + 1, "subnegotiation-escaped"
+            else:  # subnegotiation-escaped
+                byte = data[i:i + 1]
+                i += 1
+                if byte == telnet.SE:
+                    self.state = "data"
+                    self._deliver(app)
+                    self._finish_subnegotiation()
+                else:
+                    # IAC IAC is an escaped 255; any other byte after IAC
+                    # inside a subnegotiation is a client error, kept as is.
+                    self.state = "subnegotiation"
+                    self._collect(byte if byte == IAC else IAC + byte)
+        self._deliver(app)
+
+    def _deliver(self, app):
+        if app:
+            data = b"".join(app)
+            del app[:]
+            if data:
+                self.applicationDataReceived(data)
+
+    def _collect(self, chunk):
+        if len(self._subnegotiation) + len(chunk) > self.MAX_SUBNEGOTIATION:
+            self._subnegotiation_overflow = True
+        elif not self._subnegotiation_overflow:
+            self._subnegotiation += chunk
+
+    def _finish_subnegotiation(self):
+        if self._subnegotiation_overflow:
+            self.log.warn("Discarded a telnet subnegotiation over {limit} bytes", limit=self.MAX_SUBNEGOTIATION)
+        elif self._subnegotiation:
+            self.negotiate([bytes([b]) for b in self._subnegotiation])
+        self._subnegotiation.clear()

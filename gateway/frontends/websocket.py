@@ -1,0 +1,340 @@
+"""
+The WebSocket frontend (RFC 6455, on autobahn) and the browser client,
+served together by C{twisted.web} on one port: the page at C{/}, the
+socket at C{/ws}.
+
+A client picks its message format with the WebSocket subprotocol:
+
+  - C{gateway.json} (what the web client uses): every frame is one JSON
+    message of L{gateway.frontends.messages}, which carries prompts,
+    password masking and close reasons besides the game's lines;
+  - C{gateway.text}, or no subprotocol: every text frame is game text, one
+    or more lines each way, for simple scripts and generic tools.
+
+Browsers are held to the page's own origin (or the listener's
+C{allowed_origins}); a frame larger than C{max_message_bytes} closes the
+connection with code 1009; pings keep idle connections alive and find dead
+ones.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import ISSLTransport
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
+from twisted.web.static import File
+from zope.interface import implementer
+
+try:
+    from autobahn.twisted.resource import WebSocketResource
+    from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+    from autobahn.websocket.types import ConnectionDeny
+except ImportError as e:
+    raise ImportError(
+        f"{e}; the websocket frontend needs autobahn: pip install 'gateway[websocket]' "
+        f"or apt install python3-autobahn"
+    ) from e
+
+from gateway.config import at_least, build_settings, positive, setting
+from gateway.core import markup
+from gateway.core.capabilities import Capabilities
+from gateway.frontends import messages
+from gateway.frontends.addresses import describe
+from gateway.frontends.text import clean_text
+from gateway.interfaces import ISessionTransport, IStructuredTransport
+
+log = Logger()
+
+JSON, TEXT = "gateway.json", "gateway.text"
+
+#: The web client's files, served at the root of the listener.
+WEB_CLIENT = Path(__file__).resolve().parent.parent / "data" / "web"
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: Headers on every page of the web client: it may only talk to the
+#: server it came from and may not be framed by another site.
+SECURITY_HEADERS = {
+    b"Content-Security-Policy": (
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        b"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    b"X-Content-Type-Options": b"nosniff",
+    b"Referrer-Policy": b"no-referrer",
+}
+
+
+def normalize_origin(origin):
+    """
+    An origin in canonical form: lower case, default port dropped, IPv6
+    hosts in brackets.
+
+    @type origin: L{str}
+    @return: C{"scheme://host[:port]"}, or L{None} when C{origin} is not
+        an http(s) origin.
+    """
+    try:
+        parts = urlsplit(origin.strip().lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or parts.path not in ("", "/"):
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is None or port == _DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def origin_allowed(origin, host, secure, allowed):
+    """
+    Whether a handshake's C{Origin} may open a socket.
+
+    A request without an C{Origin} is not from a browser page and is
+    allowed; a browser page is allowed when it was served by this listener
+    (its origin is the C{Host} it asked for, with the scheme of this
+    connection) or its origin is in C{allowed} (C{"*"} allows any).
+
+    @param origin: the C{Origin} header, or L{None}.
+    @param host: the C{Host} header.
+    @param secure: whether the connection is TLS.
+    @param allowed: the listener's normalized C{allowed_origins}.
+    @rtype: L{bool}
+    """
+    if origin is None:
+        return True
+    if "*" in allowed:
+        return True
+    origin = normalize_origin(origin)
+    if origin is None:
+        return False
+    return origin in allowed or origin == normalize_origin(f"{'https' if secure else 'http'}://{host}")
+
+
+def _origins(value):
+    if not all(isinstance(item, str) and (item == "*" or normalize_origin(item)) for item in value):
+        return "a list of origins like 'https://play.example.org' (or '*' for any)"
+
+
+@dataclass(frozen=True)
+class WebSocketOptions:
+    """
+    The C{options} table of a websocket listener.
+
+    @ivar allowed_origins: browser origins besides the page's own that may
+        connect (C{"*"} for any).
+    @ivar max_message_bytes: the largest frame or message a client may
+        send; a larger one closes the connection (code 1009).
+    @ivar ping_interval: seconds between keepalive pings (0: none).
+    @ivar ping_timeout: seconds to wait for a pong before dropping the
+        connection.
+    @ivar handshake_timeout: seconds a client has to finish the opening
+        handshake, and an HTTP connection may sit idle.
+    @ivar web_client: whether to serve the browser client at C{/}.
+    """
+
+    allowed_origins: list = setting([], _origins)
+    max_message_bytes: int = setting(8192, at_least(64))
+    ping_interval: float = setting(30.0, at_least(0))
+    ping_timeout: float = setting(15.0, positive)
+    handshake_timeout: float = setting(10.0, positive)
+    web_client: bool = setting(True)
+
+
+@lru_cache(maxsize=1024)
+def _payload(text):
+    """
+    The UTF-8 payload of an outgoing message, cached so a broadcast
+    encodes each distinct message once.
+    """
+    return text.encode("utf-8")
+
+
+@implementer(ISessionTransport, IStructuredTransport)
+class WebSocketFrontend(WebSocketServerProtocol):
+    """
+    Adapts a WebSocket connection to a core session.
+
+    @ivar structured: whether the client chose C{gateway.json}.
+    """
+
+    protocol_name = "websocket"
+
+    def __init__(self, core, allowed):
+        """
+        @param core: the L{gateway.core.game.GameCore}.
+        @param allowed: the listener's normalized C{allowed_origins}.
+        """
+        super().__init__()
+        self.core = core
+        self.allowed = allowed
+        self.session = None
+        self.structured = False
+        self._closing = False
+
+    def onConnect(self, request):
+        secure = ISSLTransport.providedBy(self.transport)
+        if not origin_allowed(request.origin, request.headers.get("host", ""), secure, self.allowed):
+            log.info(
+                "Refused a WebSocket from {peer}: origin {origin!r} is not allowed",
+                peer=describe(self.transport.getPeer()), origin=request.origin,
+            )
+            raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
+        self.structured = JSON in request.protocols
+        # The web client renders 24-bit colour and takes structured data.
+        self.capabilities = Capabilities(
+            protocol=self.protocol_name, secure=secure, ansi=self.structured,
+            xterm256=self.structured, truecolor=self.structured, structured=self.structured,
+            peer=describe(self.transport.getPeer()),
+            client=clean_text(request.headers.get("user-agent", ""))[:80],
+        )
+        if self.structured:
+            return JSON
+        return TEXT if TEXT in request.protocols else None
+
+    def onOpen(self):
+        self.session = self.core.connect(self)
+
+    def onMessage(self, payload, isBinary):
+        if self.session is None or self._closing:
+            return
+        if isBinary:
+            self._error("binary messages are not supported; send text")
+            return
+        text = payload.decode("utf-8")
+        max_bytes = self.core.settings.limits.max_line_bytes
+        try:
+            if self.structured:
+                messages.deliver(text, self.session, self.capabilities, max_bytes)
+            else:
+                messages.deliver_lines(text, self.session, max_bytes)
+        except messages.MessageError as e:
+            self._error(str(e))
+
+    def onClose(self, wasClean, code, reason):
+        if self.session is not None:
+            session, self.session = self.session, None
+            error = ConnectionDone if wasClean else ConnectionLost
+            session.connection_lost(Failure(error(f"WebSocket closed with code {code}")))
+
+    def _send(self, text):
+        if not self._closing:
+            self.sendMessage(_payload(text), isBinary=False)
+
+    def _error(self, text):
+        self._send(messages.error_message(text) if self.structured else f"Ignored: {text}.")
+
+    # ISessionTransport
+
+    def send(self, text):
+        if self.structured:
+            self._send(messages.text_message(text, self.capabilities.colour_level()))
+        else:
+            self._send(markup.strip(text))
+
+    def send_prompt(self, text):
+        if self.structured:
+            self._send(messages.prompt_message(text, self.capabilities.colour_level()))
+        else:
+            self._send(markup.strip(text))
+
+    def send_data(self, package, data):
+        self._send(messages.data_message(package, data))
+
+    def set_echo(self, on):
+        if self.structured:
+            self._send(messages.echo_message(on))
+
+    def close(self, reason=None):
+        if self.structured:
+            self._send(messages.close_message(reason))
+        elif reason:
+            self._send(reason)
+        self._closing = True
+        self.sendClose(code=1000)
+
+
+class _StaticFile(File):
+    """
+    A file of the web client, sent with L{SECURITY_HEADERS}.
+    """
+
+    def render_GET(self, request):
+        for name, value in SECURITY_HEADERS.items():
+            request.setHeader(name, value)
+        return super().render_GET(request)
+
+
+class BoundedRequest(Request):
+    """
+    A request whose body may be at most L{MAX_BODY} bytes: the web client
+    and the socket only need GET, and C{twisted.web} would otherwise store
+    a body of any size.  A client sending more is disconnected.
+    """
+
+    MAX_BODY = 16384
+
+    def gotLength(self, length):
+        self._body_bytes = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data):
+        self._body_bytes += len(data)
+        if self._body_bytes > self.MAX_BODY:
+            if not self.transport.disconnecting:
+                log.info("Disconnected {peer}: HTTP request body over {limit} bytes",
+                         peer=describe(self.getClientAddress()), limit=self.MAX_BODY)
+                self.transport.loseConnection()
+            return
+        super().handleContentChunk(data)
+
+
+def build_site(factory, clock, web_client=True, timeout=60):
+    """
+    The web resources of a websocket listener: the socket at C{/ws} and,
+    when C{web_client} is set, the files of L{WEB_CLIENT} at the root.
+
+    @param clock: the L{twisted.internet.interfaces.IReactorTime} for the
+        HTTP timeouts.
+    @param timeout: seconds an HTTP connection may sit idle.
+    @rtype: L{Site}
+    """
+    root = Resource()
+    root.putChild(b"ws", WebSocketResource(factory))
+    if web_client:
+        root.putChild(b"", _StaticFile(str(WEB_CLIENT / "index.html")))
+        for path in sorted(WEB_CLIENT.iterdir()):
+            if path.is_file() and path.name != "index.html":
+                root.putChild(path.name.encode("ascii"), _StaticFile(str(path)))
+    return Site(root, requestFactory=BoundedRequest, timeout=timeout, reactor=clock)
+
+
+def build_factory(core, portal, options):
+    """
+    The factory for a websocket listener (see
+    L{gateway.interfaces.IFrontendPlugin.getFactory}): a L{Site} serving the
+    web client and the socket.
+    """
+    settings = build_settings(WebSocketOptions, options, "options")
+    allowed = frozenset("*" if item == "*" else normalize_origin(item) for item in settings.allowed_origins)
+    factory = WebSocketServerFactory(server="gateway", protocols=[JSON, TEXT])
+    factory.protocol = lambda: WebSocketFrontend(core, allowed)
+    factory.setProtocolOptions(
+        webStatus=False,
+        maxFramePayloadSize=settings.max_message_bytes,
+        maxMessagePayloadSize=settings.max_message_bytes,
+        autoPingInterval=settings.ping_interval,
+        autoPingTimeout=settings.ping_timeout,
+        openHandshakeTimeout=settings.handshake_timeout,
+        closeHandshakeTimeout=5,
+        # Refused frames get a close frame with the reason (1009 for too
+        # big) instead of a silently dropped connection.
+        failByDrop=False,
+    )
+    return build_site(factory, core.clock, settings.web_client, settings.handshake_timeout)

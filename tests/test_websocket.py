@@ -1,0 +1,446 @@
+"""
+The WebSocket frontend: the origin policy, the JSON message format, and the
+real daemon with autobahn's client beside a telnet player.
+"""
+
+import json
+import textwrap
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import ProxyHandler, build_opener
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import TestCase
+
+from zope.interface import directlyProvides
+
+from gateway.core import markup
+from gateway.core.capabilities import Capabilities
+from gateway.errors import ConfigError
+from gateway.frontends import messages
+from tests.daemon import Daemon, LineClient, sign_up
+from tests.helpers import make_core
+
+try:
+    from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+except ImportError:
+    autobahn = None
+else:
+    autobahn = True
+    from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+
+    from gateway.frontends.websocket import (
+        WebSocketFrontend, build_factory, normalize_origin, origin_allowed,
+    )
+
+NEEDS_AUTOBAHN = "autobahn is not installed (pip install 'gateway[websocket]' or apt install python3-autobahn)"
+
+WAIT = 15
+
+
+class RecordingSession:
+    """
+    Records what L{messages.deliver} passes on.
+    """
+
+    def __init__(self):
+        self.lines = []
+        self.changes = 0
+
+    def line_received(self, text):
+        self.lines.append(text)
+
+    def capabilities_changed(self):
+        self.changes += 1
+
+
+class MessageTests(TestCase):
+    def deliver(self, raw):
+        session, capabilities = RecordingSession(), Capabilities(protocol="test")
+        messages.deliver(raw, session, capabilities, 20)
+        return session, capabilities
+
+    def test_line(self):
+        session, _ = self.deliver('{"type": "line", "text": "say hi"}')
+        self.assertEqual(session.lines, ["say hi"])
+
+    def test_lines_split_and_control_characters_dropped(self):
+        session, _ = self.deliver(json.dumps({"type": "line", "text": "say \x1b[31mred\r\nlook\tnow"}))
+        self.assertEqual(session.lines, ["say [31mred", "look now"])
+
+    def test_too_long_line_refused_whole(self):
+        session = RecordingSession()
+        raw = json.dumps({"type": "line", "text": "look\n" + "é" * 11})
+        e = self.assertRaises(messages.MessageError, messages.deliver, raw, session, None, 20)
+        self.assertEqual(str(e), "that line was too long (over 20 bytes) and was ignored")
+        self.assertEqual(session.lines, [])
+        session, _ = self.deliver(json.dumps({"type": "line", "text": "é" * 10}))
+        self.assertEqual(session.lines, ["é" * 10])
+
+    def test_empty_line(self):
+        session, _ = self.deliver('{"type": "line", "text": ""}')
+        self.assertEqual(session.lines, [""])
+
+    def test_size(self):
+        session, capabilities = self.deliver('{"type": "size", "width": 50, "height": 30}')
+        self.assertEqual((capabilities.width, capabilities.height, session.changes), (50, 30, 1))
+
+    def test_invalid(self):
+        for raw, error in [
+            ("look", "messages must be JSON objects"),
+            ("[1]", "messages must be JSON objects"),
+            ('{"type": "line", "text": 5}', "a line message needs a text string"),
+            ('{"type": "size", "width": 0, "height": 30}', "a size message needs width between 1 and 1000"),
+            ('{"type": "size", "width": 80, "height": true}', "a size message needs height between 1 and 1000"),
+            ('{"type": "shout"}', "unknown message type 'shout' (expected 'line' or 'size')"),
+        ]:
+            e = self.assertRaises(messages.MessageError, self.deliver, raw)
+            self.assertEqual(str(e), error)
+
+    def test_server_messages(self):
+        self.assertEqual(json.loads(messages.text_message('a "b"\nc')), {"type": "text", "text": 'a "b"\nc'})
+        self.assertEqual(json.loads(messages.prompt_message("Name: ")), {"type": "prompt", "text": "Name: "})
+        self.assertEqual(json.loads(messages.echo_message(False)), {"type": "echo", "on": False})
+        self.assertEqual(json.loads(messages.close_message(None)), {"type": "close", "reason": ""})
+        self.assertEqual(json.loads(messages.error_message("no")), {"type": "error", "text": "no"})
+        self.assertEqual(
+            json.loads(messages.data_message("Room.Info", {"name": "Hall"})),
+            {"type": "data", "package": "Room.Info", "data": {"name": "Hall"}},
+        )
+
+    def test_markup_rendered_or_removed(self):
+        self.assertEqual(json.loads(messages.text_message("|rred|n ok"))["text"], "red ok")
+        self.assertEqual(json.loads(messages.text_message("|rred|n", markup.ANSI_16))["text"], "\x1b[31mred\x1b[0m")
+        self.assertEqual(json.loads(messages.prompt_message("|hName|n: "))["text"], "Name: ")
+
+
+class OriginTests(TestCase):
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def test_normalize(self):
+        self.assertEqual(normalize_origin("HTTPS://Play.Example.org:443"), "https://play.example.org")
+        self.assertEqual(normalize_origin("http://example.org:8080/"), "http://example.org:8080")
+        self.assertEqual(normalize_origin("http://[::1]:4080"), "http://[::1]:4080")
+        for bad in ("null", "file://x", "ftp://example.org", "http://", "http://x:99999", "http://x/path"):
+            self.assertIsNone(normalize_origin(bad), bad)
+
+    def test_same_origin_allowed(self):
+        self.assertTrue(origin_allowed("http://127.0.0.1:4080", "127.0.0.1:4080", False, frozenset()))
+        self.assertTrue(origin_allowed("https://play.example.org", "play.example.org:443", True, frozenset()))
+
+    def test_scheme_must_match_the_connection(self):
+        self.assertFalse(origin_allowed("http://play.example.org", "play.example.org", True, frozenset()))
+        self.assertFalse(origin_allowed("https://play.example.org", "play.example.org", False, frozenset()))
+
+    def test_other_origins_refused_unless_listed(self):
+        self.assertFalse(origin_allowed("http://evil.example", "127.0.0.1:4080", False, frozenset()))
+        self.assertFalse(origin_allowed("null", "127.0.0.1:4080", False, frozenset()))
+        listed = frozenset(["https://play.example.org"])
+        self.assertTrue(origin_allowed("https://Play.example.org:443", "127.0.0.1:4080", False, listed))
+        self.assertTrue(origin_allowed("http://evil.example", "127.0.0.1:4080", False, frozenset(["*"])))
+
+    def test_no_origin_is_not_a_browser(self):
+        self.assertTrue(origin_allowed(None, "127.0.0.1:4080", False, frozenset()))
+
+    def test_options_validated(self):
+        core = make_core()
+        for options, error in [
+            ({"allowed_origins": ["example.org"]}, "options.allowed_origins must be a list of origins"),
+            ({"allowed_origins": "*"}, "options.allowed_origins must be an array"),
+            ({"max_message_bytes": 10}, "options.max_message_bytes must be a number of at least 64"),
+            ({"ping_timeout": 0}, "options.ping_timeout must be a number greater than 0"),
+            ({"pings": 1}, "unknown key options.pings"),
+        ]:
+            e = self.assertRaises(ConfigError, build_factory, core, core.portal, options)
+            self.assertIn(error, str(e))
+
+
+class SiteTests(TestCase):
+    """
+    The listener's web site, over a L{StringTransport}.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def request(self, data):
+        core = make_core()
+        channel = build_factory(core, core.portal, {}).buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        channel.dataReceived(data)
+        return transport
+
+    def test_large_request_body_disconnects(self):
+        transport = self.request(
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 20000
+        )
+        self.assertTrue(transport.disconnecting)
+
+    def test_small_request_body_allowed(self):
+        transport = self.request(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello")
+        self.assertIn(b"405", transport.value().split(b"\r\n")[0])
+        self.assertFalse(transport.disconnecting)
+
+
+class HandshakeTests(TestCase):
+    """
+    L{WebSocketFrontend.onConnect} on a transport that is or is not TLS.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def handshake(self, origin, protocols, secure):
+        frontend = WebSocketFrontend(make_core(), frozenset())
+        frontend.transport = StringTransport()
+        if secure:
+            directlyProvides(frontend.transport, ISSLTransport)
+        request = ConnectionRequest(
+            "tcp4:192.168.1.1:54321", {"host": "play.example.org", "user-agent": "Test\x07Browser"},
+            "play.example.org", "/ws", {}, 13, origin, protocols, [],
+        )
+        return frontend, frontend.onConnect(request)
+
+    def test_secure_structured(self):
+        frontend, protocol = self.handshake("https://play.example.org", ["gateway.json", "gateway.text"], True)
+        self.assertEqual(protocol, "gateway.json")
+        self.assertTrue(frontend.structured)
+        self.assertEqual(
+            frontend.capabilities,
+            Capabilities(
+                protocol="websocket", secure=True, ansi=True, xterm256=True, truecolor=True, structured=True,
+                peer="192.168.1.1:54321", client="TestBrowser",
+            ),
+        )
+
+    def test_plain_text(self):
+        frontend, protocol = self.handshake("http://play.example.org", ["gateway.text"], False)
+        self.assertEqual(protocol, "gateway.text")
+        self.assertFalse(frontend.structured)
+        self.assertEqual((frontend.capabilities.secure, frontend.capabilities.ansi), (False, False))
+        self.assertIsNone(self.handshake(None, [], False)[1])
+
+    def test_page_over_http_refused_on_tls(self):
+        e = self.assertRaises(ConnectionDeny, self.handshake, "http://play.example.org", ["gateway.json"], True)
+        self.assertEqual(e.code, 403)
+
+
+class RecordingClient(WebSocketClientProtocol if autobahn else object):
+    """
+    An autobahn client that records messages and lets a test wait for one.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.received = []
+        self.opened = Deferred()
+        self.closed = Deferred()
+        self.pinged = Deferred()
+        self._waiting = None
+
+    def onOpen(self):
+        self.opened.callback(self)
+
+    def onPing(self, payload):
+        if not self.pinged.called:
+            self.pinged.callback(None)
+        super().onPing(payload)
+
+    def onMessage(self, payload, isBinary):
+        self.received.append(payload.decode("utf-8"))
+        self._check()
+
+    def onClose(self, wasClean, code, reason):
+        if not self.opened.called:
+            self.opened.errback(ConnectionError(f"handshake failed: {reason}"))
+        self.closed.callback(code)
+        if self._waiting is not None:
+            d, self._waiting = self._waiting[1], None
+            d.errback(AssertionError(f"closed ({code}) while waiting; got {self.received!r}"))
+
+    def _check(self):
+        if self._waiting is None:
+            return
+        wanted, d = self._waiting
+        for index, message in enumerate(self.received):
+            if wanted in message:
+                del self.received[:index + 1]
+                self._waiting = None
+                d.callback(message)
+                return
+
+    def expect(self, wanted):
+        """
+        Wait (with a deadline) for a message containing C{wanted}; earlier
+        messages are consumed.
+        """
+        d = Deferred()
+        self._waiting = (wanted, d)
+        self._check()
+        return d.addTimeout(WAIT, reactor)
+
+    def line(self, text):
+        self.sendMessage(json.dumps({"type": "line", "text": text}).encode("utf-8"))
+
+
+class WebSocketDaemonTests(TestCase):
+    """
+    Each test runs a daemon with a telnet and a web listener.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def setUp(self):
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        config = directory / "gateway.toml"
+        config.write_text(textwrap.dedent("""
+            [listeners.telnet]
+            frontend = "telnet"
+            endpoint = "tcp:0:interface=127.0.0.1"
+            [listeners.web]
+            frontend = "websocket"
+            endpoint = "tcp:0:interface=127.0.0.1"
+            [listeners.web.options]
+            max_message_bytes = 1024
+            ping_interval = 1
+        """))
+        self.daemon = Daemon(directory / "var", config=config)
+        self.addCleanup(self.daemon.stop)
+        self.daemon.start(expect=2)
+        self.web = self.daemon.ports["web"]
+
+    @inlineCallbacks
+    def client(self, origin="same", protocols=("gateway.json",)):
+        """
+        Open a WebSocket to the daemon; closed after the test.
+        """
+        if origin == "same":
+            origin = f"http://127.0.0.1:{self.web}"
+        factory = WebSocketClientFactory(f"ws://127.0.0.1:{self.web}/ws", origin=origin, protocols=list(protocols))
+        # No client-side timers: the test's own deadlines bound every wait,
+        # and trial wants the reactor clean after each test.
+        factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0, serverConnectionDropTimeout=0)
+        connected = Deferred()
+        factory.protocol = lambda: self._track(RecordingClient(), connected)
+        reactor.connectTCP("127.0.0.1", self.web, factory, timeout=WAIT)
+        client = yield connected
+        yield client.opened.addTimeout(WAIT, reactor)
+        return client
+
+    def _track(self, client, connected):
+        connected.callback(client)
+
+        @inlineCallbacks
+        def close():
+            if not client.closed.called:
+                client.sendClose()
+                client.transport.loseConnection()
+            yield client.closed
+
+        self.addCleanup(close)
+        return client
+
+    def telnet(self, name):
+        player = LineClient(self.daemon.ports["telnet"])
+        self.addCleanup(player.close)
+        sign_up(player, name)
+        return player
+
+    @inlineCallbacks
+    def sign_up(self, client, name):
+        yield client.expect('"prompt","text":"Name: "')
+        client.line(name)
+        yield client.expect("Create it? (yes/no)")
+        client.line("yes")
+        yield client.expect('{"type":"echo","on":false}')
+        yield client.expect("Choose a password")
+        client.line("secret1")
+        yield client.expect("Repeat the password")
+        client.line("secret1")
+        yield client.expect('{"type":"echo","on":true}')
+        yield client.expect("Exits:")
+
+    @inlineCallbacks
+    def test_login_say_and_hear_telnet(self):
+        client = yield self.client()
+        yield self.sign_up(client, "Wendy")
+        player = self.telnet("Tom")
+        yield client.expect('"text":"Tom has arrived."')
+        # Structured data rides next to the text.
+        client.line("look")
+        yield client.expect('"type":"data","package":"Room.Info"')
+        client.line("say hello from the web")
+        # Once the server answered, the telnet player's copy is on its way
+        # (the reactor does not run while the blocking telnet client waits).
+        yield client.expect('You say, \\"hello from the web\\"')
+        player.expect('Wendy says, "hello from the web"')
+        player.send_line("say hi websocket")
+        yield client.expect('{"type":"text","text":"Tom says, \\"hi websocket\\""}')
+        client.sendMessage(b'{"type":"size","width":60,"height":20}')
+        client.sendMessage(b"not json")
+        yield client.expect('{"type":"error","text":"messages must be JSON objects"}')
+        client.line("quit")
+        yield client.expect('"type":"close"')
+        code = yield client.closed.addTimeout(WAIT, reactor)
+        self.assertEqual(code, 1000)
+        player.expect("Wendy has left.")
+
+    @inlineCallbacks
+    def test_plain_text_frames(self):
+        client = yield self.client(protocols=())
+        prompt = yield client.expect("Name: ")
+        self.assertEqual(prompt, "Name: ")
+        client.sendMessage(b"Tina")
+        yield client.expect("There is no account called Tina. Create it? (yes/no) ")
+        for answer in (b"yes", b"secret1", b"secret1"):
+            client.sendMessage(answer)
+        room = yield client.expect("Exits:")
+        # Plain text frames carry no markup and no escape codes.
+        self.assertNotIn("|", room)
+        self.assertNotIn("\x1b", room)
+
+    @inlineCallbacks
+    def test_oversized_message_closes_connection(self):
+        client = yield self.client()
+        yield client.expect("Name: ")
+        client.line("x" * 2000)
+        code = yield client.closed.addTimeout(WAIT, reactor)
+        self.assertEqual(code, 1009)
+
+    @inlineCallbacks
+    def test_bad_origin_refused(self):
+        factory_error = None
+        try:
+            yield self.client(origin="http://evil.example")
+        except ConnectionError as e:
+            factory_error = str(e)
+        self.assertIn("403", factory_error)
+        self.assertIn("origin 'http://evil.example' is not allowed", self.daemon.output())
+
+    @inlineCallbacks
+    def test_server_pings(self):
+        client = yield self.client()
+        yield client.pinged.addTimeout(WAIT, reactor)
+
+    def test_page_served(self):
+        # Straight to the daemon, whatever http_proxy says (package builds
+        # point it at a dead port).
+        urlopen = build_opener(ProxyHandler({})).open
+        base = f"http://127.0.0.1:{self.web}"
+        with urlopen(f"{base}/", timeout=WAIT) as page:
+            self.assertIn(b'<script src="client.js"', page.read())
+            self.assertIn("connect-src 'self'", page.headers["Content-Security-Policy"])
+            self.assertEqual(page.headers["X-Content-Type-Options"], "nosniff")
+        with urlopen(f"{base}/client.js", timeout=WAIT) as script:
+            self.assertIn(b'new WebSocket(socketUrl(), ["gateway.json"])', script.read())
+        e = self.assertRaises(HTTPError, urlopen, f"{base}/gateway.toml", timeout=WAIT)
+        self.assertEqual(e.code, 404)
+        e.close()
