@@ -353,6 +353,10 @@ def _listeners(table, overrides, source):
                 raise ConfigError(f"{source}: {where}.{key} is required")
         if not settings.tls and (settings.client_certificates != "off" or settings.certificate_fingerprints):
             raise ConfigError(f"{source}: {where}: client certificates need tls = true")
+        if settings.certificate_fingerprints and settings.client_certificates == "off":
+            raise ConfigError(
+                f"{source}: {where}: certificate_fingerprints need client_certificates = \"optional\" or \"required\""
+            )
         if settings.enabled:
             _check_endpoint(settings.endpoint, where, source)
         listeners[name] = dataclasses.replace(settings, name=name)

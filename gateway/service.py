@@ -148,7 +148,7 @@ def build_listeners(config, core, reactor, parent, frontends):
         if listener.tls:
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source)
-            factory = tls.wrap(factory, listener)
+            factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 

@@ -4,7 +4,7 @@ client certificate.
 """
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.task import Clock
@@ -15,28 +15,33 @@ from zope.interface import directlyProvides
 
 from gateway import __version__
 from gateway.frontends.lines import CLOSE_GRACE, build_factory
-from gateway.frontends.tls.handshake import IVerifiedTLS
 from gateway.errors import ConfigError
+from tests.certs import self_signed, x509_of
 from tests.helpers import make_core, sign_up
 
-FINGERPRINT = ":".join(["AB"] * 32)
+CERTIFICATE = x509_of(self_signed("bot")[0])
+FINGERPRINT = CERTIFICATE.digest("sha256").decode()
 
 
 class AbortableTransport(StringTransport):
     aborted = False
+    certificate = None
 
     def abortConnection(self):
         self.aborted = True
 
+    def getPeerCertificate(self):
+        return self.certificate
 
-def tls_transport(fingerprint=None, mode="optional"):
+
+def tls_transport(certificate=None):
     """
-    A transport like the handshake gate's once the handshake is done.
+    A TLS transport as the handshake gate hands it over, with the client's
+    certificate.
     """
     transport = AbortableTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
-    directlyProvides(transport, ISSLTransport, IVerifiedTLS)
-    transport.fingerprint = fingerprint
-    transport.client_certificates = mode
+    directlyProvides(transport, ISSLTransport)
+    transport.certificate = certificate
     return transport
 
 
@@ -125,7 +130,7 @@ class CertificateLoginTests(TestCase):
         return protocol
 
     def test_bound_certificate_logs_in_without_password(self):
-        transport = tls_transport(FINGERPRINT)
+        transport = tls_transport(CERTIFICATE)
         protocol = self.connect(transport)
         output = transport.value().decode()
         self.assertTrue(output.startswith(f"OK gateway {__version__}\r\n"))
@@ -135,24 +140,25 @@ class CertificateLoginTests(TestCase):
         self.assertEqual(protocol.capabilities.certificate, FINGERPRINT)
         self.assertEqual(self.clock.getDelayedCalls(), [])  # no login timer
 
-    def test_unknown_certificate_on_optional_port_asks_for_name(self):
-        other = ":".join(["CD"] * 32)
+    def test_unknown_certificate_asks_for_name(self):
+        other = x509_of(self_signed("other")[0])
         transport = tls_transport(other)
         protocol = self.connect(transport)
         self.assertTrue(transport.value().decode().endswith("Name: \r\n"))
         self.assertIsNone(protocol.session.account)
+        self.assertEqual(protocol.capabilities.certificate, other.digest("sha256").decode())
 
-    def test_unknown_certificate_on_required_port_is_refused(self):
-        other = ":".join(["CD"] * 32)
-        transport = tls_transport(other, "required")
+    def test_failed_certificate_login(self):
+        self.patch(self.core.portal, "login", lambda *args: fail(RuntimeError("disk on fire")))
+        transport = tls_transport(CERTIFICATE)
         protocol = self.connect(transport)
-        self.assertEqual(
-            transport.value().decode().split("\r\n")[1],
-            f"Your certificate {other} is not bound to an account. "
-            "Log in on another port and run 'cert add' while connected with it.",
+        self.assertIn(
+            "Sorry, logging in with your certificate went wrong on our side; it has been logged.\r\n",
+            transport.value().decode(),
         )
         self.assertTrue(transport.disconnecting)
         self.assertIsNone(protocol.session)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_lines_wait_for_the_certificate_login(self):
         portal = self.core.portal
@@ -163,7 +169,7 @@ class CertificateLoginTests(TestCase):
             return pending[-1][0]
 
         self.patch(portal, "login", login)
-        transport = tls_transport(FINGERPRINT)
+        transport = tls_transport(CERTIFICATE)
         protocol = self.connect(transport)
         protocol.dataReceived(b"who\n")
         self.assertIsNone(protocol.session)
@@ -174,7 +180,7 @@ class CertificateLoginTests(TestCase):
     def test_connection_lost_before_certificate_login(self):
         pending = Deferred()
         self.patch(self.core.portal, "login", lambda *args: pending)
-        protocol = self.connect(tls_transport(FINGERPRINT))
+        protocol = self.connect(tls_transport(CERTIFICATE))
         protocol.connectionLost(Failure(ConnectionDone()))
         pending.errback(Failure(ConnectionDone()))
         self.assertIsNone(protocol.session)

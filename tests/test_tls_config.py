@@ -87,6 +87,12 @@ class ConfigTests(TestCase):
             "listeners.a: client certificates need tls = true",
         )
 
+    def test_allow_list_needs_client_certificates(self):
+        self.assertRefused(
+            "[listeners.a]\nfrontend = 'lines'\nendpoint = 'tcp:0'\ntls = true\ncertificate_fingerprints = ['" + "AB" * 32 + "']\n",
+            'listeners.a: certificate_fingerprints need client_certificates = "optional" or "required"',
+        )
+
     def test_bad_mode(self):
         self.assertRefused(
             "[listeners.a]\nfrontend = 'lines'\nendpoint = 'tcp:0'\ntls = true\nclient_certificates = 'yes'\n",

@@ -5,6 +5,7 @@ handshakes, client certificate rules, and quiet failures.
 
 from OpenSSL import SSL
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Factory, Protocol
@@ -15,7 +16,7 @@ from twisted.trial.unittest import TestCase
 
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.telnet import build_factory as telnet_factory
-from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits, IVerifiedTLS
+from gateway.frontends.tls.handshake import MAX_EARLY_BYTES, HandshakeGateFactory, HandshakeLimits
 from tests.certs import self_signed, x509_of
 from tests.helpers import make_core
 from tests.test_tls_certificates import captured_log
@@ -63,8 +64,8 @@ class GateTests(TestCase):
         self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=2)
         self.messages = captured_log(self)
 
-    def connect(self, mode="off", fingerprints=(), certificate=None):
-        factory = HandshakeGateFactory(Factory.forProtocol(Recorder), self.limits, mode, fingerprints)
+    def connect(self, mode="off", fingerprints=(), certificate=None, bound=None):
+        factory = HandshakeGateFactory(Factory.forProtocol(Recorder), self.limits, mode, fingerprints, bound)
         gate = factory.buildProtocol(IPv4Address("TCP", "192.0.2.7", 5555))
         transport = FakeTLSTransport(certificate)
         gate.makeConnection(transport)
@@ -74,12 +75,12 @@ class GateTests(TestCase):
         gate, transport = self.connect()
         self.assertFalse(gate.wrappedProtocol.made)
         self.assertEqual(self.limits.handshaking, 1)
+        self.assertFalse(ISSLTransport.providedBy(transport))
         gate.handshakeCompleted()
         self.assertTrue(gate.wrappedProtocol.made)
-        self.assertIs(gate.wrappedProtocol.transport, gate)
-        self.assertTrue(ISSLTransport.providedBy(gate))
-        self.assertTrue(IVerifiedTLS.providedBy(gate))
-        self.assertIsNone(gate.fingerprint)
+        # The frontend talks to the TLS transport itself, marked as such.
+        self.assertIs(gate.wrappedProtocol.transport, transport)
+        self.assertTrue(ISSLTransport.providedBy(transport))
         self.assertEqual(self.limits.handshaking, 0)
         gate.dataReceived(b"look\r\n")
         self.assertEqual(gate.wrappedProtocol.received, [b"look\r\n"])
@@ -133,17 +134,12 @@ class GateTests(TestCase):
         gate.connectionLost(reason)
         self.assertIs(gate.wrappedProtocol.lost, reason)
 
-    def test_fingerprint_of_client_certificate(self):
-        certificate = x509_of(self_signed("bot")[0])
-        gate, _ = self.connect("optional", certificate=certificate)
+    def test_certificates_not_judged_when_off(self):
+        # An "off" listener does not ask for certificates, so it has none
+        # to refuse.
+        gate, _ = self.connect("off", certificate=x509_of(self_signed("old", expired=True)[0]))
         gate.handshakeCompleted()
-        self.assertEqual(gate.fingerprint, certificate.digest("sha256").decode())
-        self.assertEqual(gate.client_certificates, "optional")
-
-    def test_certificate_ignored_when_off(self):
-        gate, _ = self.connect("off", certificate=x509_of(self_signed("bot")[0]))
-        gate.handshakeCompleted()
-        self.assertIsNone(gate.fingerprint)
+        self.assertTrue(gate.wrappedProtocol.made)
 
     def assertRefused(self, gate, transport, message):
         gate.handshakeCompleted()
@@ -179,6 +175,87 @@ class GateTests(TestCase):
         self.assertRefused(gate, transport, "Your client certificate is not on this port's list of allowed certificates.")
         gate, transport = self.connect("optional", listed)
         self.assertRefused(gate, transport, "This port requires a client certificate; reconnect with one.")
+
+
+    def test_required_admits_bound_certificates(self):
+        certificate = x509_of(self_signed("bot")[0])
+        asked = []
+        gate, _ = self.connect("required", certificate=certificate, bound=lambda f: asked.append(f) or succeed(7))
+        gate.handshakeCompleted()
+        self.assertTrue(gate.wrappedProtocol.made)
+        self.assertEqual(asked, [certificate.digest("sha256").decode()])
+
+    def test_required_refuses_unbound_certificates(self):
+        certificate = x509_of(self_signed("bot")[0])
+        gate, transport = self.connect("required", certificate=certificate, bound=lambda f: succeed(None))
+        self.assertRefused(
+            gate, transport,
+            f"Your certificate {certificate.digest('sha256').decode()} is not bound to an account. "
+            "Log in on another port and run 'cert add' while connected with it.",
+        )
+
+    def test_required_with_allow_list_does_not_look_up(self):
+        certificate = x509_of(self_signed("bot")[0])
+        gate, _ = self.connect(
+            "required", [certificate.digest("sha256").decode()], certificate=certificate, bound=self.fail,
+        )
+        gate.handshakeCompleted()
+        self.assertTrue(gate.wrappedProtocol.made)
+
+    def test_optional_does_not_look_up(self):
+        gate, _ = self.connect("optional", certificate=x509_of(self_signed("bot")[0]), bound=self.fail)
+        gate.handshakeCompleted()
+        self.assertTrue(gate.wrappedProtocol.made)
+
+    def test_data_during_the_lookup_waits_for_the_frontend(self):
+        pending = Deferred()
+        gate, _ = self.connect("required", certificate=x509_of(self_signed("bot")[0]), bound=lambda f: pending)
+        gate.handshakeCompleted()
+        gate.dataReceived(b"who\n")
+        self.assertFalse(gate.wrappedProtocol.made)
+        self.assertEqual(self.limits.handshaking, 1)
+        pending.callback(3)
+        self.assertEqual(gate.wrappedProtocol.received, [b"who\n"])
+        self.assertEqual(self.limits.handshaking, 0)
+
+    def test_too_much_data_during_the_lookup(self):
+        gate, transport = self.connect(
+            "required", certificate=x509_of(self_signed("bot")[0]), bound=lambda f: Deferred(),
+        )
+        gate.handshakeCompleted()
+        gate.dataReceived(b"x" * MAX_EARLY_BYTES)
+        self.assertFalse(transport.aborted)
+        gate.dataReceived(b"x")
+        self.assertTrue(transport.aborted)
+        self.assertEqual(self.limits.handshaking, 0)
+
+    def test_slow_lookup_times_out(self):
+        gate, transport = self.connect(
+            "required", certificate=x509_of(self_signed("bot")[0]), bound=lambda f: Deferred(),
+        )
+        gate.handshakeCompleted()
+        self.clock.advance(10)
+        self.assertTrue(transport.aborted)
+        self.assertIn("Certificate check of TLS client 192.0.2.7:5555 not finished in 10 seconds; closed", self.messages)
+        gate.connectionLost(Failure(ConnectionDone()))
+        self.assertFalse(gate.wrappedProtocol.made)
+        self.assertEqual(self.limits.handshaking, 0)
+
+    def test_client_leaving_during_the_lookup(self):
+        gate, _ = self.connect(
+            "required", certificate=x509_of(self_signed("bot")[0]), bound=lambda f: Deferred(),
+        )
+        gate.handshakeCompleted()
+        gate.connectionLost(Failure(ConnectionDone()))
+        self.assertIn("TLS client 192.0.2.7:5555 left while its certificate was checked", self.messages)
+        self.assertEqual(self.limits.handshaking, 0)
+
+    def test_failed_lookup(self):
+        gate, transport = self.connect(
+            "required", certificate=x509_of(self_signed("bot")[0]), bound=lambda f: fail(RuntimeError("disk on fire")),
+        )
+        self.assertRefused(gate, transport, "Sorry, your certificate could not be checked on our side; it has been logged.")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
 
 class FrontendsBehindGateTests(TestCase):

@@ -260,3 +260,36 @@ class HandshakeLimitTests(TestCase):
         self.assertEqual(stalled.read_until_closed(), "")
         wait_for(daemon, "not finished in 1 seconds; closed")
         self.assertNotIn("Traceback", daemon.output())
+
+
+class PluginOverTLSTests(TestCase):
+    def test_websocket_plugin_over_tls(self):
+        """
+        A plugin frontend on a C{tls = true} listener serves over TLS
+        unchanged: the WebSocket frontend (autobahn) becomes C{wss://} and
+        accepts its own page's C{https://} origin.
+        """
+        try:
+            import autobahn  # noqa: F401
+        except ImportError:
+            raise SkipTest("autobahn is not installed (pip install 'gateway[websocket]' or apt install python3-autobahn)")
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        config = directory / "gateway.toml"
+        config.write_text(f"[listeners.web]\nfrontend = 'websocket'\nendpoint = {EPHEMERAL!r}\ntls = true\n")
+        daemon = Daemon(directory / "data", config=config)
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        port = daemon.ports["web"]
+        context = ssl.create_default_context(cafile=str(directory / "data" / "tls-dev-ca.pem"))
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client = LineClient(None, sock=context.wrap_socket(raw, server_hostname="localhost"))
+        self.addCleanup(client.close)
+        client.sock.sendall(
+            f"GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: https://localhost:{port}\r\n\r\n".encode()
+        )
+        client.expect("HTTP/1.1 101 Switching Protocols")
+        client.expect("Welcome to gateway.")
+        self.assertNotIn("Traceback", daemon.output())

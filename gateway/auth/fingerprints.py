@@ -38,3 +38,17 @@ def certificate_fingerprint(certificate):
     @rtype: L{str}
     """
     return certificate.digest("sha256").decode("ascii")
+
+
+def client_fingerprint(transport):
+    """
+    The fingerprint of the certificate the client on a TLS transport
+    presented.
+
+    @param transport: an L{twisted.internet.interfaces.ISSLTransport}.
+    @return: the fingerprint, or C{""} when the client sent none (or was
+        not asked for one).
+    @rtype: L{str}
+    """
+    certificate = transport.getPeerCertificate()
+    return certificate_fingerprint(certificate) if certificate is not None else ""

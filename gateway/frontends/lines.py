@@ -3,7 +3,9 @@ The C{lines} frontend: UTF-8 lines ending in LF or CR LF, no negotiation,
 for scripts, bots and C{openssl s_client}.  The first line the server sends
 is C{OK gateway <version>}; every message, prompts included, is a whole
 line.  Over TLS, a client certificate bound to an account (C{cert add})
-logs that account in without a password.
+logs that account in without a password; any other goes through the
+usual login (the listener's C{client_certificates = "required"} has the
+handshake gate turn those away first).
 """
 
 from dataclasses import dataclass
@@ -16,12 +18,12 @@ from zope.interface import implementer
 
 from gateway import __version__
 from gateway.auth.credentials import CertificateFingerprint
+from gateway.auth.fingerprints import client_fingerprint
 from gateway.config import build_settings
 from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.text import decode_line, encode_line
-from gateway.frontends.tls.handshake import IVerifiedTLS
 from gateway.interfaces import IAccount, ISessionTransport
 
 #: Seconds a closing connection has to take its last line before it is
@@ -54,21 +56,19 @@ class LinesFrontend(Protocol):
         self._gone = False
 
     def connectionMade(self):
-        tls = self.transport if IVerifiedTLS.providedBy(self.transport) else None
-        fingerprint = tls.fingerprint if tls is not None else None
+        secure = ISSLTransport.providedBy(self.transport)
+        fingerprint = client_fingerprint(self.transport) if secure else ""
         self.capabilities = Capabilities(
-            protocol=self.protocol_name,
-            secure=ISSLTransport.providedBy(self.transport),
-            peer=describe(self.transport.getPeer()),
-            certificate=fingerprint or "",
+            protocol=self.protocol_name, secure=secure, peer=describe(self.transport.getPeer()),
+            certificate=fingerprint,
         )
         self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
         self.send(f"OK gateway {__version__}")
-        if fingerprint is None:
+        if not fingerprint:
             self._started(self.core.connect(self))
             return
         d = self.core.portal.login(CertificateFingerprint(fingerprint), None, IAccount)
-        d.addCallbacks(self._certified, self._not_certified, errbackArgs=(tls.client_certificates,))
+        d.addCallbacks(self._certified, self._not_certified)
 
     def _certified(self, login):
         _, account, _ = login
@@ -76,19 +76,16 @@ class LinesFrontend(Protocol):
             self.log.info("{peer} logged in as {name} by client certificate", peer=self.capabilities.peer, name=account.name)
             self._started(self.core.connect_authenticated(self, account))
 
-    def _not_certified(self, failure, mode):
+    def _not_certified(self, failure):
         if self._gone:
             return
-        if not failure.check(UnauthorizedLogin):
+        if failure.check(UnauthorizedLogin):
+            # Not bound to an account (a "required" listener let only bound
+            # ones in): the usual login, after which 'cert add' binds it.
+            self._started(self.core.connect(self))
+        else:
             self.log.failure("Certificate login failed for {peer}", failure, peer=self.capabilities.peer)
             self.close("Sorry, logging in with your certificate went wrong on our side; it has been logged.")
-        elif mode == "required":
-            self.close(
-                f"Your certificate {self.capabilities.certificate} is not bound to an account. "
-                "Log in on another port and run 'cert add' while connected with it."
-            )
-        else:
-            self._started(self.core.connect(self))
 
     def _started(self, session):
         self.session = session

@@ -9,9 +9,9 @@ from twisted.conch import telnet
 from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 
+from gateway.auth.fingerprints import client_fingerprint
 from gateway.frontends.telnet.codes import DO, DONT, IAC, WILL, WONT
 from gateway.frontends.telnet.mccp import CompressingTransport
-from gateway.frontends.tls.handshake import IVerifiedTLS
 
 _COMMANDS = frozenset(
     [telnet.EOR, telnet.NOP, telnet.DM, telnet.BRK, telnet.IP, telnet.AO, telnet.AYT, telnet.EC, telnet.EL, telnet.GA]
@@ -41,8 +41,8 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     L{CompressingTransport} that MCCP2 switches on.
 
     @ivar secure: whether the connection is over TLS.
-    @ivar certificate: the fingerprint of the client's TLS certificate
-        (from L{IVerifiedTLS}), else C{""}.
+    @ivar certificate: the fingerprint of the client's TLS certificate,
+        else C{""}.
     @ivar compression: the L{CompressingTransport} under this one.
     """
 
@@ -60,7 +60,7 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         everything written, Twisted's own negotiation bytes included.
         """
         self.secure = ISSLTransport.providedBy(transport)
-        self.certificate = (transport.fingerprint if IVerifiedTLS.providedBy(transport) else None) or ""
+        self.certificate = client_fingerprint(transport) if self.secure else ""
         self.compression = CompressingTransport(transport)
         super().makeConnection(self.compression)
 

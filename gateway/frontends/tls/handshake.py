@@ -2,32 +2,28 @@
 The handshake gate: sits between L{TLSMemoryBIOProtocol} and a frontend's
 protocol, and connects the frontend only once the handshake is done and
 the client certificate (if any) passes the listener's rules.
+
+The frontend is then connected to the L{TLSMemoryBIOProtocol} itself,
+marked as an L{ISSLTransport} (as Twisted's own C{startTLS} marks its
+transports), so frontends and libraries that look for TLS find it, and
+C{getPeerCertificate()} gives them the client's certificate.
 """
 
+from twisted.internet.defer import maybeDeferred
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
-from zope.interface import Attribute, Interface, directlyProvides, implementer, providedBy
+from zope.interface import alsoProvides, implementer
 
 from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerprint
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import encode_line
 from gateway.frontends.tls.certificates import not_after, openssl_reason
 
-
-class IVerifiedTLS(Interface):
-    """
-    The transport a frontend gets on a TLS listener, once the handshake is
-    done and the client certificate has passed the listener's rules.
-    """
-
-    client_certificates = Attribute("The listener's mode: C{'off'}, C{'optional'} or C{'required'}.")
-    fingerprint = Attribute(
-        "The SHA-256 fingerprint of the client's certificate (see "
-        "L{gateway.auth.fingerprints}), or L{None} when it sent none."
-    )
+#: Bytes a client may send while its certificate is being looked up.
+MAX_EARLY_BYTES = 65536
 
 
 class HandshakeLimits:
@@ -40,7 +36,8 @@ class HandshakeLimits:
     def __init__(self, clock, timeout, max_handshakes):
         """
         @param clock: the L{twisted.internet.interfaces.IReactorTime}.
-        @param timeout: seconds a handshake may take.
+        @param timeout: seconds a handshake (and the check of the client
+            certificate after it) may take.
         @param max_handshakes: how many may be unfinished at once, over
             all listeners; further connections are closed at once.
         """
@@ -57,42 +54,47 @@ class HandshakeGateFactory(WrappingFactory):
 
     noisy = False
 
-    def __init__(self, wrappedFactory, limits, client_certificates, fingerprints=()):
+    def __init__(self, wrappedFactory, limits, client_certificates, fingerprints=(), bound=None):
         """
         @param limits: the shared L{HandshakeLimits}.
         @param client_certificates: C{'off'}, C{'optional'} or C{'required'}.
-        @param fingerprints: allowed client certificate fingerprints; empty
-            for any.
+        @param fingerprints: the only client certificate fingerprints let
+            in; empty for any.
+        @param bound: C{bound(fingerprint)} returns (a L{Deferred} of) the id
+            of the account a fingerprint is bound to, or L{None}.  A
+            C{'required'} listener without C{fingerprints} admits only
+            bound certificates.
         """
         super().__init__(wrappedFactory)
         self.limits = limits
         self.client_certificates = client_certificates
         self.fingerprints = frozenset(normalize_fingerprint(f) for f in fingerprints)
+        self.bound = bound
 
     def protocol(self, factory, wrappedProtocol):
         return HandshakeGate(factory, wrappedProtocol)
 
 
-@implementer(IHandshakeListener, ISSLTransport, IVerifiedTLS)
+@implementer(IHandshakeListener)
 class HandshakeGate(ProtocolWrapper):
     """
-    One connection's gate.  Until the handshake completes the frontend's
-    protocol is not connected at all, so it never sees a client that has
-    not finished TLS.
+    One connection's gate.  Until the handshake completes and the client
+    certificate has been accepted, the frontend's protocol is not connected
+    at all, so it never sees a client that has not finished TLS.
     """
 
     log = Logger()
-    fingerprint = None
 
     def __init__(self, factory, wrappedProtocol):
         super().__init__(factory, wrappedProtocol)
-        self.client_certificates = factory.client_certificates
         self._timer = None
         self._state = "new"
+        self._checking = False
+        self._early = []
 
     def makeConnection(self, transport):
         # Like ProtocolWrapper.makeConnection, minus connecting the wrapped
-        # protocol, which waits for handshakeCompleted.
+        # protocol, which waits for the handshake and the certificate check.
         Protocol.makeConnection(self, transport)
         self.factory.registerProtocol(self)
 
@@ -101,7 +103,8 @@ class HandshakeGate(ProtocolWrapper):
         self._peer = describe(self.transport.getPeer())
         if limits.handshaking >= limits.max_handshakes:
             self.log.warn(
-                "Refused TLS connection from {peer}: the limit of {limit} unfinished handshakes (tls.max_handshakes) is reached",
+                "Refused TLS connection from {peer}: the limit of {limit} unfinished handshakes "
+                "(tls.max_handshakes) is reached",
                 peer=self._peer, limit=limits.max_handshakes,
             )
             self._state = "refused"
@@ -121,31 +124,26 @@ class HandshakeGate(ProtocolWrapper):
 
     def _handshake_expired(self):
         self._timer = None
+        what = "Certificate check of TLS client" if self._checking else "TLS handshake from"
         self.log.info(
-            "TLS handshake from {peer} not finished in {timeout:g} seconds; closed",
-            peer=self._peer, timeout=self._limits.timeout,
+            "{what} {peer} not finished in {timeout:g} seconds; closed",
+            what=what, peer=self._peer, timeout=self._limits.timeout,
         )
         self._end_handshake("timed out")
         self.transport.abortConnection()
 
     def handshakeCompleted(self):
-        self._end_handshake("checking")
-        certificate = self.transport.getPeerCertificate() if self.client_certificates != "off" else None
+        certificate = self.transport.getPeerCertificate() if self.factory.client_certificates != "off" else None
         refusal = self._refusal(certificate)
         if refusal is not None:
-            self.log.info("Refused TLS client {peer}: {reason}", peer=self._peer, reason=refusal)
-            self._state = "refused"
-            self.transport.write(encode_line(refusal))
-            # Write, then close once it is flushed; a client that never
-            # reads is cut off when the timeout runs out.
-            self._timer = self._limits.clock.callLater(self._limits.timeout, self.transport.abortConnection)
-            self.transport.loseConnection()
-            return
-        if certificate is not None:
-            self.fingerprint = certificate_fingerprint(certificate)
-        self._state = "connected"
-        directlyProvides(self, providedBy(self.transport))
-        self.wrappedProtocol.makeConnection(self)
+            self._refuse(refusal)
+        elif self._must_be_bound(certificate):
+            self._checking = True
+            fingerprint = certificate_fingerprint(certificate)
+            d = maybeDeferred(self.factory.bound, fingerprint)
+            d.addCallbacks(self._checked, self._check_failed, callbackArgs=(fingerprint,))
+        else:
+            self._connect()
 
     def _refusal(self, certificate):
         """
@@ -153,7 +151,7 @@ class HandshakeGate(ProtocolWrapper):
         """
         allowed = self.factory.fingerprints
         if certificate is None:
-            if self.client_certificates == "required" or allowed:
+            if self.factory.client_certificates == "required" or allowed:
                 return "This port requires a client certificate; reconnect with one."
             return None
         if certificate.has_expired():
@@ -162,9 +160,57 @@ class HandshakeGate(ProtocolWrapper):
             return "Your client certificate is not on this port's list of allowed certificates."
         return None
 
+    def _must_be_bound(self, certificate):
+        factory = self.factory
+        return certificate is not None and factory.client_certificates == "required" and not factory.fingerprints
+
+    def _checked(self, account_id, fingerprint):
+        if self._state != "handshaking":
+            return
+        if account_id is None:
+            self._refuse(
+                f"Your certificate {fingerprint} is not bound to an account. "
+                "Log in on another port and run 'cert add' while connected with it."
+            )
+        else:
+            self._connect()
+
+    def _check_failed(self, failure):
+        self.log.failure("Looking up the client certificate of {peer} failed", failure, peer=self._peer)
+        if self._state == "handshaking":
+            self._refuse("Sorry, your certificate could not be checked on our side; it has been logged.")
+
+    def _refuse(self, reason):
+        """
+        Write C{reason}, then close once it is flushed; a client that never
+        reads is cut off when the timeout runs out.
+        """
+        self.log.info("Refused TLS client {peer}: {reason}", peer=self._peer, reason=reason)
+        self._end_handshake("refused")
+        self.transport.write(encode_line(reason))
+        self._timer = self._limits.clock.callLater(self._limits.timeout, self.transport.abortConnection)
+        self.transport.loseConnection()
+
+    def _connect(self):
+        self._end_handshake("connected")
+        tls = self.transport
+        alsoProvides(tls, ISSLTransport)
+        self.wrappedProtocol.makeConnection(tls)
+        early, self._early = self._early, None
+        for data in early:
+            self.wrappedProtocol.dataReceived(data)
+
     def dataReceived(self, data):
         if self._state == "connected":
             self.wrappedProtocol.dataReceived(data)
+        elif self._state == "handshaking":
+            # Sent right after the handshake, while the certificate is
+            # looked up: kept for the frontend, within a bound.
+            self._early.append(data)
+            if sum(map(len, self._early)) > MAX_EARLY_BYTES:
+                self.log.info("TLS client {peer} sent too much before it was admitted; closed", peer=self._peer)
+                self._end_handshake("refused")
+                self.transport.abortConnection()
 
     def connectionLost(self, reason):
         state = self._state
@@ -172,6 +218,8 @@ class HandshakeGate(ProtocolWrapper):
         self.factory.unregisterProtocol(self)
         if state == "connected":
             self.wrappedProtocol.connectionLost(reason)
+        elif state == "handshaking" and self._checking:
+            self.log.info("TLS client {peer} left while its certificate was checked", peer=self._peer)
         elif state == "handshaking":
             if reason.check(ConnectionDone, ConnectionLost):
                 why = "the client closed the connection"

@@ -31,16 +31,19 @@ class TLSService(Service):
     def reload(self):
         return self.tls.reload()
 
-    def wrap(self, factory, listener):
+    def wrap(self, factory, listener, bound):
         """
         Serve C{factory} over TLS with the listener's client certificate
         rules.
 
         @param listener: the L{gateway.config.ListenerSettings}.
+        @param bound: C{bound(fingerprint)}, a L{Deferred} of the id of the
+            account a certificate is bound to (or L{None}); see
+            L{HandshakeGateFactory}.
         @rtype: L{TLSMemoryBIOFactory}
         """
         gate = HandshakeGateFactory(
-            factory, self.limits, listener.client_certificates, listener.certificate_fingerprints
+            factory, self.limits, listener.client_certificates, listener.certificate_fingerprints, bound
         )
         return TLSMemoryBIOFactory(self.tls.creator(listener.client_certificates != "off"), False, gate)
 
