@@ -22,6 +22,7 @@ setup(
         "gateway.core",
         "gateway.core.commands",
         "gateway.frontends",
+        "gateway.frontends.ssh",
         "gateway.frontends.tls",
         "gateway.frontends.telnet",
         "gateway.store",
@@ -29,7 +30,7 @@ setup(
     ],
     package_data={"gateway": ["data/*", "data/web/*"]},
     install_requires=[
-        "twisted>=22.4",
+        "twisted[conch]>=22.4",
         "pyOpenSSL>=23.0",
         "cryptography>=38",
         "service-identity>=18.1",

@@ -79,6 +79,7 @@ class AccountSettings:
     name_min_length: int = _setting(2, _at_least(1))
     name_max_length: int = _setting(20, _at_least(1))
     password_min_length: int = _setting(6, _at_least(1))
+    max_ssh_keys: int = _setting(20, _at_least(1))
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ class ListenerSettings:
 
 _DEFAULT_LISTENERS = {
     "telnet": {"frontend": "telnet", "endpoint": "tcp:4000:interface=127.0.0.1"},
+    "ssh": {"frontend": "ssh", "endpoint": "tcp:4022:interface=127.0.0.1"},
     "telnet-tls": {"frontend": "telnet", "endpoint": "tcp:4001:interface=127.0.0.1", "tls": True},
     "lines-tls": {
         "frontend": "lines", "endpoint": "tcp:4443:interface=127.0.0.1", "tls": True,

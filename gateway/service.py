@@ -15,6 +15,7 @@ from gateway.auth.certificates import CertificateChecker
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
+from gateway.auth.sshkeys import SSHKeyChecker
 from gateway.core.commands import default_commands
 from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
@@ -99,7 +100,12 @@ def build_core(config, reactor, parent):
 
     portal = Portal(
         Realm(store),
-        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, start_room), CertificateChecker(store)],
+        [
+            PasswordChecker(store, hasher),
+            RegistrationChecker(store, hasher, config.accounts, start_room),
+            SSHKeyChecker(store),
+            CertificateChecker(store),
+        ],
     )
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
 
@@ -111,7 +117,8 @@ def listener_factory(plugin, core, listener, source):
 
     @raise ConfigError: when the plugin refuses the listener's options.
     @raise StartupError: when the plugin's code cannot be imported (a
-        missing optional dependency) or fails.
+        missing optional dependency), finds something it needs unusable
+        (its own L{StartupError}), or fails.
     """
     where = f"listeners.{listener.name} (frontend {listener.frontend!r})"
     try:
@@ -120,6 +127,9 @@ def listener_factory(plugin, core, listener, source):
         raise ConfigError(f"{source}: {where}: {e}")
     except ImportError as e:
         raise StartupError(f"{where}: the frontend's code cannot be imported: {e}")
+    except StartupError as e:
+        # The plugin already says what is wrong (a key file, ...).
+        raise StartupError(f"{where}: {e}")
     except Exception as e:
         log.failure("Frontend plugin {name!r} failed", name=listener.frontend)
         raise StartupError(f"{where}: the frontend plugin failed: {type(e).__name__}: {e}")

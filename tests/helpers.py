@@ -17,6 +17,7 @@ from gateway.auth.certificates import CertificateChecker
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher
 from gateway.auth.realm import Realm
+from gateway.auth.sshkeys import SSHKeyChecker
 from gateway.config import load_config
 from gateway.core.capabilities import Capabilities
 from gateway.core.commands import default_commands
@@ -125,7 +126,8 @@ def make_core(clock=None, config=None, commands=None):
     hasher = fast_hasher()
     portal = Portal(
         Realm(store),
-        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, "hall"), CertificateChecker(store)],
+        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, "hall"), SSHKeyChecker(store),
+         CertificateChecker(store)],
     )
     dispatcher = Dispatcher(commands if commands is not None else default_commands())
     world = World(dict(TEST_ROOMS), "hall")

@@ -116,9 +116,9 @@ class ConfigTests(SynchronousTestCase):
         self.assertFalse(load_config(path, overrides={"telnet": "off"}).listeners["telnet"].enabled)
 
     def test_listen_override_unknown_listener(self):
-        error = self.assertRaises(ConfigError, load_config, None, {"ssh": "tcp:22"})
-        self.assertIn("--listen ssh=...: no listener named 'ssh'", str(error))
-        self.assertIn("configured: lines-tls, telnet, telnet-tls", str(error))
+        error = self.assertRaises(ConfigError, load_config, None, {"web": "tcp:22"})
+        self.assertIn("--listen web=...: no listener named 'web'", str(error))
+        self.assertIn("configured: lines-tls, ssh, telnet, telnet-tls", str(error))
 
     def test_listen_override_bad_endpoint(self):
         error = self.assertRaises(ConfigError, load_config, None, {"telnet": "tcp:x"})

@@ -15,7 +15,7 @@ EPHEMERAL = "tcp:0:interface=127.0.0.1"
 class DaemonTests(TestCase):
     def setUp(self):
         self.data = self.mktemp()
-        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}"] + TLS_OFF)
+        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"] + TLS_OFF)
         self.addCleanup(self.daemon.stop)
         self.clients = []
 

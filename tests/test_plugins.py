@@ -230,7 +230,7 @@ class ThirdPartyPluginTests(TestCase):
         data = Path(self.mktemp()).resolve()
         data.mkdir()
         daemon = Daemon(
-            data / "var", listen=["telnet=tcp:0:interface=127.0.0.1"] + TLS_OFF,
+            data / "var", listen=["telnet=tcp:0:interface=127.0.0.1", "ssh=off"] + TLS_OFF,
             env={"PYTHONPATH": os.pathsep.join([str(ROOT), str(root)])},
         )
         self.addCleanup(daemon.stop)

@@ -44,7 +44,9 @@ class OptionsTests(SynchronousTestCase):
         options.parseOptions(["--data-dir", self.mktemp()])
         service = makeService(options)
         self.assertTrue(IService.providedBy(service))
-        self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet", "telnet-tls", "lines-tls"])
+        self.assertEqual(
+            [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
+        )
         self.assertEqual([s.name for s in reloadable_services(service)], ["tls"])
 
     def test_twistd_plugin_registered(self):

@@ -32,7 +32,7 @@ TINTIN_SCRIPT = """\
 class ClientTestCase(TestCase):
     def setUp(self):
         data = self.mktemp()
-        self.daemon = Daemon(data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}"] + TLS_OFF)
+        self.daemon = Daemon(data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"] + TLS_OFF)
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
         self.port = self.daemon.ports["telnet"]

@@ -58,6 +58,7 @@ class ConfigTests(TestCase):
         listeners = {name: (l.frontend, l.endpoint, l.tls) for name, l in config.listeners.items()}
         self.assertEqual(listeners, {
             "telnet": ("telnet", "tcp:4000:interface=127.0.0.1", False),
+            "ssh": ("ssh", "tcp:4022:interface=127.0.0.1", False),
             "telnet-tls": ("telnet", "tcp:4001:interface=127.0.0.1", True),
             "lines-tls": ("lines", "tcp:4443:interface=127.0.0.1", True),
         })

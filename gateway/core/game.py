@@ -62,6 +62,25 @@ class GameCore:
         self.enter(session, account)
         return session
 
+    def execute(self, transport, account, line):
+        """
+        Run one command for a client the frontend already authenticated,
+        without bringing it into the world (an SSH C{exec} request): no
+        arrival is announced and a session of the same account already
+        online stays connected.  The command acts from the account's saved
+        room.
+
+        @param line: the command line.
+        @return: C{(session, done)}: the L{Session} (its C{line_received}
+            answers the command's questions) and a L{Deferred} firing with
+            C{True} when the command succeeded, C{False} when it failed (the
+            client has been told).
+        """
+        session = self._open(transport)
+        session.account = account
+        session.room = self.world.place_for(account.location)
+        return session, session.run(self.dispatcher.dispatch, line)
+
     def _open(self, transport):
         session = Session(self, transport)
         self.sessions.add(session)
@@ -113,8 +132,10 @@ class GameCore:
             timer.cancel()
         if session.account is not None and session.room is not None:
             room = session.room
+            online = self.world.find_online(session.account.name) is session
             self.world.leave(session)
-            self.world.tell_room(room, f"{session.account.name} has left.")
+            if online:
+                self.world.tell_room(room, f"{session.account.name} has left.")
         self.log.info(
             "{session} disconnected: {reason}", session=session, reason=reason.getErrorMessage()
         )

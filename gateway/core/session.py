@@ -132,11 +132,15 @@ class Session:
         """
         Run C{handler(self, *args)} as this session's current task: input
         waits for it (or feeds its L{ask}s) until it finishes.
+
+        @return: a L{Deferred} firing with C{True} when the handler
+            succeeded, C{False} when it failed (the player has been told).
         """
         self._busy = True
         d = call_handler(handler, self, *args)
-        d.addErrback(self._report_failure)
+        d.addCallbacks(lambda _: True, self._report_failure)
         d.addBoth(self._finished)
+        return d
 
     def _pump(self):
         if self._pumping:
@@ -148,19 +152,21 @@ class Session:
         finally:
             self._pumping = False
 
-    def _finished(self, _):
+    def _finished(self, succeeded):
         self._busy = False
         self._pump()
+        return succeeded
 
     def _report_failure(self, failure):
         if failure.check(SessionClosed):
-            return
+            return False
         if failure.check(CommandError, InvalidName):
             self.send(failure.getErrorMessage())
-            return
+            return False
         ref = uuid.uuid4().hex[:8]
         self.log.failure("Handler failed for {session} (ref {ref})", failure, session=self, ref=ref)
         self.send(f"Sorry, that went wrong on our side (reference {ref}). It has been logged; please try again.")
+        return False
 
     # Lifecycle
 

@@ -21,6 +21,19 @@ MIGRATIONS = (
     );
     """,
     """
+    CREATE TABLE ssh_keys (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        key_type TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        blob BLOB NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        UNIQUE (account_id, fingerprint)
+    );
+    CREATE INDEX ssh_keys_fingerprint ON ssh_keys (fingerprint);
+    """,
+    """
     CREATE TABLE certificates (
         fingerprint TEXT PRIMARY KEY,
         account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,

@@ -6,7 +6,7 @@ database thread and returns a L{Deferred}.
 from twisted.application.service import Service
 from twisted.enterprise import adbapi
 
-from gateway.store import accounts, certificates, schema
+from gateway.store import accounts, certificates, keys, schema
 
 
 class Store:
@@ -38,6 +38,18 @@ class Store:
 
     def record_login(self, account_id):
         return self.pool.runInteraction(accounts.record_login, account_id)
+
+    def add_key(self, account_id, key_type, fingerprint, blob, comment, limit):
+        return self.pool.runInteraction(keys.add, account_id, key_type, fingerprint, blob, comment, limit)
+
+    def keys_for(self, account_id):
+        return self.pool.runInteraction(keys.list_for, account_id)
+
+    def remove_key(self, account_id, fingerprint):
+        return self.pool.runInteraction(keys.remove, account_id, fingerprint)
+
+    def account_for_key(self, name, blob):
+        return self.pool.runInteraction(keys.account_for_key, name, blob)
 
     def bind_certificate(self, account_id, fingerprint):
         return self.pool.runInteraction(certificates.bind, account_id, fingerprint)

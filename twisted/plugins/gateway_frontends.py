@@ -16,6 +16,12 @@ lines = LazyFrontend(
     "gateway.frontends.lines:build_factory",
 )
 
+ssh = LazyFrontend(
+    "ssh",
+    "SSH (OpenSSH clients) with password or public-key login",
+    "gateway.frontends.ssh:build_factory",
+)
+
 websocket = LazyFrontend(
     "websocket",
     "WebSocket (RFC 6455) with the browser client: page at /, socket at /ws (needs autobahn)",

@@ -43,7 +43,7 @@ def who(session, args):
         raise CommandError("Usage: who")
     online = session.core.world.online()
     now = session.core.clock.seconds()
-    width = max(len(s.account.name) for s in online)
+    width = max((len(s.account.name) for s in online), default=0)
     lines = [f"{len(online)} {'player' if len(online) == 1 else 'players'} online:"]
     for other in online:
         caps = other.capabilities

@@ -1,0 +1,124 @@
+"""
+The SSH server factory and transport: host keys, algorithms, version
+string and login grace time, all per listener.
+"""
+
+from itertools import chain
+
+from twisted.conch.ssh.factory import SSHFactory
+from twisted.conch.ssh.transport import DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, SSHServerTransport
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from gateway.frontends.addresses import describe
+from gateway.frontends.ssh.auth import AccountPortal, ConnectionService, UserAuthService
+
+#: Algorithms offered, best first, where the running Twisted implements
+#: them: key exchange on Curve25519 (with ML-KEM where available; no SHA-1
+#: and no finite-field groups), AEAD or CTR ciphers, SHA-2 MACs
+#: (encrypt-then-MAC first), host keys signed with SHA-2 or EdDSA.  The
+#: NIST-curve algorithms are only offered when the listener's
+#: C{nist_curves} option asks for them.
+KEY_EXCHANGES = (
+    b"mlkem768x25519-sha256", b"sntrup761x25519-sha512@openssh.com",
+    b"curve25519-sha256", b"curve25519-sha256@libssh.org",
+)
+NIST_KEY_EXCHANGES = (b"ecdh-sha2-nistp521", b"ecdh-sha2-nistp384", b"ecdh-sha2-nistp256")
+CIPHERS = (
+    b"chacha20-poly1305@openssh.com", b"aes256-gcm@openssh.com", b"aes128-gcm@openssh.com",
+    b"aes256-ctr", b"aes192-ctr", b"aes128-ctr",
+)
+MACS = (
+    b"hmac-sha2-512-etm@openssh.com", b"hmac-sha2-256-etm@openssh.com",
+    b"hmac-sha2-512", b"hmac-sha2-256",
+)
+HOST_KEY_ALGORITHMS = (b"ssh-ed25519", b"rsa-sha2-512", b"rsa-sha2-256")
+NIST_HOST_KEY_ALGORITHMS = (b"ecdsa-sha2-nistp256",)
+
+
+def offered(preferred, supported):
+    """
+    The algorithms of C{preferred} that C{supported} has, in C{preferred}'s
+    order.
+    """
+    return [name for name in preferred if name in supported]
+
+
+class ServerTransport(SSHServerTransport):
+    """
+    The server transport, closing connections that have not authenticated
+    within the login grace time (counted from the TCP connection, so a
+    client that never finishes the key exchange is covered too).
+    """
+
+    log = Logger()
+
+    def connectionMade(self):
+        settings = self.factory.settings
+        self._grace = self.factory.clock.callLater(settings.login_grace_time, self._grace_over)
+        super().connectionMade()
+
+    def _grace_over(self):
+        self._grace = None
+        self.log.info(
+            "SSH connection from {peer} did not authenticate within {seconds:g} seconds",
+            peer=describe(self.transport.getPeer()), seconds=self.factory.settings.login_grace_time,
+        )
+        self.sendDisconnect(DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, b"authentication took too long")
+
+    def setService(self, service):
+        if service.name == b"ssh-connection" and self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        super().setService(service)
+
+    def connectionLost(self, reason):
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        super().connectionLost(reason)
+
+
+class GatewaySSHFactory(SSHFactory):
+    """
+    One SSH listener.  Everything it serves with (keys, portal, limits,
+    services) lives on the instance; nothing is set on a class.
+
+    @ivar core: the L{gateway.core.game.GameCore}.
+    @ivar settings: the listener's L{gateway.frontends.ssh.SSHOptions}.
+    @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
+    @ivar banner: text clients show before authentication.
+    """
+
+    protocol = ServerTransport
+
+    def __init__(self, core, portal, settings, host_keys, clock, banner):
+        """
+        @param portal: the shared L{twisted.cred.portal.Portal}.
+        @param host_keys: SSH key type to private L{twisted.conch.ssh.keys.Key}.
+        """
+        self.core = core
+        self.settings = settings
+        self.clock = clock
+        self.banner = banner
+        self.portal = AccountPortal(portal, self)
+        self.privateKeys = dict(host_keys)
+        self.publicKeys = {kind: key.public() for kind, key in host_keys.items()}
+        self.primes = None
+        self.services = {b"ssh-userauth": UserAuthService, b"ssh-connection": ConnectionService}
+
+    def buildProtocol(self, addr):
+        # Factory's, not SSHFactory's: that one would log, for every
+        # connection, that group exchange is off (it is never offered).
+        transport = Factory.buildProtocol(self, addr)
+        transport.ourVersionString = self.settings.version.encode("ascii")
+        signatures = chain.from_iterable(key.supportedSignatureAlgorithms() for key in self.privateKeys.values())
+        nist = self.settings.nist_curves
+        host_key_algorithms = HOST_KEY_ALGORITHMS + (NIST_HOST_KEY_ALGORITHMS if nist else ())
+        key_exchanges = KEY_EXCHANGES + (NIST_KEY_EXCHANGES if nist else ())
+        transport.supportedPublicKeys = offered(host_key_algorithms, list(signatures))
+        transport.supportedKeyExchanges = offered(key_exchanges, transport.supportedKeyExchanges)
+        transport.supportedCiphers = offered(CIPHERS, transport.supportedCiphers)
+        transport.supportedMACs = offered(MACS, transport.supportedMACs)
+        transport.supportedCompressions = [b"none"]
+        return transport
