@@ -239,7 +239,7 @@ class HandshakeLimitTests(TestCase):
         directory.mkdir()
         config = directory / "gateway.toml"
         config.write_text(
-            "[tls]\nhandshake_timeout = 1\nmax_handshakes = 1\n"
+            "[tls]\nhandshake_timeout = 3\nmax_handshakes = 1\n"
             f"[listeners.lines-tls]\nfrontend = 'lines'\nendpoint = {EPHEMERAL!r}\ntls = true\n"
         )
         daemon = Daemon(directory / "data", config=config)
@@ -258,7 +258,7 @@ class HandshakeLimitTests(TestCase):
         wait_for(daemon, "Refused TLS connection from 127.0.0.1:")
         self.assertIn("the limit of 1 unfinished handshakes", daemon.output())
         self.assertEqual(stalled.read_until_closed(), "")
-        wait_for(daemon, "not finished in 1 seconds; closed")
+        wait_for(daemon, "not finished in 3 seconds; closed")
         self.assertNotIn("Traceback", daemon.output())
 
 
