@@ -39,6 +39,18 @@ def _nonempty(value):
         return "a non-empty string"
 
 
+def _networks(value):
+    import ipaddress
+
+    for item in value:
+        try:
+            if not isinstance(item, str):
+                raise TypeError(item)
+            ipaddress.ip_network(item)
+        except (TypeError, ValueError):
+            return "a list of IP addresses or networks such as '127.0.0.1' or '10.0.0.0/8'"
+
+
 def _setting(default, check: Optional[Callable[[Any], Optional[str]]] = None):
     """
     Declare a configuration key with its default and an optional check that
@@ -100,6 +112,32 @@ class LimitSettings:
 
     max_line_bytes: int = _setting(4096, _at_least(64))
     max_pending_lines: int = _setting(50, _at_least(1))
+    max_connections: int = _setting(5000, _at_least(1))
+    max_connections_per_address: int = _setting(20, _at_least(1))
+    max_new_connections_per_address: int = _setting(30, _at_least(1))
+    new_connection_interval: float = _setting(60.0, _positive)
+    login_failure_delay: float = _setting(1.0, _positive)
+    login_failure_max_delay: float = _setting(60.0, _positive)
+    login_failure_window: float = _setting(900.0, _positive)
+    max_accounts_per_address: int = _setting(5, _at_least(1))
+    account_creation_interval: float = _setting(3600.0, _positive)
+    trusted_addresses: list = _setting([], _networks)
+    commands_per_second: float = _setting(10.0, _positive)
+    command_burst: int = _setting(20, _at_least(1))
+    max_output_bytes: int = _setting(262144, _at_least(4096))
+    close_timeout: float = _setting(30.0, _positive)
+    idle_timeout: float = _setting(0.0, _at_least(0))
+    idle_warning: float = _setting(60.0, _at_least(0))
+
+
+@dataclass(frozen=True)
+class ShutdownSettings:
+    """
+    The C{[shutdown]} section: how a stop (SIGTERM) ends the sessions.
+    """
+
+    message: str = _setting("The server is shutting down. Goodbye.", _nonempty)
+    grace: float = _setting(5.0, _positive)
 
 
 @dataclass(frozen=True)
@@ -209,6 +247,7 @@ class Config:
     limits: LimitSettings
     world: WorldSettings
     tls: TLSSettings
+    shutdown: ShutdownSettings
     mssp: MsspSettings
     listeners: Dict[str, ListenerSettings]
 
@@ -243,6 +282,7 @@ _SECTIONS = {
     "limits": LimitSettings,
     "world": WorldSettings,
     "tls": TLSSettings,
+    "shutdown": ShutdownSettings,
     "mssp": MsspSettings,
 }
 

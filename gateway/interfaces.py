@@ -55,6 +55,53 @@ class ISessionTransport(Interface):
         """
 
 
+class IInputFlow(Interface):
+    """
+    Optional for an L{ISessionTransport}: flow control on input.  The
+    session pauses input when its queue of waiting lines is full and
+    resumes it when the queue has drained, so a huge paste waits in the
+    client's socket instead of being refused line by line.  A frontend on a
+    stream transport implements these with the transport's
+    C{pauseProducing}/C{resumeProducing}.
+    """
+
+    def pause_input():
+        """
+        Stop delivering lines until L{resume_input} (lines already received
+        may still arrive).
+        """
+
+    def resume_input():
+        """
+        Deliver lines again.
+        """
+
+
+class IRefusingFactory(Interface):
+    """
+    Optional for a frontend's protocol factory: how to turn a client away in
+    the frontend's own protocol.  L{gateway.frontends.limits.LimitingFactory}
+    wraps every listener's factory; when it refuses a connection (server
+    full, too many connections from an address) it asks the wrapped factory
+    for a refusal protocol.  Without this interface the message is written
+    as one line of plain text (right for telnet and line frontends) and the
+    connection is closed; the same plain line reports a connection whose
+    protocol raised, which is closed silently when the factory provides
+    this interface (its byte stream may not take plain text).  An SSH
+    frontend returns a protocol that sends a disconnect message; a TLS
+    wrapper returns its refusal protocol wrapped in TLS.
+    """
+
+    def refuse(address, message):
+        """
+        @param address: the client's L{twisted.internet.interfaces.IAddress}.
+        @param message: the one-line reason for the client (L{str}).
+        @return: an L{twisted.internet.interfaces.IProtocol} that tells the
+            client C{message} and closes the connection, or L{None} to close
+            it without a word.
+        """
+
+
 class IStructuredTransport(Interface):
     """
     An L{ISessionTransport} that can also carry structured messages next to

@@ -7,7 +7,7 @@ import os
 
 from twisted.application.service import MultiService, Service
 from twisted.cred.portal import Portal
-from twisted.internet import endpoints
+from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
@@ -21,9 +21,11 @@ from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
 from gateway.core.world import World, load_rooms
 from gateway.errors import ConfigError, StartupError
+from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
 from gateway.reload import ReloadService
+from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
 from gateway.store.service import Store, StoreService, connection_pool
 
@@ -53,7 +55,20 @@ class GatewayService(MultiService):
     """
     The top of the service tree.  A listener that cannot start ends the
     process with one clear message and exit status 1, not a traceback.
+
+    Children stop one at a time, last added first: the listeners stop
+    accepting, then the sessions are ended, then the hashing threads and
+    the database close.
     """
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        Service.stopService(self)
+        for service in reversed(list(self)):
+            try:
+                yield service.stopService()
+            except Exception:
+                log.failure("Stopping {name} failed", name=service.name)
 
     def privilegedStartService(self):
         try:
@@ -135,15 +150,20 @@ def listener_factory(plugin, core, listener, source):
         raise StartupError(f"{where}: the frontend plugin failed: {type(e).__name__}: {e}")
 
 
-def build_listeners(config, core, reactor, parent, frontends):
+def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
-    Add one L{ListenerService} per enabled listener to C{parent}.
+    Add one L{ListenerService} per enabled listener to C{parent}, each
+    factory wrapped in a L{LimitingFactory}.
 
     @param frontends: the installed plugins, a
         L{gateway.frontends.plugin.Frontends}.
+    @param limiter: the L{ConnectionLimiter} the listeners share (a new one
+        when L{None}).
     @raise ConfigError: for an unknown frontend or bad frontend options.
     """
     source = config.path or "(defaults)"
+    if limiter is None:
+        limiter = ConnectionLimiter(core.clock, config.limits)
     tls = None
     for listener in config.listeners.values():
         if not listener.enabled:
@@ -159,6 +179,7 @@ def build_listeners(config, core, reactor, parent, frontends):
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
+        factory = LimitingFactory(factory, limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 
@@ -185,7 +206,9 @@ def build_service(config, reactor):
     frontends = available_frontends()
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
-    build_listeners(config, core, reactor, top, frontends)
+    limiter = ConnectionLimiter(core.clock, config.limits)
+    ShutdownService(core, limiter, config.shutdown, reactor).setServiceParent(top)
+    build_listeners(config, core, reactor, top, frontends, limiter)
     ReloadService(reactor).setServiceParent(top)
     log.info(
         "gateway configured from {source}; data in {data}",

@@ -165,6 +165,23 @@ class LineClient:
         seen, self.received = self.received[:end], self.received[end:]
         return seen.decode("utf-8", "replace")
 
+    def expect_any(self, *texts, timeout=None):
+        """
+        Read until one of C{texts} has arrived (the earliest wins); returns
+        C{(text, everything up to and including it)} and keeps the rest.
+
+        @raise AssertionError: on timeout or close, with what did arrive.
+        """
+        wanted = [t.encode("utf-8") for t in texts]
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not any(w in self.received for w in wanted):
+            data = self._receive(deadline, f"any of {texts!r}")
+            if not data:
+                raise AssertionError(f"connection closed waiting for any of {texts!r}; got {self.received!r}")
+            self.received += data
+        found = min((self.received.index(w), t) for w, t in zip(wanted, texts) if w in self.received)[1]
+        return found, self.expect(found)
+
     def read_until_closed(self, timeout=None):
         """
         Read until the server closes; returns what arrived.

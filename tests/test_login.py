@@ -99,8 +99,13 @@ class LoginTests(SynchronousTestCase):
         session.line_received("Alice")
         session.line_received("wrong1")
         self.assertIn("Wrong password.", transport.lines())
+        # Each failure makes the next attempt wait longer, on the clock.
+        self.assertIn("Too many failed logins; please wait 1 second.", transport.lines())
+        self.clock.advance(1)
         session.line_received("wrong2")
         self.assertFalse(transport.closed)
+        self.assertIn("please wait 2 seconds.", transport.lines())
+        self.clock.advance(2)
         session.line_received("wrong3")
         self.assertEqual(transport.events[-1], ("close", "Too many failed attempts. Goodbye."))
         self.assertIsNone(session.account)

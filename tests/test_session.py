@@ -45,7 +45,8 @@ class QueueTests(SynchronousTestCase):
             Command("broken", broken, "broken", "raises"),
             Command("refused", refused, "refused", "refuses"),
         )
-        self.core = make_core(Clock(), commands=default_commands() + extra)
+        self.clock = Clock()
+        self.core = make_core(self.clock, commands=default_commands() + extra)
         self.transport, self.session = sign_up(self.core, "Alice")
 
     def test_commands_run_one_at_a_time_in_order(self):
@@ -99,9 +100,13 @@ class QueueTests(SynchronousTestCase):
         for i in range(limit + 5):
             self.session.line_received(f"fast {i}")
         refusals = [v for k, v in self.transport.events if k == "line" and v.startswith("Too many commands are waiting")]
-        self.assertEqual(len(refusals), 5)
+        # One message for the episode, then a count once the queue drains.
+        self.assertEqual(refusals, [f"Too many commands are waiting; input is ignored until they have run (ignored: fast {limit})"])
         self.pending.pop(0).callback(None)
+        # The queued commands run at the command rate, all of them in the end.
+        self.clock.pump([1] * 10)
         self.assertEqual(len(self.ran), 1 + limit)
+        self.assertIn("5 lines in all were ignored while commands were waiting.", self.transport.lines())
 
     def test_closed_session_ignores_input_and_cancels_ask(self):
         self.session.line_received("coro")

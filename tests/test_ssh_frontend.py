@@ -135,12 +135,15 @@ class Link:
     two StringTransports.
     """
 
-    def __init__(self, factory, clock, user=b"alice", passwords=(), key=None, stall=False):
+    def __init__(self, factory, clock, user=b"alice", passwords=(), key=None, stall=False, server=None):
+        """
+        @param server: the server transport, when not the factory's usual one.
+        """
         self.clock = clock
         self.connection = ClientConnection()
         self.auth = AuthClient(user, self.connection, passwords, key, stall)
         self.client = ClientTransport(self.auth)
-        self.server = factory.buildProtocol(None)
+        self.server = server or factory.buildProtocol(None)
         self.server_wire = StringTransport()
         self.client_wire = StringTransport()
         self.lost = False
@@ -581,3 +584,23 @@ class OptionTests(TestCase):
         ]:
             e = self.assertRaises(ConfigError, build_factory, core, core.portal, options)
             self.assertIn(text, str(e))
+
+
+class RefusalTests(FrontendTestCase):
+    def test_refused_client_gets_a_disconnect_message(self):
+        refusal = self.factory.refuse(None, "Server full, try again later.")
+        link = self.link(passwords=("secret1",), server=refusal)
+        self.assertEqual(link.client.disconnect_reason, b"Server full, try again later.")
+        self.assertTrue(link.lost)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(len(self.core.sessions), 1)
+
+    def test_refused_client_that_stays_is_cut(self):
+        refusal = self.factory.refuse(None, "Server full, try again later.")
+        wire = StringTransport()
+        refusal.makeConnection(wire)
+        refusal.dataReceived(b"SSH-2.0-lingering\r\n" + b"\0" * 100)
+        self.assertIn(b"Server full, try again later.", wire.value())
+        self.assertFalse(wire.disconnecting)
+        self.clock.advance(refusal.REFUSAL_LINGER)
+        self.assertTrue(wire.disconnecting)

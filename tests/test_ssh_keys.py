@@ -68,6 +68,9 @@ class KeysCommandTests(TestCase):
 
     def run_command(self, line):
         self.transport.clear()
+        # Commands are rate-limited (limits.commands_per_second): a second
+        # passes between them, as when a player types.
+        self.core.clock.advance(1)
         self.session.line_received(line)
         return self.transport.lines()
 

@@ -86,6 +86,8 @@ class SendDataTests(SynchronousTestCase):
         transport.session = self.core.connect(transport)
         for line in ("Alice", "wrong1", "secret1"):
             transport.session.line_received(line)
+        # The second attempt waits out the delay after a failed login.
+        self.core.clock.advance(1)
         self.assertEqual([p for p, _ in self.data(transport)][:2], ["Char.Login.Result", "Char.Login.Result"])
         self.assertEqual(self.data(transport)[0][1], {"success": False, "message": "Wrong password."})
 

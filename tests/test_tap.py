@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
+from gateway.frontends.limits import LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.interfaces import IFrontendPlugin
 from gateway.listener import ListenerService
@@ -48,6 +49,21 @@ class OptionsTests(SynchronousTestCase):
             [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
         )
         self.assertEqual([s.name for s in reloadable_services(service)], ["tls"])
+
+    def test_sessions_stop_after_listeners_before_store(self):
+        options = Options()
+        options.parseOptions(["--data-dir", self.mktemp()])
+        names = [s.name for s in makeService(options)]
+        self.assertLess(names.index("store"), names.index("sessions"))
+        self.assertLess(names.index("sessions"), names.index("telnet"))
+
+    def test_every_listener_is_limited(self):
+        options = Options()
+        options.parseOptions(["--data-dir", self.mktemp()])
+        listeners = [s for s in makeService(options) if isinstance(s, ListenerService)]
+        self.assertTrue(listeners)
+        for listener in listeners:
+            self.assertIsInstance(listener.factory, LimitingFactory)
 
     def test_twistd_plugin_registered(self):
         from twisted.application.service import IServiceMaker

@@ -23,6 +23,13 @@ class LineBufferTests(SynchronousTestCase):
         self.assertEqual(buffer.feed(b"a\r\nb\nc\rd"), [b"a", b"b", b"c"])
         self.assertEqual(buffer.feed(b"\n"), [b"d"])
 
+    def test_empty_data_keeps_a_pending_cr(self):
+        # Found by tests.test_fuzz: CR, nothing, LF is one line end.
+        buffer = LineBuffer(100)
+        self.assertEqual(buffer.feed(b"a\r"), [b"a"])
+        self.assertEqual(buffer.feed(b""), [])
+        self.assertEqual(buffer.feed(b"\nb\n"), [b"b"])
+
     def test_crlf_split_across_packets_is_one_line_end(self):
         buffer = LineBuffer(100)
         self.assertEqual(buffer.feed(b"a\r"), [b"a"])

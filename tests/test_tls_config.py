@@ -12,8 +12,10 @@ from twisted.trial.unittest import TestCase
 
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
+from gateway.frontends.limits import LimitingFactory
 from gateway.frontends.plugin import Frontends
 from gateway.frontends.tls.handshake import HandshakeGateFactory
+from gateway.interfaces import IRefusingFactory
 from gateway.reload import IReloadable
 from gateway.service import build_listeners
 from tests.helpers import make_core
@@ -124,9 +126,13 @@ class WrappingTests(TestCase):
             "[listeners.plain]\nfrontend = 'echo'\nendpoint = 'tcp:0'\n"
             "[listeners.secure]\nfrontend = 'echo'\nendpoint = 'tcp:0'\ntls = true\nclient_certificates = 'required'\n"
         )
-        self.assertIs(parent.getServiceNamed("plain").factory, self.plugin.factory)
-        wrapped = parent.getServiceNamed("secure").factory
+        # Connection limits outside, TLS inside them, the frontend within.
+        self.assertIs(parent.getServiceNamed("plain").factory.wrappedFactory, self.plugin.factory)
+        limited = parent.getServiceNamed("secure").factory
+        self.assertIsInstance(limited, LimitingFactory)
+        wrapped = limited.wrappedFactory
         self.assertIsInstance(wrapped, TLSMemoryBIOFactory)
+        self.assertTrue(IRefusingFactory.providedBy(wrapped))
         self.assertIsInstance(wrapped.wrappedFactory, HandshakeGateFactory)
         self.assertIs(wrapped.wrappedFactory.wrappedFactory, self.plugin.factory)
         self.assertEqual(wrapped.wrappedFactory.client_certificates, "required")

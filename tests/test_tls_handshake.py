@@ -3,6 +3,8 @@ The handshake gate: timeout on a L{Clock}, the cap on unfinished
 handshakes, client certificate rules, and quiet failures.
 """
 
+from pathlib import Path
+
 from OpenSSL import SSL
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, succeed
@@ -13,13 +15,17 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
+from zope.interface import implementer
 
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.telnet import build_factory as telnet_factory
-from gateway.frontends.tls.handshake import MAX_EARLY_BYTES, HandshakeGateFactory, HandshakeLimits
+from gateway.frontends.tls.context import ServerTLS
+from gateway.frontends.tls.handshake import MAX_EARLY_BYTES, HandshakeGate, HandshakeGateFactory, HandshakeLimits
+from gateway.frontends.tls.service import TLSFactory
+from gateway.interfaces import IRefusingFactory
 from tests.certs import self_signed, x509_of
 from tests.helpers import make_core
-from tests.test_tls_certificates import captured_log
+from tests.test_tls_certificates import captured_log, config_for
 
 
 class FakeTLSTransport(StringTransport):
@@ -297,3 +303,47 @@ class FrontendsBehindGateTests(TestCase):
         protocol.makeConnection(StringTransport())
         self.assertFalse(protocol.protocol.capabilities.secure)
         self.assertEqual(protocol.protocol.capabilities.certificate, "")
+
+
+class RefusalOverTLSTests(TestCase):
+    """
+    A client the connection limits turn away learns why over TLS.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=64)
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        self.creator = ServerTLS(config_for(directory)).creator(False)
+
+    def test_refusal_after_the_handshake(self):
+        gates = HandshakeGateFactory(Factory.forProtocol(Recorder), self.limits, "required")
+        factory = TLSFactory(self.creator, False, gates)
+        protocol = factory.refuse(IPv4Address("TCP", "192.0.2.7", 5555), "Server full, try again later.")
+        gate = protocol.wrappedProtocol
+        self.assertIsInstance(gate, HandshakeGate)
+        transport = FakeTLSTransport()
+        gate.makeConnection(transport)
+        gate.handshakeCompleted()
+        # The limits' reason, not the certificate rules, and no frontend.
+        self.assertEqual(transport.value(), b"Server full, try again later.\r\n")
+        self.assertTrue(transport.disconnecting)
+        self.assertIsNone(gate.wrappedProtocol)
+
+    def test_frontend_refusing_in_its_own_way(self):
+        refusal = Recorder()
+
+        @implementer(IRefusingFactory)
+        class Refusing(Factory):
+            def refuse(self, address, message):
+                self.message = message
+                return refusal
+
+        frontend = Refusing()
+        factory = TLSFactory(self.creator, False, HandshakeGateFactory(frontend, self.limits, "off"))
+        gate = factory.refuse(IPv4Address("TCP", "192.0.2.7", 5555), "Server full.").wrappedProtocol
+        gate.makeConnection(FakeTLSTransport())
+        gate.handshakeCompleted()
+        self.assertEqual(frontend.message, "Server full.")
+        self.assertTrue(refusal.made)

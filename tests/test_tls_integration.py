@@ -293,3 +293,27 @@ class PluginOverTLSTests(TestCase):
         client.expect("HTTP/1.1 101 Switching Protocols")
         client.expect("Welcome to gateway.")
         self.assertNotIn("Traceback", daemon.output())
+
+
+class ConnectionLimitOverTLSTests(TestCase):
+    def test_over_the_cap_is_told_over_tls(self):
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        config = directory / "gateway.toml"
+        config.write_text(
+            "[limits]\nmax_connections_per_address = 1\n"
+            f"[listeners.lines-tls]\nfrontend = 'lines'\nendpoint = {EPHEMERAL!r}\ntls = true\n"
+        )
+        daemon = Daemon(directory / "data", config=config)
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        context = ssl.create_default_context(cafile=str(directory / "data" / "tls-dev-ca.pem"))
+
+        def connect():
+            raw = socket.create_connection(("127.0.0.1", daemon.ports["lines-tls"]), timeout=10)
+            client = LineClient(None, sock=context.wrap_socket(raw, server_hostname="localhost"))
+            self.addCleanup(client.close)
+            return client
+
+        connect().expect("Name: ")
+        self.assertIn("Too many connections from your address, try again later.", connect().read_until_closed())

@@ -47,6 +47,15 @@ class Capabilities:
     screen_reader: bool = False
     structured: bool = False
 
+    @property
+    def host(self):
+        """
+        The host part of L{peer}: what per-address limits count.  It
+        follows L{peer}, which a frontend may update (a player relayed by a
+        trusted proxy).
+        """
+        return host_from_peer(self.peer)
+
     def colour_level(self):
         """
         The richest colour this client renders, for L{markup.render}.
@@ -65,3 +74,21 @@ class Capabilities:
         screen readers, which read a folded sentence as two.
         """
         return 0 if self.screen_reader else self.width
+
+
+def host_from_peer(peer):
+    """
+    The host part of a peer description as
+    L{gateway.frontends.addresses.describe} writes it: C{"192.0.2.5:4242"}
+    gives C{"192.0.2.5"}, C{"[2001:db8::1]:22"} and C{"[2001:db8::1]"}
+    give C{"2001:db8::1"}; anything else (C{"unix"}, an address without a
+    port) is its own host.
+
+    @type peer: L{str}
+    @rtype: L{str}
+    """
+    if peer.startswith("["):
+        host, bracket, _ = peer[1:].partition("]")
+        return host if bracket else peer
+    host, colon, port = peer.rpartition(":")
+    return host if colon and port.isdigit() and ":" not in host else peer

@@ -2,10 +2,13 @@
 The game core every frontend connects to.
 """
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
+from gateway.core.idle import IdleWatch
 from gateway.core.login import login_dialogue
 from gateway.core.session import Session
+from gateway.core.throttle import LoginGuard
 
 
 class GameCore:
@@ -19,6 +22,8 @@ class GameCore:
     @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
     @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
+    @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
+        and account creations.
     @ivar started_at: when the core started, in C{clock} seconds.
     """
 
@@ -32,9 +37,12 @@ class GameCore:
         self.hasher = hasher
         self.dispatcher = dispatcher
         self.clock = clock
+        self.guard = LoginGuard(clock, settings.limits)
         self.started_at = clock.seconds()
         self.sessions = set()
         self._login_timers = {}
+        self._idle = {}
+        self._drained = None
 
     def connect(self, transport):
         """
@@ -84,6 +92,9 @@ class GameCore:
     def _open(self, transport):
         session = Session(self, transport)
         self.sessions.add(session)
+        limits = self.settings.limits
+        if limits.idle_timeout:
+            self._idle[session] = IdleWatch(session, limits.idle_timeout, limits.idle_warning)
         self.log.info("{session} connected", session=session)
         return session
 
@@ -130,6 +141,9 @@ class GameCore:
         timer = self._login_timers.pop(session, None)
         if timer is not None:
             timer.cancel()
+        idle = self._idle.pop(session, None)
+        if idle is not None:
+            idle.stop()
         if session.account is not None and session.room is not None:
             room = session.room
             online = self.world.find_online(session.account.name) is session
@@ -139,3 +153,22 @@ class GameCore:
         self.log.info(
             "{session} disconnected: {reason}", session=session, reason=reason.getErrorMessage()
         )
+        if self._drained is not None and not self.sessions:
+            drained, self._drained = self._drained, None
+            drained.callback(None)
+
+    def shutdown(self, message):
+        """
+        Tell every session C{message}; the caller then closes the
+        connections.
+
+        @return: a L{Deferred} that fires once every session has
+            disconnected.
+        """
+        for session in list(self.sessions):
+            session.send(message)
+        if not self.sessions:
+            return succeed(None)
+        if self._drained is None:
+            self._drained = Deferred()
+        return self._drained

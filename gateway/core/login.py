@@ -9,6 +9,7 @@ from twisted.logger import Logger
 
 from gateway.auth.credentials import NewAccount
 from gateway.auth.names import check_name
+from gateway.core.throttle import describe_wait
 from gateway.errors import InvalidName, NameTaken
 from gateway.interfaces import IAccount
 
@@ -51,21 +52,31 @@ async def login_dialogue(session):
 async def _check_password(session, name):
     """
     Ask for the password of the existing account C{name}, up to
-    C{login.max_attempts} times.
+    C{login.max_attempts} times.  After failures (from this address or
+    for this account, on any connection) each attempt first waits the
+    delay L{gateway.core.throttle.LoginGuard} sets, and the player is told
+    how long; the wait runs on the clock and blocks nothing else.
 
     @return: the avatar, or L{None} when every attempt failed.
     """
     core = session.core
+    host = session.capabilities.host
     for attempt in range(core.settings.login.max_attempts):
         if attempt:
             session.send("Wrong password.")
             session.send_data("Char.Login.Result", {"success": False, "message": "Wrong password."})
+        wait = core.guard.login_wait(host, name)
+        if wait:
+            session.send(f"Too many failed logins; please wait {describe_wait(wait)}.")
+            await session.sleep(wait)
         password = await session.ask("Password: ", echo=False)
+        core.guard.login_attempted(host, name)
         try:
             _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)
         except UnauthorizedLogin:
             log.info("Failed login for {name} from {peer}", name=name, peer=session.capabilities.peer)
             continue
+        core.guard.login_succeeded(host, name)
         return account
     return None
 
@@ -80,6 +91,13 @@ async def _sign_up(session, name):
     settings = core.settings
     if not settings.accounts.allow_registration:
         session.send(f"There is no account called {name}, and new accounts are not being created here.")
+        return None
+    host = session.capabilities.host
+    wait = core.guard.creation_wait(host)
+    if wait:
+        session.send(
+            f"Too many accounts have been created from your address; try again in {describe_wait(wait)}."
+        )
         return None
     answer = (await session.ask(f"There is no account called {name}. Create it? (yes/no) ")).strip().lower()
     if answer not in ("y", "yes"):
@@ -99,6 +117,7 @@ async def _sign_up(session, name):
     except NameTaken:
         session.send(f"Someone has just taken the name {name}; please choose another.")
         return None
+    core.guard.created(host)
     log.info("Account {name} created from {peer}", name=account.name, peer=session.capabilities.peer)
     session.send(f"Welcome, {account.name}! Your account has been created.")
     return account

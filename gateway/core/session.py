@@ -8,12 +8,14 @@ from collections import deque
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from gateway.core.calls import call_handler
 from gateway.core.markup import escape
+from gateway.core.throttle import TokenBucket
 from gateway.errors import CommandError, InvalidName, SessionClosed
-from gateway.interfaces import ISession, IStructuredTransport
+from gateway.interfaces import IInputFlow, ISession, IStructuredTransport
 
 _ids = itertools.count(1)
 
@@ -29,6 +31,13 @@ class Session:
     dispatched as a command; lines that arrive while a command runs wait in
     a bounded queue.  A failing handler costs the player one line of
     explanation and nothing else.
+
+    Commands run at most C{limits.commands_per_second} per second after a
+    burst of C{limits.command_burst}: faster input waits in the queue, so a
+    paste cannot monopolise the server.  When the queue is full, reading
+    from the client is paused (if its transport provides L{IInputFlow}) and
+    lines that still arrive are refused with one message per episode.  A
+    transport whose C{send} raises ends only its own session.
 
     @ivar account: the L{gateway.interfaces.IAccount} once logged in.
     @ivar room: the id of the room the session is in, once logged in.
@@ -52,6 +61,12 @@ class Session:
         self._waiter = None
         self._busy = False
         self._pumping = False
+        limits = core.settings.limits
+        self._commands = TokenBucket(core.clock, limits.commands_per_second, limits.command_burst)
+        self._rate_timer = None
+        self._sleeping = {}
+        self._input_paused = False
+        self._refused = 0
         self.closed = False
 
     @property
@@ -69,7 +84,24 @@ class Session:
         Send lines of text to the client (nothing once closed).
         """
         if not self.closed:
-            self.transport.send(text)
+            try:
+                self.transport.send(text)
+            except Exception:
+                self._transport_failed()
+
+    def _transport_failed(self):
+        """
+        The frontend raised while sending: log it and end this session only,
+        so a broadcast carries on to everyone else.
+        """
+        failure = Failure()
+        ref = uuid.uuid4().hex[:8]
+        self.log.failure("Transport failed for {session} (ref {ref})", failure, session=self, ref=ref)
+        try:
+            self.transport.close(f"Sorry, your connection failed on our side (reference {ref}).")
+        except Exception:
+            self.log.failure("Closing {session} failed too (ref {ref})", session=self, ref=ref)
+        self.connection_lost(failure)
 
     def send_data(self, package, data):
         """
@@ -97,11 +129,35 @@ class Session:
             waiter, self._waiter = self._waiter, None
             waiter.callback(text)
             return
-        if len(self._pending) >= self.core.settings.limits.max_pending_lines:
-            self.send(f"Too many commands are waiting; ignored: {escape(text[:40])}")
+        limit = self.core.settings.limits.max_pending_lines
+        if len(self._pending) >= limit:
+            self._refuse(text)
             return
         self._pending.append(text)
+        if len(self._pending) >= limit:
+            self._pause_input()
         self._pump()
+
+    def _refuse(self, text):
+        self._refused += 1
+        if self._refused == 1:
+            self.send(
+                f"Too many commands are waiting; input is ignored until they have run (ignored: {escape(text[:40])})"
+            )
+
+    def _pause_input(self):
+        flow = IInputFlow(self.transport, None)
+        if flow is not None and not self._input_paused:
+            self._input_paused = True
+            flow.pause_input()
+
+    def _resume_input(self):
+        if self._refused > 1:
+            self.send(f"{self._refused} lines in all were ignored while commands were waiting.")
+        self._refused = 0
+        if self._input_paused:
+            self._input_paused = False
+            IInputFlow(self.transport).resume_input()
 
     def ask(self, prompt, echo=True):
         """
@@ -128,6 +184,21 @@ class Session:
             answer.addBoth(restore)
         return answer
 
+    def sleep(self, seconds):
+        """
+        Wait on the core's clock without holding up anything else.
+
+        @return: a L{Deferred} firing with L{None} after C{seconds}, or
+            failing with L{SessionClosed} as soon as the connection ends.
+        """
+        d = Deferred()
+        self._sleeping[d] = self.core.clock.callLater(seconds, self._woken, d)
+        return d
+
+    def _woken(self, d):
+        del self._sleeping[d]
+        d.callback(None)
+
     def run(self, handler, *args):
         """
         Run C{handler(self, *args)} as this session's current task: input
@@ -147,10 +218,21 @@ class Session:
             return
         self._pumping = True
         try:
-            while self._pending and not self._busy and not self.closed:
+            while self._pending and not self._busy and not self.closed and self._rate_timer is None:
+                wait = self._commands.take()
+                if wait:
+                    self._rate_timer = self.core.clock.callLater(wait, self._rate_ready)
+                    break
                 self.run(self.core.dispatcher.dispatch, self._pending.popleft())
         finally:
             self._pumping = False
+        if (self._refused or self._input_paused) and not self.closed:
+            if len(self._pending) <= self.core.settings.limits.max_pending_lines // 2:
+                self._resume_input()
+
+    def _rate_ready(self):
+        self._rate_timer = None
+        self._pump()
 
     def _finished(self, succeeded):
         self._busy = False
@@ -182,6 +264,13 @@ class Session:
             return
         self.closed = True
         self._pending.clear()
+        if self._rate_timer is not None:
+            self._rate_timer.cancel()
+            self._rate_timer = None
+        sleeping, self._sleeping = self._sleeping, {}
+        for d, call in sleeping.items():
+            call.cancel()
+            d.errback(SessionClosed())
         if self._waiter is not None:
             waiter, self._waiter = self._waiter, None
             waiter.errback(SessionClosed())

@@ -35,6 +35,8 @@ class LineBuffer:
         @rtype: L{list}
         """
         lines = []
+        if not data:
+            return lines
         start = 1 if self._after_cr and data[:1] == b"\n" else 0
         self._after_cr = False
         while True:

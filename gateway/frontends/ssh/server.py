@@ -3,15 +3,21 @@ The SSH server factory and transport: host keys, algorithms, version
 string and login grace time, all per listener.
 """
 
+import struct
 from itertools import chain
 
+from twisted.conch.ssh.common import NS
 from twisted.conch.ssh.factory import SSHFactory
-from twisted.conch.ssh.transport import DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, SSHServerTransport
+from twisted.conch.ssh.transport import (
+    DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, DISCONNECT_TOO_MANY_CONNECTIONS, MSG_DISCONNECT, SSHServerTransport,
+)
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from gateway.frontends.addresses import describe
 from gateway.frontends.ssh.auth import AccountPortal, ConnectionService, UserAuthService
+from gateway.interfaces import IRefusingFactory
 
 #: Algorithms offered, best first, where the running Twisted implements
 #: them: key exchange on Curve25519 (with ML-KEM where available; no SHA-1
@@ -49,11 +55,26 @@ class ServerTransport(SSHServerTransport):
     The server transport, closing connections that have not authenticated
     within the login grace time (counted from the TCP connection, so a
     client that never finishes the key exchange is covered too).
+
+    @ivar refusal: when set, the connection is refused: the version string
+        goes out, then a disconnect message with this text, and the client
+        closes (or is cut after L{REFUSAL_LINGER} seconds).  Closing first
+        would reset a connection the client has already written to, and it
+        would never read the message.
     """
 
     log = Logger()
+    refusal = None
+    _grace = None
+    REFUSAL_LINGER = 10
 
     def connectionMade(self):
+        if self.refusal is not None:
+            super().connectionMade()
+            reason = struct.pack(">L", DISCONNECT_TOO_MANY_CONNECTIONS)
+            self.sendPacket(MSG_DISCONNECT, reason + NS(self.refusal.encode("utf-8")) + NS(b""))
+            self._grace = self.factory.clock.callLater(self.REFUSAL_LINGER, self.transport.abortConnection)
+            return
         settings = self.factory.settings
         self._grace = self.factory.clock.callLater(settings.login_grace_time, self._grace_over)
         super().connectionMade()
@@ -65,6 +86,10 @@ class ServerTransport(SSHServerTransport):
             peer=describe(self.transport.getPeer()), seconds=self.factory.settings.login_grace_time,
         )
         self.sendDisconnect(DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, b"authentication took too long")
+
+    def dataReceived(self, data):
+        if self.refusal is None:
+            super().dataReceived(data)
 
     def setService(self, service):
         if service.name == b"ssh-connection" and self._grace is not None:
@@ -79,10 +104,12 @@ class ServerTransport(SSHServerTransport):
         super().connectionLost(reason)
 
 
+@implementer(IRefusingFactory)
 class GatewaySSHFactory(SSHFactory):
     """
     One SSH listener.  Everything it serves with (keys, portal, limits,
-    services) lives on the instance; nothing is set on a class.
+    services) lives on the instance; nothing is set on a class.  A client
+    the connection limits turn away gets an SSH disconnect message.
 
     @ivar core: the L{gateway.core.game.GameCore}.
     @ivar settings: the listener's L{gateway.frontends.ssh.SSHOptions}.
@@ -121,4 +148,13 @@ class GatewaySSHFactory(SSHFactory):
         transport.supportedCiphers = offered(CIPHERS, transport.supportedCiphers)
         transport.supportedMACs = offered(MACS, transport.supportedMACs)
         transport.supportedCompressions = [b"none"]
+        return transport
+
+    def refuse(self, address, message):
+        """
+        See L{IRefusingFactory.refuse}: a transport that sends C{message} as
+        an SSH disconnect right after the version exchange.
+        """
+        transport = self.buildProtocol(address)
+        transport.refusal = message
         return transport

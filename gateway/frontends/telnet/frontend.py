@@ -22,7 +22,7 @@ from gateway.frontends.telnet.mccp import Compression
 from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import ISessionTransport, IStructuredTransport
+from gateway.interfaces import IInputFlow, ISessionTransport, IStructuredTransport
 
 
 def option_handlers(settings, secure):
@@ -44,7 +44,7 @@ def option_handlers(settings, secure):
     return handlers
 
 
-@implementer(ISessionTransport, IStructuredTransport)
+@implementer(ISessionTransport, IStructuredTransport, IInputFlow)
 class TelnetFrontend(telnet.TelnetProtocol):
     """
     Adapts a telnet connection to a core session: offers the MUD client
@@ -238,3 +238,11 @@ class TelnetFrontend(telnet.TelnetProtocol):
         if reason:
             self.send(reason)
         self.transport.loseConnection()
+
+    # IInputFlow: pause reading from the connection under the telnet layer.
+
+    def pause_input(self):
+        self.transport.transport.pauseProducing()
+
+    def resume_input(self):
+        self.transport.transport.resumeProducing()

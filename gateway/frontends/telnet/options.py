@@ -3,12 +3,11 @@ A telnet listener's C{options} table, and its protocol factory.
 """
 
 import codecs
-import ipaddress
 from dataclasses import dataclass
 
 from twisted.internet.protocol import ServerFactory
 
-from gateway.config import _setting, build_settings
+from gateway.config import _networks, _setting, build_settings
 from gateway.frontends.telnet.frontend import TelnetFrontend
 from gateway.frontends.telnet.transport import GatewayTelnetTransport
 
@@ -23,14 +22,6 @@ def _encoding(value):
 def _not_negative(value):
     if value < 0:
         return "0 (off) or a number of seconds"
-
-
-def _networks(value):
-    for item in value:
-        try:
-            ipaddress.ip_network(item)
-        except (TypeError, ValueError):
-            return "a list of addresses or networks such as '127.0.0.1' or '10.0.0.0/8'"
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,14 @@ class HandshakeGate(ProtocolWrapper):
 
     log = Logger()
 
-    def __init__(self, factory, wrappedProtocol):
+    def __init__(self, factory, wrappedProtocol, refusal=None):
+        """
+        @param refusal: a message to send (over TLS) instead of connecting
+            C{wrappedProtocol} at all, when the connection limits turn the
+            client away (see L{TLSFactory.refuse}).
+        """
         super().__init__(factory, wrappedProtocol)
+        self._refusal_message = refusal
         self._timer = None
         self._state = "new"
         self._checking = False
@@ -133,6 +139,9 @@ class HandshakeGate(ProtocolWrapper):
         self.transport.abortConnection()
 
     def handshakeCompleted(self):
+        if self._refusal_message is not None:
+            self._refuse(self._refusal_message)
+            return
         certificate = self.transport.getPeerCertificate() if self.factory.client_certificates != "off" else None
         refusal = self._refusal(certificate)
         if refusal is not None:

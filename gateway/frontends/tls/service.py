@@ -8,8 +8,30 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import implementer
 
 from gateway.frontends.tls.context import ServerTLS
-from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits
+from gateway.frontends.tls.handshake import HandshakeGate, HandshakeGateFactory, HandshakeLimits
+from gateway.interfaces import IRefusingFactory
 from gateway.reload import IReloadable
+
+
+@implementer(IRefusingFactory)
+class TLSFactory(TLSMemoryBIOFactory):
+    """
+    A listener's factory served over TLS.  When the connection limits
+    (L{gateway.frontends.limits.LimitingFactory}, wrapped around this one)
+    turn a client away, the reason is sent over TLS after the handshake, in
+    the frontend's own way when its factory provides L{IRefusingFactory},
+    else as one line of text.
+    """
+
+    def refuse(self, address, message):
+        gates = self.wrappedFactory
+        frontend = gates.wrappedFactory
+        if IRefusingFactory.providedBy(frontend):
+            refusal = frontend.refuse(address, message)
+            if refusal is None:
+                return None
+            return self.protocol(self, HandshakeGate(gates, refusal))
+        return self.protocol(self, HandshakeGate(gates, None, refusal=message))
 
 
 @implementer(IReloadable)
@@ -40,12 +62,12 @@ class TLSService(Service):
         @param bound: C{bound(fingerprint)}, a L{Deferred} of the id of the
             account a certificate is bound to (or L{None}); see
             L{HandshakeGateFactory}.
-        @rtype: L{TLSMemoryBIOFactory}
+        @rtype: L{TLSFactory}
         """
         gate = HandshakeGateFactory(
             factory, self.limits, listener.client_certificates, listener.certificate_fingerprints, bound
         )
-        return TLSMemoryBIOFactory(self.tls.creator(listener.client_certificates != "off"), False, gate)
+        return TLSFactory(self.tls.creator(listener.client_certificates != "off"), False, gate)
 
 
 def build_tls(config, clock, parent):

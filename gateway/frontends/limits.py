@@ -1,0 +1,307 @@
+"""
+Limits around every listener's protocol factory: connection caps in total
+and per address, new connections per address per interval, a cap on the
+output a client leaves unread, and crash isolation for protocol callbacks.
+
+L{gateway.service.build_listeners} wraps each listener's factory in a
+L{LimitingFactory}, so built-in frontends and plugins get the same limits.
+"""
+
+import uuid
+
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from zope.interface import implementer
+
+from gateway.core.throttle import Trusted, WindowCounter, describe_wait
+from gateway.frontends.addresses import describe, host_of
+from gateway.frontends.text import encode_line
+from gateway.interfaces import IRefusingFactory
+
+SERVER_FULL = "Server full, try again later."
+TOO_MANY_FROM_ADDRESS = "Too many connections from your address, try again later."
+
+
+class ConnectionLimiter:
+    """
+    Counts open connections across every listener and decides whether a
+    new one is admitted.  One limiter is shared by all listeners.
+
+    @ivar connections: the open L{LimitedProtocol}s.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, limits):
+        """
+        @param clock: an L{twisted.internet.interfaces.IReactorTime}.
+        @param limits: the L{gateway.config.LimitSettings}.
+        """
+        self.clock = clock
+        self.limits = limits
+        self.trusted = Trusted(limits.trusted_addresses)
+        self.connections = set()
+        self._per_host = {}
+        self._new = WindowCounter(clock, limits.max_new_connections_per_address, limits.new_connection_interval)
+
+    def admit(self, host):
+        """
+        Decide on a new connection from C{host} and count it when admitted.
+
+        @return: L{None} when admitted, else the message for the client.
+        """
+        if len(self.connections) >= self.limits.max_connections:
+            return SERVER_FULL
+        if host in self.trusted:
+            return None
+        if self._per_host.get(host, 0) >= self.limits.max_connections_per_address:
+            return TOO_MANY_FROM_ADDRESS
+        wait = self._new.wait(host)
+        if wait:
+            return f"Too many new connections from your address; try again in {describe_wait(wait)}."
+        self._new.record(host)
+        return None
+
+    def opened(self, protocol):
+        self.connections.add(protocol)
+        self._per_host[protocol.host] = self._per_host.get(protocol.host, 0) + 1
+
+    def closed(self, protocol):
+        if protocol in self.connections:
+            self.connections.discard(protocol)
+            left = self._per_host[protocol.host] - 1
+            if left:
+                self._per_host[protocol.host] = left
+            else:
+                del self._per_host[protocol.host]
+
+    def count(self, host):
+        """
+        How many connections C{host} has open.
+        """
+        return self._per_host.get(host, 0)
+
+    def close_all(self):
+        """
+        Close every open connection once its output is written (the start of
+        a graceful shutdown).  The connection is closed under the frontend's
+        protocol, as if the network had closed it, so clients that reconnect
+        by themselves (the web client) do.
+        """
+        for protocol in list(self.connections):
+            protocol.loseConnection()
+
+    def abort_all(self):
+        """
+        Cut every open connection at once (the end of a graceful shutdown).
+
+        @return: how many there were.
+        """
+        remaining = list(self.connections)
+        for protocol in remaining:
+            protocol.transport.abortConnection()
+        return len(remaining)
+
+
+class _RefusalProtocol(Protocol):
+    """
+    Writes one line of plain text and closes.
+    """
+
+    def __init__(self, message):
+        self.message = message
+
+    def connectionMade(self):
+        self.transport.write(encode_line(self.message))
+        self.transport.loseConnection()
+
+
+@implementer(IPushProducer)
+class _OutputWatch:
+    """
+    The producer a L{LimitedProtocol} registers on its transport.  The
+    transport pauses it when its send buffer is full; the bytes written
+    from then until it resumes are the client's unread output.  Pause and
+    resume are passed on to a push producer the wrapped protocol
+    registered.
+    """
+
+    def __init__(self, protocol):
+        self.protocol = protocol
+        self.paused = False
+        self.inner = None
+
+    def pauseProducing(self):
+        self.paused = True
+        if self.inner is not None:
+            self.inner.pauseProducing()
+
+    def resumeProducing(self):
+        self.paused = False
+        self.protocol.unsent = 0
+        if self.inner is not None:
+            self.inner.resumeProducing()
+
+    def stopProducing(self):
+        if self.inner is not None:
+            self.inner.stopProducing()
+
+
+class LimitedProtocol(ProtocolWrapper):
+    """
+    One limited connection: counts toward the caps while open, is cut when
+    more than C{limits.max_output_bytes} are written while the transport
+    reports its buffer full, and turns an exception from the wrapped
+    protocol into one line for the client and a logged traceback.
+
+    @ivar host: the client's host, as the caps count it.
+    @ivar unsent: bytes written since the transport last paused us.
+    """
+
+    log = Logger()
+
+    def __init__(self, factory, wrappedProtocol, host):
+        super().__init__(factory, wrappedProtocol)
+        self.host = host
+        self.unsent = 0
+        self._watch = _OutputWatch(self)
+        self._failed = False
+        self._close_timer = None
+
+    def makeConnection(self, transport):
+        transport.registerProducer(self._watch, True)
+        self._guard(super().makeConnection, transport)
+
+    def write(self, data):
+        if self._failed:
+            return
+        self._count(len(data))
+        self.transport.write(data)
+
+    def writeSequence(self, data):
+        if self._failed:
+            return
+        self._count(sum(len(chunk) for chunk in data))
+        self.transport.writeSequence(data)
+
+    def _count(self, size):
+        if not self._watch.paused:
+            return
+        self.unsent += size
+        if self.unsent > self.factory.limiter.limits.max_output_bytes:
+            self._failed = True
+            self.log.warn(
+                "Cut {peer}: it left over {limit} bytes of output unread",
+                peer=describe(self.getPeer()), limit=self.factory.limiter.limits.max_output_bytes,
+            )
+            self.transport.abortConnection()
+
+    def loseConnection(self):
+        """
+        Close once the output is written, but cut the connection if the
+        client has not taken it within C{limits.close_timeout} seconds.  Our
+        producer is unregistered first: a transport does not close while a
+        paused producer is registered.
+        """
+        if self.disconnecting or self.transport is None:
+            return
+        self.disconnecting = 1
+        limiter = self.factory.limiter
+        self._close_timer = limiter.clock.callLater(limiter.limits.close_timeout, self._close_expired)
+        self.transport.unregisterProducer()
+        self.transport.loseConnection()
+
+    def _close_expired(self):
+        self._close_timer = None
+        self.log.info("Cut {peer}: it did not take its last output in time", peer=describe(self.getPeer()))
+        self.transport.abortConnection()
+
+    def registerProducer(self, producer, streaming):
+        if not streaming:
+            raise ValueError("gateway's connection limits only pass on push (streaming) producers")
+        self._watch.inner = producer
+
+    def unregisterProducer(self):
+        self._watch.inner = None
+
+    def dataReceived(self, data):
+        if not self._failed:
+            self._guard(self.wrappedProtocol.dataReceived, data)
+
+    def connectionLost(self, reason):
+        self.factory.unregisterProtocol(self)
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        try:
+            self.wrappedProtocol.connectionLost(reason)
+        except Exception:
+            self.log.failure("Protocol failed in connectionLost for {peer}", peer=describe(self.getPeer()))
+        self.wrappedProtocol = None
+
+    def _guard(self, f, *args):
+        """
+        Call a wrapped protocol's callback; if it raises, log the traceback
+        with a reference, tell the client (in plain text, unless the factory
+        refuses in its own way) and close this connection only.
+        """
+        try:
+            f(*args)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            self.log.failure("Protocol failed for {peer} (ref {ref})", peer=describe(self.getPeer()), ref=ref)
+            if not self._failed:
+                self._failed = True
+                if not IRefusingFactory.providedBy(self.factory.wrappedFactory):
+                    self.transport.write(encode_line(f"Sorry, your connection failed on our side (reference {ref})."))
+                self.loseConnection()
+
+
+class LimitingFactory(WrappingFactory):
+    """
+    Wraps a listener's factory with the shared L{ConnectionLimiter}.
+
+    @ivar limiter: the L{ConnectionLimiter}.
+    """
+
+    protocol = LimitedProtocol
+    log = Logger()
+
+    def __init__(self, wrappedFactory, limiter, name="?"):
+        """
+        @param name: the listener's name, for logs.
+        """
+        super().__init__(wrappedFactory)
+        self.limiter = limiter
+        self.name = name
+
+    def buildProtocol(self, addr):
+        host = host_of(addr)
+        message = self.limiter.admit(host)
+        if message is not None:
+            self.log.info(
+                "Listener {name} refused {peer}: {message}", name=self.name, peer=describe(addr), message=message
+            )
+            return self._refusal(addr, message)
+        try:
+            wrapped = self.wrappedFactory.buildProtocol(addr)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            self.log.failure("Listener {name} failed to build a protocol (ref {ref})", name=self.name, ref=ref)
+            return self._refusal(addr, f"Sorry, the server failed to accept you (reference {ref}).")
+        if wrapped is None:
+            return None
+        return self.protocol(self, wrapped, host)
+
+    def _refusal(self, addr, message):
+        if IRefusingFactory.providedBy(self.wrappedFactory):
+            return self.wrappedFactory.refuse(addr, message)
+        return _RefusalProtocol(message)
+
+    def registerProtocol(self, protocol):
+        self.limiter.opened(protocol)
+
+    def unregisterProtocol(self, protocol):
+        self.limiter.closed(protocol)
