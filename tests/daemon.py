@@ -14,9 +14,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: C{--listen} overrides that turn off the default TLS listeners, for tests
-#: that only use telnet.
-TLS_OFF = ["telnet-tls=off", "lines-tls=off"]
 _SERVING = re.compile(r"Listener (\S+) serving on \S+ \((?:\[([^\]]+)\]|([\d.]+)):(\d+)\)")
 
 
@@ -33,18 +30,22 @@ class Daemon:
     @ivar ports: listener name to the TCP port it is serving on.
     """
 
-    def __init__(self, data_dir, config=None, listen=(), extra_args=(), env=None):
+    def __init__(self, data_dir, config=None, listen=(), extra_args=(), env=None, exclusive=True):
         """
         @param data_dir: the data directory (kept across restarts).
         @param config: a configuration file, or None for the embedded defaults.
         @param listen: C{NAME=ENDPOINT} overrides; use C{tcp:0:interface=127.0.0.1}
             for an ephemeral port.
+        @param exclusive: switch off every configured listener that C{listen}
+            does not name (when C{listen} names any), so a test never binds
+            the fixed default ports.
         """
         self.data_dir = Path(data_dir)
         self.config = config
         self.listen = list(listen)
         self.extra_args = list(extra_args)
         self.env = env or {}
+        self.exclusive = exclusive
         self.process = None
         self.ports = {}
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-twistd.log"
@@ -54,6 +55,13 @@ class Daemon:
                 "--nodaemon", "--pidfile=", "gateway", "--data-dir", str(self.data_dir)]
         if self.config:
             args += ["--config", str(self.config)]
+        named = {item.partition("=")[0] for item in self.listen}
+        if self.exclusive and named:
+            from gateway.config import load_config
+
+            for name in load_config(self.config).listeners:
+                if name not in named:
+                    args += ["--listen", f"{name}=off"]
         for item in self.listen:
             args += ["--listen", item]
         return args + self.extra_args

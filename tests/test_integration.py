@@ -7,7 +7,7 @@ import signal
 
 from twisted.trial.unittest import TestCase
 
-from tests.daemon import ROOT, TLS_OFF, Daemon, LineClient, log_in, run_daemon_to_exit, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, log_in, run_daemon_to_exit, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 
@@ -15,7 +15,7 @@ EPHEMERAL = "tcp:0:interface=127.0.0.1"
 class DaemonTests(TestCase):
     def setUp(self):
         self.data = self.mktemp()
-        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"] + TLS_OFF)
+        self.daemon = Daemon(self.data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"])
         self.addCleanup(self.daemon.stop)
         self.clients = []
 
@@ -73,10 +73,7 @@ class StartupFailureTests(TestCase):
         busy.listen()
         self.addCleanup(busy.close)
         port = busy.getsockname()[1]
-        status, output = run_daemon_to_exit(
-            ["--data-dir", self.mktemp(), "--listen", f"telnet=tcp:{port}:interface=127.0.0.1"]
-            + [f"--listen={item}" for item in TLS_OFF]
-        )
+        status, output = run_daemon_to_exit(["--data-dir", self.mktemp(), "--listen", f"telnet=tcp:{port}:interface=127.0.0.1"])
         self.assertEqual(status, 1)
         self.assertIn(f"gateway: listener 'telnet' cannot listen on tcp:{port}:interface=127.0.0.1", output)
         self.assertNotIn("Traceback", output)

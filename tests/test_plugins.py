@@ -24,7 +24,7 @@ from gateway.frontends.plugin import Frontends, LazyFrontend, available_frontend
 from gateway.interfaces import IFrontendPlugin
 from gateway.service import build_listeners
 from gateway.tap import Options
-from tests.daemon import ROOT, TLS_OFF, Daemon, LineClient, run_daemon_to_exit, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, run_daemon_to_exit, sign_up
 from tests.helpers import make_core
 
 EXAMPLE = ROOT / "examples" / "jsonlines"
@@ -230,7 +230,7 @@ class ThirdPartyPluginTests(TestCase):
         data = Path(self.mktemp()).resolve()
         data.mkdir()
         daemon = Daemon(
-            data / "var", listen=["telnet=tcp:0:interface=127.0.0.1", "ssh=off"] + TLS_OFF,
+            data / "var", listen=["telnet=tcp:0:interface=127.0.0.1", "ssh=off"],
             env={"PYTHONPATH": os.pathsep.join([str(ROOT), str(root)])},
         )
         self.addCleanup(daemon.stop)

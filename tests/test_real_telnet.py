@@ -9,7 +9,7 @@ import shutil
 
 from twisted.trial.unittest import SkipTest, TestCase
 
-from tests.daemon import ROOT, TLS_OFF, Daemon, LineClient, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, sign_up
 
 try:
     import pexpect
@@ -23,7 +23,7 @@ class RealTelnetTests(TestCase):
             raise SkipTest("pexpect is not installed (pip install gateway[test])")
         if shutil.which("telnet") is None:
             raise SkipTest("the telnet client is not installed (apt-get install telnet)")
-        self.daemon = Daemon(self.mktemp(), config=ROOT / "etc" / "gateway.toml", listen=["telnet=tcp:0:interface=127.0.0.1", "ssh=off"] + TLS_OFF)
+        self.daemon = Daemon(self.mktemp(), config=ROOT / "etc" / "gateway.toml", listen=["telnet=tcp:0:interface=127.0.0.1", "ssh=off"])
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
 

@@ -14,7 +14,7 @@ from shutil import which
 from twisted.trial.unittest import SkipTest, TestCase
 
 from gateway.frontends.ssh.hostkeys import KINDS, host_keys
-from tests.daemon import ROOT, TLS_OFF, Daemon, LineClient, run_daemon_to_exit, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, run_daemon_to_exit, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 SSH_OPTIONS = [
@@ -50,7 +50,7 @@ class SSHDaemonTests(TestCase):
         data = Path(self.mktemp()).resolve()
         prepared_host_keys(data)
         self.daemon = Daemon(
-            data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", f"ssh={EPHEMERAL}"] + TLS_OFF
+            data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", f"ssh={EPHEMERAL}"]
         )
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)

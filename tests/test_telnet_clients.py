@@ -12,7 +12,7 @@ import subprocess
 
 from twisted.trial.unittest import SkipTest, TestCase
 
-from tests.daemon import ROOT, TLS_OFF, Daemon, LineClient, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 TINTIN = "/usr/games/tt++"
@@ -32,7 +32,7 @@ TINTIN_SCRIPT = """\
 class ClientTestCase(TestCase):
     def setUp(self):
         data = self.mktemp()
-        self.daemon = Daemon(data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"] + TLS_OFF)
+        self.daemon = Daemon(data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"])
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
         self.port = self.daemon.ports["telnet"]

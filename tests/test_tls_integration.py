@@ -23,7 +23,7 @@ from tests.certs import write_pair
 from tests.daemon import ROOT, Daemon, LineClient, log_in, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
-TLS_LISTENERS = ["telnet=off", "ssh=off", f"telnet-tls={EPHEMERAL}", f"lines-tls={EPHEMERAL}"]
+TLS_LISTENERS = [f"telnet-tls={EPHEMERAL}", f"lines-tls={EPHEMERAL}"]
 
 
 def need(tool):
