@@ -14,7 +14,7 @@ from twisted.trial.unittest import TestCase
 from zope.interface import directlyProvides
 
 from gateway import __version__
-from gateway.frontends.lines import CLOSE_GRACE, build_factory
+from gateway.frontends.lines import build_factory
 from gateway.errors import ConfigError
 from tests.certs import self_signed, x509_of
 from tests.helpers import make_core, sign_up
@@ -23,12 +23,12 @@ CERTIFICATE = x509_of(self_signed("bot")[0])
 FINGERPRINT = CERTIFICATE.digest("sha256").decode()
 
 
-class AbortableTransport(StringTransport):
-    aborted = False
-    certificate = None
+class PeerTransport(StringTransport):
+    """
+    A L{StringTransport} that can answer C{getPeerCertificate}.
+    """
 
-    def abortConnection(self):
-        self.aborted = True
+    certificate = None
 
     def getPeerCertificate(self):
         return self.certificate
@@ -39,7 +39,7 @@ def tls_transport(certificate=None):
     A TLS transport as the handshake gate hands it over, with the client's
     certificate.
     """
-    transport = AbortableTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
+    transport = PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
     directlyProvides(transport, ISSLTransport)
     transport.certificate = certificate
     return transport
@@ -52,7 +52,7 @@ class LinesTests(TestCase):
 
     def connect(self, transport=None):
         protocol = build_factory(self.core, self.core.portal, {}).buildProtocol(None)
-        transport = transport or AbortableTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
+        transport = transport or PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
         protocol.makeConnection(transport)
         return protocol, transport
 
@@ -92,20 +92,13 @@ class LinesTests(TestCase):
         protocol.dataReceived(b"x" * 5000 + b"\n")
         self.assertEqual(self.read(transport), "That line was too long (over 4096 bytes) and was ignored.\r\n")
 
-    def test_close_writes_reason_then_closes_and_aborts_a_stuck_client(self):
+    def test_close_writes_reason_then_closes(self):
         protocol, transport = self.connect()
         transport.clear()
         protocol.close("Goodbye.")
+        protocol.close("Twice.")
         self.assertEqual(self.read(transport), "Goodbye.\r\n")
         self.assertTrue(transport.disconnecting)
-        self.clock.advance(CLOSE_GRACE)
-        self.assertTrue(transport.aborted)
-
-    def test_abort_timer_cancelled_when_closed(self):
-        protocol, transport = self.connect()
-        protocol.close()
-        protocol.connectionLost(Failure(ConnectionDone()))
-        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_options_refused(self):
         self.assertRaises(ConfigError, build_factory, self.core, self.core.portal, {"colour": True})

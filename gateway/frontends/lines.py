@@ -26,11 +26,6 @@ from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.text import decode_line, encode_line
 from gateway.interfaces import IAccount, ISessionTransport
 
-#: Seconds a closing connection has to take its last line before it is
-#: aborted (a client that stopped reading cannot hold it open).
-CLOSE_GRACE = 10.0
-
-
 @implementer(ISessionTransport)
 class LinesFrontend(Protocol):
     """
@@ -52,7 +47,7 @@ class LinesFrontend(Protocol):
         self.settings = settings
         self.session = None
         self._early = []
-        self._closer = None
+        self._closing = False
         self._gone = False
 
     def connectionMade(self):
@@ -104,8 +99,6 @@ class LinesFrontend(Protocol):
 
     def connectionLost(self, reason):
         self._gone = True
-        if self._closer is not None and self._closer.active():
-            self._closer.cancel()
         if self.session is not None:
             self.session.connection_lost(reason)
 
@@ -121,11 +114,13 @@ class LinesFrontend(Protocol):
         pass
 
     def close(self, reason=None):
-        if self._closer is not None:
+        # The reason is written first and the connection closes once it is
+        # sent; the connection limits cut a client that does not take it.
+        if self._closing:
             return
+        self._closing = True
         if reason:
             self.send(reason)
-        self._closer = self.core.clock.callLater(CLOSE_GRACE, self.transport.abortConnection)
         self.transport.loseConnection()
 
 
