@@ -23,6 +23,7 @@ setup(
         "gateway.core.commands",
         "gateway.frontends",
         "gateway.frontends.ssh",
+        "gateway.frontends.tls",
         "gateway.frontends.telnet",
         "gateway.store",
         "twisted.plugins",

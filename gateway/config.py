@@ -152,6 +152,38 @@ class WorldSettings:
     crowd: int = _setting(100, _at_least(1))
 
 
+def _one_of(*choices):
+    def check(value):
+        if value not in choices:
+            return "one of " + ", ".join(repr(c) for c in choices)
+
+    return check
+
+
+def _fingerprints(value):
+    from gateway.auth.fingerprints import normalize_fingerprint
+
+    for item in value:
+        if not isinstance(item, str) or normalize_fingerprint(item) is None:
+            return "a list of SHA-256 fingerprints (64 hex digits, colons allowed)"
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    """
+    The C{[tls]} section: the certificate every C{tls = true} listener
+    serves and the protocol policy.  With no C{certificate} and C{key} a
+    development certificate is generated into the data directory.
+    """
+
+    certificate: str = _setting("")
+    key: str = _setting("")
+    min_version: str = _setting("TLSv1.2", _one_of("TLSv1.2", "TLSv1.3"))
+    ciphers: str = _setting("ECDHE+AESGCM:ECDHE+CHACHA20", _nonempty)
+    handshake_timeout: float = _setting(10.0, _positive)
+    max_handshakes: int = _setting(64, _at_least(1))
+
+
 _MSSP_RESERVED = frozenset(["NAME", "PLAYERS", "UPTIME", "PORT", "CODEBASE", "HOSTNAME"])
 
 
@@ -184,12 +216,20 @@ class ListenerSettings:
     endpoint: str = _setting("", _nonempty)
     enabled: bool = _setting(True)
     options: dict = _setting({})
+    tls: bool = _setting(False)
+    client_certificates: str = _setting("off", _one_of("off", "optional", "required"))
+    certificate_fingerprints: list = _setting([], _fingerprints)
     name: str = field(default="", metadata={"internal": True})
 
 
 _DEFAULT_LISTENERS = {
     "telnet": {"frontend": "telnet", "endpoint": "tcp:4000:interface=127.0.0.1"},
     "ssh": {"frontend": "ssh", "endpoint": "tcp:4022:interface=127.0.0.1"},
+    "telnet-tls": {"frontend": "telnet", "endpoint": "tcp:4001:interface=127.0.0.1", "tls": True},
+    "lines-tls": {
+        "frontend": "lines", "endpoint": "tcp:4443:interface=127.0.0.1", "tls": True,
+        "client_certificates": "optional",
+    },
 }
 
 
@@ -209,6 +249,7 @@ class Config:
     login: LoginSettings
     limits: LimitSettings
     world: WorldSettings
+    tls: TLSSettings
     shutdown: ShutdownSettings
     mssp: MsspSettings
     listeners: Dict[str, ListenerSettings]
@@ -243,6 +284,7 @@ _SECTIONS = {
     "login": LoginSettings,
     "limits": LimitSettings,
     "world": WorldSettings,
+    "tls": TLSSettings,
     "shutdown": ShutdownSettings,
     "mssp": MsspSettings,
 }
@@ -354,6 +396,12 @@ def _listeners(table, overrides, source):
         for key in ("frontend", "endpoint"):
             if not getattr(settings, key):
                 raise ConfigError(f"{source}: {where}.{key} is required")
+        if not settings.tls and (settings.client_certificates != "off" or settings.certificate_fingerprints):
+            raise ConfigError(f"{source}: {where}: client certificates need tls = true")
+        if settings.certificate_fingerprints and settings.client_certificates == "off":
+            raise ConfigError(
+                f"{source}: {where}: certificate_fingerprints need client_certificates = \"optional\" or \"required\""
+            )
         if settings.enabled:
             _check_endpoint(settings.endpoint, where, source)
         listeners[name] = dataclasses.replace(settings, name=name)

@@ -48,3 +48,9 @@ class SessionClosed(GatewayError):
     The session ended while something was waiting on it (for example an
     answer to a prompt).
     """
+
+
+class CertificateTaken(GatewayError):
+    """
+    A client certificate fingerprint is already bound to another account.
+    """

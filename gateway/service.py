@@ -11,6 +11,7 @@ from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from gateway.auth.certificates import CertificateChecker
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
@@ -23,6 +24,7 @@ from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
+from gateway.reload import ReloadService
 from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
 from gateway.store.service import Store, StoreService, connection_pool
@@ -117,6 +119,7 @@ def build_core(config, reactor, parent):
             PasswordChecker(store, hasher),
             RegistrationChecker(store, hasher, config.accounts, start_room),
             SSHKeyChecker(store),
+            CertificateChecker(store),
         ],
     )
     return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
@@ -161,6 +164,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     source = config.path or "(defaults)"
     if limiter is None:
         limiter = ConnectionLimiter(core.clock, config.limits)
+    tls = None
     for listener in config.listeners.values():
         if not listener.enabled:
             continue
@@ -170,9 +174,23 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
                 f"installed frontend (available: {frontends.describe()})"
             )
-        factory = LimitingFactory(listener_factory(plugin, core, listener, source), limiter, listener.name)
+        factory = listener_factory(plugin, core, listener, source)
+        if listener.tls:
+            if tls is None:
+                tls = _build_tls(config, reactor, parent, source)
+            factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
+        factory = LimitingFactory(factory, limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
+
+
+def _build_tls(config, reactor, parent, source):
+    from gateway.frontends.tls.service import build_tls
+
+    try:
+        return build_tls(config, reactor, parent)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}")
 
 
 def build_service(config, reactor):
@@ -191,6 +209,7 @@ def build_service(config, reactor):
     limiter = ConnectionLimiter(core.clock, config.limits)
     ShutdownService(core, limiter, config.shutdown, reactor).setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)
+    ReloadService(reactor).setServiceParent(top)
     log.info(
         "gateway configured from {source}; data in {data}",
         source=config.path or "(defaults)", data=config.data_dir,

@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 from twisted.internet.task import Clock
 from zope.interface import implementer
 
+from gateway.auth.certificates import CertificateChecker
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher
 from gateway.auth.realm import Realm
@@ -125,7 +126,8 @@ def make_core(clock=None, config=None, commands=None):
     hasher = fast_hasher()
     portal = Portal(
         Realm(store),
-        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, "hall"), SSHKeyChecker(store)],
+        [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, "hall"), SSHKeyChecker(store),
+         CertificateChecker(store)],
     )
     dispatcher = Dispatcher(commands if commands is not None else default_commands())
     world = World(dict(TEST_ROOMS), "hall", config.world.crowd)

@@ -53,6 +53,7 @@ class TelnetConnection:
                                     hostAddress=IPv4Address("TCP", "127.0.0.1", 4000))
         if tls:
             alsoProvides(self.wire, ISSLTransport)
+            self.wire.getPeerCertificate = lambda: None  # no client certificate
         self.protocol.makeConnection(self.wire)
         self.frontend = self.protocol.protocol
 

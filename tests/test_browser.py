@@ -163,6 +163,7 @@ class WebClientTests(TestCase):
         port = self.daemon.ports["web"]
         self.daemon.stop()
         self.wait_for(lambda: "retrying" in status.text, "the lost connection is not shown")
+        # Only the web listener moves; telnet keeps its configured endpoint.
         self.daemon.listen = [f"web=tcp:{port}:interface=127.0.0.1"]
         self.daemon.start(expect=2)
         self.wait_for(lambda: status.text == "connected", "the page did not reconnect")

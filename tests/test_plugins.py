@@ -190,6 +190,7 @@ class CommandLineTests(TestCase):
         usage = str(Options())
         self.assertIn("--list-frontends", usage)
         self.assertRegex(usage, r"Installed frontends .*:\n(  .*\n)*  telnet +Telnet")
+        self.assertRegex(usage, r"\n  lines +UTF-8 lines")
 
 
 class ThirdPartyPluginTests(TestCase):

@@ -18,6 +18,7 @@ from gateway.frontends.limits import LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.interfaces import IFrontendPlugin
 from gateway.listener import ListenerService
+from gateway.reload import reloadable_services
 from gateway.service import build_listeners
 from gateway.tap import Options, makeService
 from tests.helpers import make_core
@@ -44,7 +45,10 @@ class OptionsTests(SynchronousTestCase):
         options.parseOptions(["--data-dir", self.mktemp()])
         service = makeService(options)
         self.assertTrue(IService.providedBy(service))
-        self.assertEqual([s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh"])
+        self.assertEqual(
+            [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
+        )
+        self.assertEqual([s.name for s in reloadable_services(service)], ["tls"])
 
     def test_sessions_stop_after_listeners_before_store(self):
         options = Options()

@@ -23,3 +23,21 @@ class NewAccount:
     def __init__(self, username, password):
         self.username = username
         self.password = password
+
+
+class ICertificateFingerprint(Interface):
+    """
+    The SHA-256 fingerprint of the certificate a TLS client presented.
+    """
+
+    fingerprint = Attribute("The fingerprint in canonical form (L{str}).")
+
+
+@implementer(ICertificateFingerprint)
+class CertificateFingerprint:
+    """
+    A client certificate's fingerprint, as credentials.
+    """
+
+    def __init__(self, fingerprint):
+        self.fingerprint = fingerprint

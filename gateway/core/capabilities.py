@@ -19,6 +19,8 @@ class Capabilities:
     @ivar utf8: whether the client takes UTF-8.
     @ivar peer: the client's address as text, for logs.
     @ivar client: the client program's name when it said so, else C{""}.
+    @ivar certificate: the SHA-256 fingerprint of the client's TLS
+        certificate (see L{gateway.auth.fingerprints}), else C{""}.
     @ivar client_version: the client program's version when it said so.
     @ivar terminal: the terminal type the client reported, else C{""}.
     @ivar xterm256: whether the client renders the xterm 256 colours.
@@ -37,6 +39,7 @@ class Capabilities:
     utf8: bool = True
     peer: str = ""
     client: str = ""
+    certificate: str = ""
     client_version: str = ""
     terminal: str = ""
     xterm256: bool = False

@@ -33,6 +33,14 @@ MIGRATIONS = (
     );
     CREATE INDEX ssh_keys_fingerprint ON ssh_keys (fingerprint);
     """,
+    """
+    CREATE TABLE certificates (
+        fingerprint TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE INDEX certificates_by_account ON certificates (account_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

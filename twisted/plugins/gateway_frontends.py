@@ -10,6 +10,12 @@ telnet = LazyFrontend(
     "gateway.frontends.telnet:build_factory",
 )
 
+lines = LazyFrontend(
+    "lines",
+    "UTF-8 lines for scripts, bots and openssl s_client; client certificate login over TLS",
+    "gateway.frontends.lines:build_factory",
+)
+
 ssh = LazyFrontend(
     "ssh",
     "SSH (OpenSSH clients) with password or public-key login",

@@ -29,6 +29,9 @@ def default_commands():
     """
     Every built-in command, in the order C{help} lists them.
     """
-    from gateway.core.commands import account, basic, comms, keys, movement
+    from gateway.core.commands import account, basic, certificates, comms, keys, movement
 
-    return basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS + keys.COMMANDS
+    return (
+        basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS + keys.COMMANDS
+        + certificates.COMMANDS
+    )

@@ -78,7 +78,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
         secure = self.transport.secure
         self.capabilities = Capabilities(
             protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
-            utf8=self.encoding == "utf-8", secure=secure,
+            utf8=self.encoding == "utf-8", secure=secure, certificate=self.transport.certificate,
         )
         self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
         nodelay = getattr(self.transport.transport, "setTcpNoDelay", None)

@@ -9,6 +9,7 @@ from twisted.conch import telnet
 from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 
+from gateway.auth.fingerprints import client_fingerprint
 from gateway.frontends.telnet.codes import DO, DONT, IAC, WILL, WONT
 from gateway.frontends.telnet.mccp import CompressingTransport
 
@@ -40,6 +41,8 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     L{CompressingTransport} that MCCP2 switches on.
 
     @ivar secure: whether the connection is over TLS.
+    @ivar certificate: the fingerprint of the client's TLS certificate,
+        else C{""}.
     @ivar compression: the L{CompressingTransport} under this one.
     """
 
@@ -57,6 +60,7 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         everything written, Twisted's own negotiation bytes included.
         """
         self.secure = ISSLTransport.providedBy(transport)
+        self.certificate = client_fingerprint(transport) if self.secure else ""
         self.compression = CompressingTransport(transport)
         super().makeConnection(self.compression)
 

@@ -1,0 +1,143 @@
+"""
+The C{lines} frontend: UTF-8 lines ending in LF or CR LF, no negotiation,
+for scripts, bots and C{openssl s_client}.  The first line the server sends
+is C{OK gateway <version>}; every message, prompts included, is a whole
+line.  Over TLS, a client certificate bound to an account (C{cert add})
+logs that account in without a password; any other goes through the
+usual login (the listener's C{client_certificates = "required"} has the
+handshake gate turn those away first).
+"""
+
+from dataclasses import dataclass
+
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from gateway import __version__
+from gateway.auth.credentials import CertificateFingerprint
+from gateway.auth.fingerprints import client_fingerprint
+from gateway.config import build_settings
+from gateway.core.capabilities import Capabilities
+from gateway.frontends.addresses import describe
+from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
+from gateway.frontends.text import decode_line, encode_line
+from gateway.interfaces import IAccount, ISessionTransport
+
+@implementer(ISessionTransport)
+class LinesFrontend(Protocol):
+    """
+    Adapts a line connection to a core session.
+
+    Until the session exists (a certificate login is looked up first),
+    received lines wait, at most C{limits.max_pending_lines} of them.
+    """
+
+    log = Logger()
+    protocol_name = "lines"
+
+    def __init__(self, core, settings):
+        """
+        @param core: the L{gateway.core.game.GameCore}.
+        @param settings: this listener's L{LinesOptions}.
+        """
+        self.core = core
+        self.settings = settings
+        self.session = None
+        self._early = []
+        self._closing = False
+        self._gone = False
+
+    def connectionMade(self):
+        secure = ISSLTransport.providedBy(self.transport)
+        fingerprint = client_fingerprint(self.transport) if secure else ""
+        self.capabilities = Capabilities(
+            protocol=self.protocol_name, secure=secure, peer=describe(self.transport.getPeer()),
+            certificate=fingerprint,
+        )
+        self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
+        self.send(f"OK gateway {__version__}")
+        if not fingerprint:
+            self._started(self.core.connect(self))
+            return
+        d = self.core.portal.login(CertificateFingerprint(fingerprint), None, IAccount)
+        d.addCallbacks(self._certified, self._not_certified)
+
+    def _certified(self, login):
+        _, account, _ = login
+        if not self._gone:
+            self.log.info("{peer} logged in as {name} by client certificate", peer=self.capabilities.peer, name=account.name)
+            self._started(self.core.connect_authenticated(self, account))
+
+    def _not_certified(self, failure):
+        if self._gone:
+            return
+        if failure.check(UnauthorizedLogin):
+            # Not bound to an account (a "required" listener let only bound
+            # ones in): the usual login, after which 'cert add' binds it.
+            self._started(self.core.connect(self))
+        else:
+            self.log.failure("Certificate login failed for {peer}", failure, peer=self.capabilities.peer)
+            self.close("Sorry, logging in with your certificate went wrong on our side; it has been logged.")
+
+    def _started(self, session):
+        self.session = session
+        early, self._early = self._early, None
+        for text in early:
+            session.line_received(text)
+
+    def dataReceived(self, data):
+        for line in self._lines.feed(data):
+            if line is TOO_LONG:
+                self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            elif self.session is not None:
+                self.session.line_received(decode_line(line))
+            elif len(self._early) < self.core.settings.limits.max_pending_lines:
+                self._early.append(decode_line(line))
+
+    def connectionLost(self, reason):
+        self._gone = True
+        if self.session is not None:
+            self.session.connection_lost(reason)
+
+    # ISessionTransport
+
+    def send(self, text):
+        self.transport.write(encode_line(text))
+
+    def send_prompt(self, text):
+        self.send(text)
+
+    def set_echo(self, on):
+        pass
+
+    def close(self, reason=None):
+        # The reason is written first and the connection closes once it is
+        # sent; the connection limits cut a client that does not take it.
+        if self._closing:
+            return
+        self._closing = True
+        if reason:
+            self.send(reason)
+        self.transport.loseConnection()
+
+
+@dataclass(frozen=True)
+class LinesOptions:
+    """
+    The C{options} table of a lines listener.  It has no options of its
+    own yet; unknown keys are refused.
+    """
+
+
+def build_factory(core, portal, options):
+    """
+    The protocol factory for a lines listener (see
+    L{gateway.interfaces.IFrontendPlugin.getFactory}).
+    """
+    settings = build_settings(LinesOptions, options, "options")
+    factory = ServerFactory()
+    factory.protocol = lambda: LinesFrontend(core, settings)
+    return factory

@@ -1,0 +1,237 @@
+"""
+The handshake gate: sits between L{TLSMemoryBIOProtocol} and a frontend's
+protocol, and connects the frontend only once the handshake is done and
+the client certificate (if any) passes the listener's rules.
+
+The frontend is then connected to the L{TLSMemoryBIOProtocol} itself,
+marked as an L{ISSLTransport} (as Twisted's own C{startTLS} marks its
+transports), so frontends and libraries that look for TLS find it, and
+C{getPeerCertificate()} gives them the client's certificate.
+"""
+
+from twisted.internet.defer import maybeDeferred
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from zope.interface import alsoProvides, implementer
+
+from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerprint
+from gateway.frontends.addresses import describe
+from gateway.frontends.text import encode_line
+from gateway.frontends.tls.certificates import not_after, openssl_reason
+
+#: Bytes a client may send while its certificate is being looked up.
+MAX_EARLY_BYTES = 65536
+
+
+class HandshakeLimits:
+    """
+    The bounds every TLS listener's handshakes share.
+
+    @ivar handshaking: how many connections are in their handshake now.
+    """
+
+    def __init__(self, clock, timeout, max_handshakes):
+        """
+        @param clock: the L{twisted.internet.interfaces.IReactorTime}.
+        @param timeout: seconds a handshake (and the check of the client
+            certificate after it) may take.
+        @param max_handshakes: how many may be unfinished at once, over
+            all listeners; further connections are closed at once.
+        """
+        self.clock = clock
+        self.timeout = timeout
+        self.max_handshakes = max_handshakes
+        self.handshaking = 0
+
+
+class HandshakeGateFactory(WrappingFactory):
+    """
+    Wraps a frontend's factory with the listener's client certificate rules.
+    """
+
+    noisy = False
+
+    def __init__(self, wrappedFactory, limits, client_certificates, fingerprints=(), bound=None):
+        """
+        @param limits: the shared L{HandshakeLimits}.
+        @param client_certificates: C{'off'}, C{'optional'} or C{'required'}.
+        @param fingerprints: the only client certificate fingerprints let
+            in; empty for any.
+        @param bound: C{bound(fingerprint)} returns (a L{Deferred} of) the id
+            of the account a fingerprint is bound to, or L{None}.  A
+            C{'required'} listener without C{fingerprints} admits only
+            bound certificates.
+        """
+        super().__init__(wrappedFactory)
+        self.limits = limits
+        self.client_certificates = client_certificates
+        self.fingerprints = frozenset(normalize_fingerprint(f) for f in fingerprints)
+        self.bound = bound
+
+    def protocol(self, factory, wrappedProtocol):
+        return HandshakeGate(factory, wrappedProtocol)
+
+
+@implementer(IHandshakeListener)
+class HandshakeGate(ProtocolWrapper):
+    """
+    One connection's gate.  Until the handshake completes and the client
+    certificate has been accepted, the frontend's protocol is not connected
+    at all, so it never sees a client that has not finished TLS.
+    """
+
+    log = Logger()
+
+    def __init__(self, factory, wrappedProtocol, refusal=None):
+        """
+        @param refusal: a message to send (over TLS) instead of connecting
+            C{wrappedProtocol} at all, when the connection limits turn the
+            client away (see L{TLSFactory.refuse}).
+        """
+        super().__init__(factory, wrappedProtocol)
+        self._refusal_message = refusal
+        self._timer = None
+        self._state = "new"
+        self._checking = False
+        self._early = []
+
+    def makeConnection(self, transport):
+        # Like ProtocolWrapper.makeConnection, minus connecting the wrapped
+        # protocol, which waits for the handshake and the certificate check.
+        Protocol.makeConnection(self, transport)
+        self.factory.registerProtocol(self)
+
+    def connectionMade(self):
+        limits = self._limits = self.factory.limits
+        self._peer = describe(self.transport.getPeer())
+        if limits.handshaking >= limits.max_handshakes:
+            self.log.warn(
+                "Refused TLS connection from {peer}: the limit of {limit} unfinished handshakes "
+                "(tls.max_handshakes) is reached",
+                peer=self._peer, limit=limits.max_handshakes,
+            )
+            self._state = "refused"
+            self.transport.abortConnection()
+            return
+        limits.handshaking += 1
+        self._state = "handshaking"
+        self._timer = limits.clock.callLater(limits.timeout, self._handshake_expired)
+
+    def _end_handshake(self, state):
+        if self._state == "handshaking":
+            self._limits.handshaking -= 1
+        self._state = state
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _handshake_expired(self):
+        self._timer = None
+        what = "Certificate check of TLS client" if self._checking else "TLS handshake from"
+        self.log.info(
+            "{what} {peer} not finished in {timeout:g} seconds; closed",
+            what=what, peer=self._peer, timeout=self._limits.timeout,
+        )
+        self._end_handshake("timed out")
+        self.transport.abortConnection()
+
+    def handshakeCompleted(self):
+        if self._refusal_message is not None:
+            self._refuse(self._refusal_message)
+            return
+        certificate = self.transport.getPeerCertificate() if self.factory.client_certificates != "off" else None
+        refusal = self._refusal(certificate)
+        if refusal is not None:
+            self._refuse(refusal)
+        elif self._must_be_bound(certificate):
+            self._checking = True
+            fingerprint = certificate_fingerprint(certificate)
+            d = maybeDeferred(self.factory.bound, fingerprint)
+            d.addCallbacks(self._checked, self._check_failed, callbackArgs=(fingerprint,))
+        else:
+            self._connect()
+
+    def _refusal(self, certificate):
+        """
+        Why the client certificate is not accepted here, or L{None}.
+        """
+        allowed = self.factory.fingerprints
+        if certificate is None:
+            if self.factory.client_certificates == "required" or allowed:
+                return "This port requires a client certificate; reconnect with one."
+            return None
+        if certificate.has_expired():
+            return f"Your client certificate expired on {not_after(certificate)}; make a new one and bind it with 'cert add'."
+        if allowed and certificate_fingerprint(certificate) not in allowed:
+            return "Your client certificate is not on this port's list of allowed certificates."
+        return None
+
+    def _must_be_bound(self, certificate):
+        factory = self.factory
+        return certificate is not None and factory.client_certificates == "required" and not factory.fingerprints
+
+    def _checked(self, account_id, fingerprint):
+        if self._state != "handshaking":
+            return
+        if account_id is None:
+            self._refuse(
+                f"Your certificate {fingerprint} is not bound to an account. "
+                "Log in on another port and run 'cert add' while connected with it."
+            )
+        else:
+            self._connect()
+
+    def _check_failed(self, failure):
+        self.log.failure("Looking up the client certificate of {peer} failed", failure, peer=self._peer)
+        if self._state == "handshaking":
+            self._refuse("Sorry, your certificate could not be checked on our side; it has been logged.")
+
+    def _refuse(self, reason):
+        """
+        Write C{reason}, then close once it is flushed; a client that never
+        reads is cut off when the timeout runs out.
+        """
+        self.log.info("Refused TLS client {peer}: {reason}", peer=self._peer, reason=reason)
+        self._end_handshake("refused")
+        self.transport.write(encode_line(reason))
+        self._timer = self._limits.clock.callLater(self._limits.timeout, self.transport.abortConnection)
+        self.transport.loseConnection()
+
+    def _connect(self):
+        self._end_handshake("connected")
+        tls = self.transport
+        alsoProvides(tls, ISSLTransport)
+        self.wrappedProtocol.makeConnection(tls)
+        early, self._early = self._early, None
+        for data in early:
+            self.wrappedProtocol.dataReceived(data)
+
+    def dataReceived(self, data):
+        if self._state == "connected":
+            self.wrappedProtocol.dataReceived(data)
+        elif self._state == "handshaking":
+            # Sent right after the handshake, while the certificate is
+            # looked up: kept for the frontend, within a bound.
+            self._early.append(data)
+            if sum(map(len, self._early)) > MAX_EARLY_BYTES:
+                self.log.info("TLS client {peer} sent too much before it was admitted; closed", peer=self._peer)
+                self._end_handshake("refused")
+                self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        state = self._state
+        self._end_handshake("closed")
+        self.factory.unregisterProtocol(self)
+        if state == "connected":
+            self.wrappedProtocol.connectionLost(reason)
+        elif state == "handshaking" and self._checking:
+            self.log.info("TLS client {peer} left while its certificate was checked", peer=self._peer)
+        elif state == "handshaking":
+            if reason.check(ConnectionDone, ConnectionLost):
+                why = "the client closed the connection"
+            else:
+                why = openssl_reason(reason.value)
+            self.log.info("TLS handshake from {peer} failed: {why}", peer=self._peer, why=why)
