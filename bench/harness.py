@@ -74,8 +74,17 @@ class BaselineServer(Measured):
 
     name = "baseline"
 
+    def __init__(self, script="baseline_server.py", args=()):
+        """
+        @param script: the server in L{BENCH} to run (L{bench.tls_baseline}
+            for the TLS scenario).
+        @param args: its command line arguments.
+        """
+        self.script = script
+        self.args = list(args)
+
     def start(self, timeout=30):
-        self.process = subprocess.Popen([PYTHON, str(BENCH / "baseline_server.py")], stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen([PYTHON, str(BENCH / self.script)] + self.args, stdout=subprocess.PIPE, text=True)
         line = _readline(self.process, timeout)
         if not line.startswith("PORT "):
             self.stop()
@@ -122,10 +131,16 @@ class GatewayServer(Measured):
 
     name = "gateway"
 
-    def __init__(self, accounts=(), cheap_hash=True, nodelay=False):
+    def __init__(self, accounts=(), cheap_hash=True, nodelay=False, listener="telnet"):
+        """
+        @param listener: the one configured listener to serve (on an
+            ephemeral port): C{"telnet"}, or C{"telnet-tls"} for the TLS
+            scenario.
+        """
         self.accounts = list(accounts)
         self.cheap_hash = cheap_hash
         self.nodelay = nodelay
+        self.listener = listener
 
     def start(self, timeout=60):
         self._tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
@@ -133,10 +148,11 @@ class GatewayServer(Measured):
         hasher = cheap_hasher() if self.cheap_hash else argon2.PasswordHasher()
         create_accounts(data, self.accounts, hasher.hash(PASSWORD))
         self.daemon = _BenchDaemon(
-            data, self.cheap_hash, config=self._config(Path(self._tmp.name)), listen=[f"telnet={ENDPOINT}"],
+            data, self.cheap_hash, config=self._config(Path(self._tmp.name)), listen=[f"{self.listener}={ENDPOINT}"],
         )
         self.daemon.start(timeout=timeout)
-        self.port = self.daemon.ports["telnet"]
+        self.data_dir = data
+        self.port = self.daemon.ports[self.listener]
         self.ps = psutil.Process(self.daemon.process.pid)
         return self
 
@@ -273,6 +289,7 @@ class Profile:
     idle: int
     scale: dict
     storm: dict
+    tls: dict
     timeout: float = 300
 
 
@@ -283,6 +300,7 @@ FULL = Profile(
     idle=2000,
     scale=dict(clients=10000, senders=2, rate=1, duration=10, concurrency=200),
     storm=dict(clients=100, senders=10, rate=5, duration=20, storm=200),
+    tls=dict(workers=4, duration=10),
 )
 
 SMOKE = Profile(
@@ -292,6 +310,7 @@ SMOKE = Profile(
     idle=4,
     scale=dict(clients=6, senders=1, rate=4, duration=0.5, concurrency=3),
     storm=dict(clients=3, senders=1, rate=4, duration=1, storm=2),
+    tls=dict(workers=1, duration=0.5),
     timeout=60,
 )
 
@@ -485,6 +504,62 @@ def mccp_scenario(profile, log):
         Row(title, "paced server CPU per 1000 deliveries", "ms", 1e6 * on_p["server_cpu_s"] / on_p["delivered"],
             1e6 * off_p["server_cpu_s"] / off_p["delivered"], False),
         Row(title, "paced latency p99", "ms", on_p["latency"]["p99_ms"], off_p["latency"]["p99_ms"], False),
+    ]
+
+
+def handshakes(server, timeout, workers, duration):
+    """
+    Run L{bench.handshakes} against C{server}; its results plus the
+    server's CPU seconds meanwhile (C{server_cpu_s}).
+    """
+    args = [PYTHON, str(BENCH / "handshakes.py"), "--port", str(server.port),
+            "--workers", str(workers), "--duration", str(duration)]
+    cpu0 = server.cpu()
+    try:
+        process = subprocess.run(args, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"TLS handshake client did not finish in {timeout}s against {server.name}")
+    cpu1 = server.cpu()
+    if process.returncode:
+        raise BenchError(f"TLS handshake client failed against {server.name}")
+    result = json.loads(process.stdout)
+    result["server_cpu_s"] = cpu1 - cpu0
+    return result
+
+
+def tls_scenario(profile, log):
+    """
+    Full TLS handshakes per second: gateway's C{telnet-tls} listener
+    against the bare Twisted TLS echo server (L{bench.tls_baseline})
+    serving the same certificate and key (the development certificate
+    gateway generated at start).
+    """
+    spec = profile.tls
+    gateway = GatewayServer(listener="telnet-tls").start()
+    try:
+        g = handshakes(gateway, profile.timeout, **spec)
+        certificate, key = gateway.data_dir / "tls-dev-cert.pem", gateway.data_dir / "tls-dev-key.pem"
+        baseline = BaselineServer("tls_baseline.py", ["--certificate", str(certificate), "--key", str(key)]).start()
+        try:
+            b = handshakes(baseline, profile.timeout, **spec)
+        finally:
+            baseline.stop()
+    finally:
+        gateway.stop()
+    for server, r in (("gateway", g), ("baseline", b)):
+        log(f"{server} TLS: {r['handshakes']} handshakes ({r['protocol']}, {r['cipher']}) in {r['seconds']:.1f}s, "
+            f"{r['handshakes_per_s']:.0f}/s, {r['errors']} errors, server CPU {r['server_cpu_s']:.2f}s, "
+            f"client CPU {r['client_cpu_s']:.2f}s")
+        if not r["handshakes"]:
+            raise BenchError(f"no TLS handshake completed against {server}")
+    title = "TLS handshakes, {workers} clients for {duration:g} s".format(**spec)
+    return [
+        Row(title, "handshakes per second", "/s", g["handshakes_per_s"], b["handshakes_per_s"],
+            note="full handshake + first byte; same certificate (ECDSA P-256)"),
+        Row(title, "server CPU per handshake", "ms", 1e3 * g["server_cpu_s"] / g["handshakes"],
+            1e3 * b["server_cpu_s"] / b["handshakes"], False),
+        Row(title, "client CPU per handshake", "ms", 1e3 * g["client_cpu_s"] / g["handshakes"],
+            1e3 * b["client_cpu_s"] / b["handshakes"], False, "the handshake client's own CPU"),
     ]
 
 
