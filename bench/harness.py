@@ -300,7 +300,7 @@ FULL = Profile(
     idle=2000,
     scale=dict(clients=10000, senders=2, rate=1, duration=10, concurrency=200),
     storm=dict(clients=100, senders=10, rate=5, duration=20, storm=200),
-    tls=dict(workers=4, duration=10),
+    tls=dict(workers=8, duration=10),
 )
 
 SMOKE = Profile(

@@ -15,7 +15,7 @@ from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
-from zope.interface import alsoProvides, implementer
+from zope.interface import directlyProvides, implementer, providedBy
 
 from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerprint
 from gateway.frontends.addresses import describe
@@ -203,7 +203,10 @@ class HandshakeGate(ProtocolWrapper):
     def _connect(self):
         self._end_handshake("connected")
         tls = self.transport
-        alsoProvides(tls, ISSLTransport)
+        # alsoProvides(tls, ISSLTransport) would build a new declaration
+        # (and its resolution order) per connection from directlyProvidedBy;
+        # from providedBy the declaration is zope.interface's cached one.
+        directlyProvides(tls, providedBy(tls), ISSLTransport)
         self.wrappedProtocol.makeConnection(tls)
         early, self._early = self._early, None
         for data in early:
