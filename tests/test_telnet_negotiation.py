@@ -75,6 +75,32 @@ class Rfc1143Tests(TestCase):
         self.assertEqual(self.state(GMCP), ("no", False, "no", False))
         self.assertFalse(self.c.caps.structured)
 
+    def test_state_kept_only_for_options_not_at_rest(self):
+        """
+        Per-connection memory: the state of an offer the client refused, or
+        of an option never mentioned, is not kept; an accepted option's is,
+        and an offer still unanswered keeps its state until answered.
+        """
+        options = self.c.protocol.options
+        self.assertIn(GMCP, options)
+        self.c.feed(IAC + DONT + GMCP + IAC + WONT + LINEMODE + IAC + DO + EOR)
+        self.assertNotIn(GMCP, options)
+        self.assertNotIn(LINEMODE, options)
+        self.assertEqual(self.state(EOR), ("yes", False, "no", False))
+        self.assertTrue(self.c.protocol.option_on(EOR, True))
+        self.assertFalse(self.c.protocol.option_on(GMCP, True))
+
+    def test_refused_option_can_be_negotiated_again(self):
+        """
+        An option whose state was dropped after a refusal negotiates afresh
+        when the client asks for it later.
+        """
+        self.c.feed(IAC + DONT + GMCP)
+        self.c.take()
+        self.c.feed(IAC + DO + GMCP)
+        self.assertEqual(self.c.take(), IAC + WILL + GMCP)
+        self.assertTrue(self.c.caps.structured)
+
     def test_repeated_will_answered_once(self):
         """
         WILL answering our DO needs no reply, and a repeated WILL for an

@@ -32,6 +32,9 @@ class OptionHandler:
     @ivar frontend: the L{gateway.frontends.telnet.frontend.TelnetFrontend}.
     """
 
+    # Every connection has one of each handler: slots (in every subclass)
+    # keep them small.
+    __slots__ = ("frontend",)
     option = None
     offer = "will"
     sides = frozenset([True])
@@ -81,4 +84,5 @@ class EndOfRecord(OptionHandler):
     EOR (RFC 885): when on, prompts end with C{IAC EOR}.
     """
 
+    __slots__ = ()
     option = EOR

@@ -21,6 +21,8 @@ class Charset(OptionHandler):
     accepts UTF-8 or the fallback from the client's list, or rejects it.
     """
 
+    __slots__ = ("_asked",)
+
     option = CHARSET
     sides = frozenset([True, False])
 

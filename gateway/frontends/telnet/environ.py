@@ -60,6 +60,8 @@ class Environment(OptionHandler):
     @ivar values: variable name to value (L{str}), MNES names only.
     """
 
+    __slots__ = ("values",)
+
     option = NEW_ENVIRON
     offer = "do"
     sides = frozenset([False])

@@ -155,8 +155,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
         Whether C{option} is enabled on the server's side (C{local}) or the
         client's.
         """
-        state = self.transport.getOptionState(option)
-        return (state.us if local else state.him).state == "yes"
+        return self.transport.option_on(option, local)
 
     # Telnet options (see GatewayTelnetTransport for when these are called).
 

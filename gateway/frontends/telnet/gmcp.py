@@ -50,11 +50,14 @@ class Gmcp(OptionHandler):
     @ivar modules: the lower-cased module names the client supports.
     """
 
+    __slots__ = ("modules",)
+
     option = GMCP
 
     def __init__(self, frontend):
         super().__init__(frontend)
-        self.modules = set()
+        # Immutable and rebound on change: the empty one costs no memory.
+        self.modules = frozenset()
 
     def enabled(self, local):
         self.frontend.capabilities.structured = True
@@ -104,16 +107,18 @@ class Gmcp(OptionHandler):
         self.frontend.changed()
 
     def _supports_set(self, body):
-        self.modules.clear()
+        self.modules = frozenset()
         self._supports_add(body)
 
     def _supports_add(self, body):
+        modules = set(self.modules)
         for name in _module_names(body):
-            if len(self.modules) < MAX_MODULES:
-                self.modules.add(name)
+            if len(modules) < MAX_MODULES:
+                modules.add(name)
+        self.modules = frozenset(modules)
 
     def _supports_remove(self, body):
-        self.modules.difference_update(_module_names(body))
+        self.modules = self.modules.difference(_module_names(body))
 
     def _ping(self, body):
         self.send(b"Core.Ping")

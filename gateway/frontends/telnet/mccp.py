@@ -78,6 +78,8 @@ class Compression(OptionHandler):
     until it disagrees or the connection closes.
     """
 
+    __slots__ = ()
+
     option = MCCP2
 
     def enabled(self, local):

@@ -64,6 +64,8 @@ class ServerStatus(OptionHandler):
     MSSP.
     """
 
+    __slots__ = ()
+
     option = MSSP
 
     def enabled(self, local):

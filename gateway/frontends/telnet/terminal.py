@@ -37,6 +37,8 @@ class WindowSize(OptionHandler):
     NAWS: the client reports its columns and rows, now and on every resize.
     """
 
+    __slots__ = ()
+
     option = NAWS
     offer = "do"
     sides = frozenset([False])
@@ -62,6 +64,8 @@ class TerminalType(OptionHandler):
     answers the same twice has no more to say; one without MTTS names its
     terminal first.  At most three requests are sent.
     """
+
+    __slots__ = ("replies", "_requests")
 
     option = TTYPE
     offer = "do"
