@@ -290,6 +290,7 @@ class Profile:
     scale: dict
     storm: dict
     tls: dict
+    ssh: dict
     timeout: float = 300
 
 
@@ -301,6 +302,7 @@ FULL = Profile(
     scale=dict(clients=10000, senders=2, rate=1, duration=10, concurrency=200),
     storm=dict(clients=100, senders=10, rate=5, duration=20, storm=200),
     tls=dict(workers=8, duration=10),
+    ssh=dict(workers=2, clients=4, duration=10),
 )
 
 SMOKE = Profile(
@@ -311,6 +313,7 @@ SMOKE = Profile(
     scale=dict(clients=6, senders=1, rate=4, duration=0.5, concurrency=3),
     storm=dict(clients=3, senders=1, rate=4, duration=1, storm=2),
     tls=dict(workers=1, duration=0.5),
+    ssh=dict(workers=1, clients=1, duration=0.5),
     timeout=60,
 )
 
@@ -560,6 +563,53 @@ def tls_scenario(profile, log):
             1e3 * b["server_cpu_s"] / b["handshakes"], False),
         Row(title, "client CPU per handshake", "ms", 1e3 * g["client_cpu_s"] / g["handshakes"],
             1e3 * b["client_cpu_s"] / b["handshakes"], False, "the handshake client's own CPU"),
+    ]
+
+
+def ssh_scenario(profile, log):
+    """
+    SSH logins per second (L{bench.sshlogins}, asyncssh clients): key
+    exchange, password login, C{exec who}, close.  There is no bare
+    baseline; the client's CPU is reported beside the server's.  Accounts
+    are pre-created and the daemon hashes with L{bench.gatewayd.CHEAP_HASH},
+    so the figure is SSH's cost, not Argon2's.  Skipped (no rows) without
+    asyncssh.
+    """
+    try:
+        import asyncssh  # noqa: F401
+    except ImportError:
+        log("SSH logins: not measured, asyncssh is not installed (pip install -r bench/requirements.txt)")
+        return []
+    spec = profile.ssh
+    accounts = names(spec["workers"] * spec["clients"], "s")
+    server = GatewayServer(accounts, listener="ssh").start()
+    try:
+        args = [PYTHON, str(BENCH / "sshlogins.py"), "--port", str(server.port), "--password", PASSWORD]
+        for key, value in spec.items():
+            args += ["--" + key, str(value)]
+        for name in accounts:
+            args += ["--account", name]
+        cpu0 = server.cpu()
+        try:
+            process = subprocess.run(args, stdout=subprocess.PIPE, text=True, timeout=profile.timeout)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"SSH login client did not finish in {profile.timeout}s")
+        cpu = server.cpu() - cpu0
+    finally:
+        server.stop()
+    if process.returncode:
+        raise BenchError("SSH login client failed")
+    r = json.loads(process.stdout)
+    log(f"gateway SSH: {r['logins']} logins in {r['seconds']:.1f}s, {r['logins_per_s']:.1f}/s, {r['errors']} errors "
+        f"({r['last_error']}), server CPU {cpu:.2f}s, client CPU {r['client_cpu_s']:.2f}s")
+    if not r["logins"]:
+        raise BenchError(f"no SSH login completed: {r['last_error']}")
+    title = "SSH logins (password + exec who), {workers}x{clients} clients for {duration:g} s".format(**spec)
+    return [
+        Row(title, "logins per second", "/s", r["logins_per_s"], None, note="no bare baseline; cheap hash"),
+        Row(title, "server CPU per login", "ms", 1e3 * cpu / r["logins"], None, False),
+        Row(title, "client CPU per login", "ms", 1e3 * r["client_cpu_s"] / r["logins"], None, False,
+            "the asyncssh client's own CPU"),
     ]
 
 
