@@ -38,6 +38,7 @@ test-debian:
 # Benchmarks against a bare Twisted server; writes docs/benchmarks.md and
 # docs/benchmarks.png (about ten minutes; see docs/benchmarks.md).
 bench: venv
+	$(VENV)/bin/pip install -q -r bench/requirements.txt
 	$(VENV)/bin/python bench/run
 
 clean:
