@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from gateway.auth.hashing import lower_priority, thread_runner
@@ -70,6 +71,26 @@ class PriorityTests(SynchronousTestCase):
         thread.start()
         thread.join(30)
         self.assertEqual(seen, [19])
+
+    def test_forbidden_by_a_sandbox(self):
+        """
+        Where the system call is refused (a seccomp filter), hashing runs at
+        normal priority and a warning is logged.
+        """
+
+        def refused(*args):
+            raise PermissionError(1, "Operation not permitted")
+
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        self.patch(os, "setpriority", refused)
+        pool = InThread()
+        self.assertEqual(self.successResultOf(thread_runner(pool, pool, nice=5)(lambda: "hashed")), "hashed")
+        self.assertEqual(
+            [formatEvent(e) for e in events if e.get("log_namespace") == "gateway.auth.hashing"],
+            ["Could not lower a hashing thread's priority: Operation not permitted"],
+        )
 
     def test_failure_reaches_the_deferred(self):
         pool = InThread()

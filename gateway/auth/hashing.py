@@ -10,6 +10,9 @@ import threading
 import argon2
 from argon2.exceptions import InvalidHash, VerificationError, VerifyMismatchError
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+
+log = Logger()
 
 
 class PasswordHasher:
@@ -87,5 +90,10 @@ def lower_priority(nice):
     """
     if nice and sys.platform.startswith("linux"):
         thread = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))
+        except OSError as e:
+            # A sandbox may forbid it (a seccomp filter without
+            # setpriority); hashing then runs at normal priority.
+            log.warn("Could not lower a hashing thread's priority: {error}", error=e.strerror or e)
