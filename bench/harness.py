@@ -535,27 +535,32 @@ def tls_scenario(profile, log):
     Full TLS handshakes per second: gateway's C{telnet-tls} listener
     against the bare Twisted TLS echo server (L{bench.tls_baseline})
     serving the same certificate and key (the development certificate
-    gateway generated at start).
+    gateway generated at start).  The two are measured in turn, twice, and
+    each server's better run is kept, to damp other work on the machine.
     """
     spec = profile.tls
+    runs = {"gateway": [], "baseline": []}
     gateway = GatewayServer(listener="telnet-tls").start()
     try:
-        g = handshakes(gateway, profile.timeout, **spec)
         certificate, key = gateway.data_dir / "tls-dev-cert.pem", gateway.data_dir / "tls-dev-key.pem"
         baseline = BaselineServer("tls_baseline.py", ["--certificate", str(certificate), "--key", str(key)]).start()
         try:
-            b = handshakes(baseline, profile.timeout, **spec)
+            for _ in range(2):
+                for server in (gateway, baseline):
+                    runs[server.name].append(handshakes(server, profile.timeout, **spec))
         finally:
             baseline.stop()
     finally:
         gateway.stop()
-    for server, r in (("gateway", g), ("baseline", b)):
-        log(f"{server} TLS: {r['handshakes']} handshakes ({r['protocol']}, {r['cipher']}) in {r['seconds']:.1f}s, "
+    for server, results in runs.items():
+        log(f"{server} TLS: " + "; ".join(
+            f"{r['handshakes']} handshakes ({r['protocol']}, {r['cipher']}) in {r['seconds']:.1f}s, "
             f"{r['handshakes_per_s']:.0f}/s, {r['errors']} errors, server CPU {r['server_cpu_s']:.2f}s, "
-            f"client CPU {r['client_cpu_s']:.2f}s")
-        if not r["handshakes"]:
+            f"client CPU {r['client_cpu_s']:.2f}s" for r in results))
+        if not all(r["handshakes"] for r in results):
             raise BenchError(f"no TLS handshake completed against {server}")
-    title = "TLS handshakes, {workers} clients for {duration:g} s".format(**spec)
+    g, b = (max(runs[name], key=lambda r: r["handshakes_per_s"]) for name in ("gateway", "baseline"))
+    title = "TLS handshakes, {workers} clients for {duration:g} s, better of two".format(**spec)
     return [
         Row(title, "handshakes per second", "/s", g["handshakes_per_s"], b["handshakes_per_s"],
             note="full handshake + first byte; same certificate (ECDSA P-256)"),
