@@ -84,49 +84,59 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         if self.protocol is not None:
             self.protocol.option_enabled(option, local)
 
-    def will_no_false(self, state, option):
-        if self.enableRemote(option):
-            state.him.state = "yes"
-            self.transport.write(IAC + DO + option)
-            self._enabled(option, False)
+    # Each rule below applies to both sides of an option: "us" (local, an
+    # option the server performs; we answer DO with WILL or WONT) and "him"
+    # (the client's; we answer WILL with DO or DONT).
+    _REPLIES = {True: (WILL, WONT), False: (DO, DONT)}
+
+    def _requested(self, side, option, local):
+        """
+        The client asked for an option that is off: agree or refuse.
+        """
+        yes, no = self._REPLIES[local]
+        if self.enableLocal(option) if local else self.enableRemote(option):
+            side.state = "yes"
+            self.transport.write(IAC + yes + option)
+            self._enabled(option, local)
         else:
-            self.transport.write(IAC + DONT + option)
+            self.transport.write(IAC + no + option)
+
+    def _confirmed(self, side, option, local):
+        """
+        The client agreed to an option we asked for.
+        """
+        side.state, side.negotiating = "yes", False
+        d, side.onResult = side.onResult, None
+        self._enabled(option, local)
+        d.callback(True)
+
+    def _contradicted(self, side, option, local):
+        """
+        RFC 1143: a request answering our refusal leaves the option off.
+        """
+        self.log.debug("Client answered our refusal of {option!r} with a request", option=option)
+        side.state, side.negotiating = "no", False
+        d, side.onResult = side.onResult, None
+        (self.disableLocal if local else self.disableRemote)(option)
+        d.callback(True)
+
+    def will_no_false(self, state, option):
+        self._requested(state.him, option, False)
 
     def will_no_true(self, state, option):
-        state.him.state, state.him.negotiating = "yes", False
-        d, state.him.onResult = state.him.onResult, None
-        self._enabled(option, False)
-        d.callback(True)
+        self._confirmed(state.him, option, False)
 
     def will_yes_true(self, state, option):
-        # WANTNO and WILL: "Error: DONT answered by WILL. him=NO."
-        self.log.debug("Client answered DONT {option!r} with WILL", option=option)
-        state.him.state, state.him.negotiating = "no", False
-        d, state.him.onResult = state.him.onResult, None
-        self.disableRemote(option)
-        d.callback(True)
+        self._contradicted(state.him, option, False)
 
     def do_no_false(self, state, option):
-        if self.enableLocal(option):
-            state.us.state = "yes"
-            self.transport.write(IAC + WILL + option)
-            self._enabled(option, True)
-        else:
-            self.transport.write(IAC + WONT + option)
+        self._requested(state.us, option, True)
 
     def do_no_true(self, state, option):
-        state.us.state, state.us.negotiating = "yes", False
-        d, state.us.onResult = state.us.onResult, None
-        self._enabled(option, True)
-        d.callback(True)
+        self._confirmed(state.us, option, True)
 
     def do_yes_true(self, state, option):
-        # WANTNO and DO: "Error: WONT answered by DO. us=NO."
-        self.log.debug("Client answered WONT {option!r} with DO", option=option)
-        state.us.state, state.us.negotiating = "no", False
-        d, state.us.onResult = state.us.onResult, None
-        self.disableLocal(option)
-        d.callback(True)
+        self._contradicted(state.us, option, True)
 
     willMap = {**telnet.Telnet.willMap, ("no", False): will_no_false, ("no", True): will_no_true, ("yes", True): will_yes_true}
     doMap = {**telnet.Telnet.doMap, ("no", False): do_no_false, ("no", True): do_no_true, ("yes", True): do_yes_true}
