@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from gateway.auth.hashing import lower_priority, thread_runner
@@ -70,6 +71,26 @@ class PriorityTests(SynchronousTestCase):
         thread.start()
         thread.join(30)
         self.assertEqual(seen, [19])
+
+    def test_forbidden_leaves_priority_and_hashes(self):
+        """
+        Where setpriority() is forbidden (a system call filter), the job
+        still runs, at the thread's own priority, and the refusal is logged.
+        """
+        def forbidden(*args):
+            raise PermissionError(1, "Operation not permitted")
+
+        self.patch(os, "setpriority", forbidden)
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        pool = InThread()
+        before = priority()
+        self.assertEqual(self.successResultOf(thread_runner(pool, pool, nice=5)(lambda: ("done", priority()))), ("done", before))
+        self.assertEqual([formatEvent(e) for e in logged if e.get("log_level") == LogLevel.warn], [
+            "Password hashing keeps its priority: cannot lower it by 5 (Operation not permitted); "
+            "allow setpriority() or set server.hash_nice = 0"
+        ])
 
     def test_failure_reaches_the_deferred(self):
         pool = InThread()

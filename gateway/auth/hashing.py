@@ -10,6 +10,9 @@ import threading
 import argon2
 from argon2.exceptions import InvalidHash, VerificationError, VerifyMismatchError
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+
+log = Logger()
 
 
 class PasswordHasher:
@@ -83,9 +86,18 @@ def lower_priority(nice):
     Add C{nice} to the calling thread's niceness (capped at 19).  Only on
     Linux, where niceness belongs to a thread (and the threads it starts,
     such as Argon2's lanes); elsewhere it would slow the whole process, so
-    nothing is done.
+    nothing is done.  Where a sandbox forbids it (a system call filter
+    without C{setpriority}), the thread keeps its priority and says so:
+    hashing goes on.
     """
     if nice and sys.platform.startswith("linux"):
         thread = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))
+        except OSError as e:
+            log.warn(
+                "Password hashing keeps its priority: cannot lower it by {nice} ({error}); "
+                "allow setpriority() or set server.hash_nice = 0",
+                nice=nice, error=e.strerror,
+            )
