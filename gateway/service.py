@@ -3,6 +3,7 @@ The daemon's service tree: the store, the hashing threads, the core, and
 one listener per configured frontend.
 """
 
+import functools
 import os
 
 from twisted.application.service import MultiService, Service
@@ -20,10 +21,12 @@ from gateway.core.commands import default_commands
 from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
 from gateway.core.world import World, load_rooms
+from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
+from gateway.reconfigure import ConfigReloadService
 from gateway.reload import ReloadService
 from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
@@ -193,9 +196,13 @@ def _build_tls(config, reactor, parent, source):
         raise ConfigError(f"{source}: {e}")
 
 
-def build_service(config, reactor):
+def build_service(config, reactor, load=None):
     """
     The whole daemon for a validated configuration.
+
+    @param load: reads the configuration again on SIGHUP (see
+        L{ConfigReloadService}); by default C{config}'s file with its data
+        directory.
 
     @raise ConfigError: for configuration only a full build can check.
     @raise StartupError: when a file, directory or database is unusable.
@@ -207,8 +214,12 @@ def build_service(config, reactor):
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
     limiter = ConnectionLimiter(core.clock, config.limits)
-    ShutdownService(core, limiter, config.shutdown, reactor).setServiceParent(top)
+    shutdown = ShutdownService(core, limiter, config.shutdown, reactor)
+    shutdown.setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)
+    if load is None:
+        load = functools.partial(load_config, config.path, None, config.data_dir)
+    ConfigReloadService(load, core, limiter, shutdown).setServiceParent(top)
     ReloadService(reactor).setServiceParent(top)
     log.info(
         "gateway configured from {source}; data in {data}",

@@ -2,6 +2,8 @@
 C{twistd gateway}: command-line options and L{makeService}.
 """
 
+import functools
+
 from twisted.python import usage
 
 from gateway import __version__
@@ -79,7 +81,7 @@ def makeService(options):
     from gateway.service import build_service
 
     try:
-        config = load_config(options["config"], options["listen"], options["data-dir"])
-        return build_service(config, reactor)
+        load = functools.partial(load_config, options["config"], options["listen"], options["data-dir"])
+        return build_service(load(), reactor, load)
     except (ConfigError, StartupError) as e:
         raise SystemExit(f"gateway: {e}")

@@ -8,6 +8,7 @@ machine; FIGURES below is what the docs quote.
 import os
 import signal
 import socket
+import ssl
 import threading
 import time
 
@@ -22,6 +23,7 @@ EPHEMERAL = "tcp:0:interface=127.0.0.1"
 #: issue's full sizes with GATEWAY_FAULT_FULL=1 (a few minutes).
 FULL = os.environ.get("GATEWAY_FAULT_FULL") == "1"
 SILENT_CONNECTIONS = 500 if FULL else 300
+STALLED_HANDSHAKES = 500 if FULL else 200
 CHAT_ROUNDS = 20
 CHATTERS = 50 if FULL else 10
 PASSWORD_ATTEMPTS = 10000 if FULL else 300
@@ -45,19 +47,23 @@ def rss_kib(pid):
 class FaultTestCase(TestCase):
     #: [limits] settings for this test's daemon.
     limits = {}
+    #: More TOML for this test's daemon (sections, listeners), and how many
+    #: listeners it adds.
+    more_config = ""
+    more_listeners = 0
 
     def setUp(self):
-        self.data = self.mktemp()
+        self.data = os.path.abspath(self.mktemp())
         config = os.path.abspath(self.mktemp() + ".toml")
         with open(config, "w") as f:
             # Only the listener under test: the embedded defaults would
             # also bind fixed ports (ssh on 4022, ...).
-            f.write(f'[listeners.telnet]\nfrontend = "telnet"\nendpoint = "{EPHEMERAL}"\n\n[limits]\n')
+            f.write(f'[listeners.telnet]\nfrontend = "telnet"\nendpoint = "{EPHEMERAL}"\n\n{self.more_config}\n[limits]\n')
             for key, value in self.limits.items():
                 f.write(f"{key} = {value!r}\n".replace("'", '"'))
         self.daemon = Daemon(self.data, config=config)
         self.addCleanup(self.daemon.stop)
-        self.daemon.start()
+        self.daemon.start(expect=1 + self.more_listeners)
         self.port = self.daemon.ports["telnet"]
 
     def client(self, source="127.0.0.1", timeout=15):
@@ -103,6 +109,60 @@ class SilentConnectionTests(FaultTestCase):
         bob.send_line("who")
         bob.expect("2 players online")
         self.assertNotIn("refused", self.daemon.output())
+
+
+class StalledTLSHandshakeTests(FaultTestCase):
+    limits = {"max_connections_per_address": 1000, "max_new_connections_per_address": 1000}
+    # A long handshake timeout keeps every stalled connection until the
+    # test ends, so the counts below do not depend on the machine's speed.
+    more_config = (
+        "[tls]\nhandshake_timeout = 120\n\n"
+        f'[listeners.lines-tls]\nfrontend = "lines"\nendpoint = "{EPHEMERAL}"\ntls = true\n'
+    )
+    more_listeners = 1
+
+    def tls_client(self):
+        context = ssl.create_default_context(cafile=os.path.join(self.data, "tls-dev-ca.pem"))
+        raw = socket.create_connection(("127.0.0.1", self.daemon.ports["lines-tls"]), timeout=15)
+        client = LineClient(None, sock=context.wrap_socket(raw, server_hostname="localhost"), timeout=15)
+        self.addCleanup(client.close)
+        return client
+
+    def dropped(self):
+        return self.daemon.output().count("Dropped TLS handshake from")
+
+    def test_stalled_handshakes_lock_no_one_out(self):
+        alice, bob = self.tls_client(), self.client()
+        sign_up(alice, "Alice")
+        sign_up(bob, "Bob")
+        for _ in range(STALLED_HANDSHAKES):
+            sock = socket.create_connection(("127.0.0.1", self.daemon.ports["lines-tls"]), timeout=10)
+            self.addCleanup(sock.close)
+        # Every stalled connection has been accepted once all but the
+        # newest max_handshakes (64) have given way.
+        expected = STALLED_HANDSHAKES - 64
+        deadline = time.monotonic() + 30
+        while self.dropped() < expected:
+            self.assertLess(time.monotonic(), deadline, f"only {self.dropped()} of {expected} handshakes dropped")
+            time.sleep(0.1)
+        slowest = max(self.chat(alice, bob, CHAT_ROUNDS), self.chat(bob, alice, CHAT_ROUNDS))
+        # A player arriving while every handshake slot is held by a stalled
+        # connection gets in: the oldest stalled one gives way.
+        started = time.monotonic()
+        carol = self.tls_client()
+        sign_up(carol, "Carol")
+        arrival = time.monotonic() - started
+        slowest = max(slowest, self.chat(carol, bob, CHAT_ROUNDS))
+        self.assertEqual(self.dropped(), expected + 1)
+        bob.send_line("who")
+        bob.expect("3 players online")
+        log.info(
+            "figures: {stalled} stalled TLS handshakes ({dropped} dropped), {messages} messages, "
+            "slowest {slowest:.3f}s, newcomer's handshake and sign-up {arrival:.3f}s",
+            stalled=STALLED_HANDSHAKES, dropped=expected + 1, messages=3 * CHAT_ROUNDS, slowest=slowest,
+            arrival=arrival,
+        )
+        self.assertNotIn("Traceback", self.daemon.output())
 
 
 class ConnectionCapTests(FaultTestCase):

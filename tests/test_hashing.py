@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 
-from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from gateway.auth.hashing import lower_priority, thread_runner
@@ -72,25 +72,25 @@ class PriorityTests(SynchronousTestCase):
         thread.join(30)
         self.assertEqual(seen, [19])
 
-    def test_forbidden_leaves_priority_and_hashes(self):
+    def test_forbidden_by_a_sandbox(self):
         """
-        Where setpriority() is forbidden (a system call filter), the job
-        still runs, at the thread's own priority, and the refusal is logged.
+        Where the system call is refused (a seccomp filter), hashing runs at
+        normal priority and a warning is logged.
         """
-        def forbidden(*args):
+
+        def refused(*args):
             raise PermissionError(1, "Operation not permitted")
 
-        self.patch(os, "setpriority", forbidden)
-        logged = []
-        globalLogPublisher.addObserver(logged.append)
-        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        self.patch(os, "setpriority", refused)
         pool = InThread()
-        before = priority()
-        self.assertEqual(self.successResultOf(thread_runner(pool, pool, nice=5)(lambda: ("done", priority()))), ("done", before))
-        self.assertEqual([formatEvent(e) for e in logged if e.get("log_level") == LogLevel.warn], [
-            "Password hashing keeps its priority: cannot lower it by 5 (Operation not permitted); "
-            "allow setpriority() or set server.hash_nice = 0"
-        ])
+        self.assertEqual(self.successResultOf(thread_runner(pool, pool, nice=5)(lambda: "hashed")), "hashed")
+        self.assertEqual(
+            [formatEvent(e) for e in events if e.get("log_namespace") == "gateway.auth.hashing"],
+            ["Could not lower a hashing thread's priority: Operation not permitted"],
+        )
 
     def test_failure_reaches_the_deferred(self):
         pool = InThread()

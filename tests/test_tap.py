@@ -48,7 +48,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
         )
-        self.assertEqual([s.name for s in reloadable_services(service)], ["tls"])
+        self.assertEqual([s.name for s in reloadable_services(service)], ["tls", "config"])
 
     def test_sessions_stop_after_listeners_before_store(self):
         options = Options()

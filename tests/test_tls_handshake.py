@@ -106,18 +106,39 @@ class GateTests(TestCase):
         gate.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.limits.handshaking, 0)
 
-    def test_cap_on_unfinished_handshakes(self):
-        first, _ = self.connect()
-        self.connect()
-        third, transport = self.connect()
-        self.assertTrue(transport.aborted)
+    def test_cap_drops_the_oldest_unfinished_handshake(self):
+        """
+        At the cap the newest connection is admitted and the oldest
+        unfinished handshake gives way, so stalled connections cannot keep
+        a real client out.
+        """
+        first, first_transport = self.connect()
+        second, second_transport = self.connect()
+        third, third_transport = self.connect()
+        self.assertTrue(first_transport.aborted)
+        self.assertFalse(second_transport.aborted)
+        self.assertFalse(third_transport.aborted)
         self.assertEqual(self.limits.handshaking, 2)
-        self.assertIn("Refused TLS connection from 192.0.2.7:5555: the limit of 2 unfinished handshakes (tls.max_handshakes) is reached", self.messages)
-        third.connectionLost(Failure(ConnectionDone()))
-        first.handshakeCompleted()
+        self.assertIn(
+            "Dropped TLS handshake from 192.0.2.7:5555: the limit of 2 unfinished handshakes "
+            "(tls.max_handshakes) is reached and it is the oldest",
+            self.messages,
+        )
+        first.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.limits.handshaking, 2)
+        # The newest finishes its handshake and is connected.
+        third.handshakeCompleted()
+        self.assertTrue(third.wrappedProtocol.made)
         self.assertEqual(self.limits.handshaking, 1)
+        # A finished handshake is never dropped; the next oldest is.
+        self.connect()
         _, transport = self.connect()
+        self.assertTrue(second_transport.aborted)
+        self.assertFalse(third_transport.aborted)
         self.assertFalse(transport.aborted)
+        # The remaining two time out.
+        self.clock.advance(10)
+        self.assertEqual(self.limits.handshaking, 0)
 
     def test_failed_handshake_is_one_log_line(self):
         gate, _ = self.connect()

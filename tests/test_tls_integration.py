@@ -250,14 +250,14 @@ class HandshakeLimitTests(TestCase):
         self.addCleanup(stalled.close)
         # The start of a ClientHello, never finished.  The daemon accepts
         # connections in arrival order, so the second one finds the single
-        # handshake slot taken.
+        # handshake slot taken and the stalled one gives way.
         stalled.sock.sendall(b"\x16\x03\x01")
         second = LineClient(port)
         self.addCleanup(second.close)
-        self.assertNotIn("Name", second.read_until_closed())
-        wait_for(daemon, "Refused TLS connection from 127.0.0.1:")
-        self.assertIn("the limit of 1 unfinished handshakes", daemon.output())
         self.assertNotIn("Name", stalled.read_until_closed())
+        wait_for(daemon, "Dropped TLS handshake from 127.0.0.1:")
+        self.assertIn("the limit of 1 unfinished handshakes", daemon.output())
+        self.assertNotIn("Name", second.read_until_closed())
         wait_for(daemon, "not finished in 3 seconds; closed")
         self.assertNotIn("Traceback", daemon.output())
 

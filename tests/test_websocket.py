@@ -13,6 +13,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
 
@@ -22,11 +23,13 @@ from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.errors import ConfigError
 from gateway.frontends import messages
+from gateway.interfaces import IInputFlow
 from tests.daemon import Daemon, LineClient, sign_up
 from tests.helpers import make_core
+from tests.test_throttle import config_with
 
 try:
-    from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+    from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol, WebSocketServerFactory
 except ImportError:
     autobahn = None
 else:
@@ -231,6 +234,57 @@ class HandshakeTests(TestCase):
         self.assertEqual(e.code, 403)
 
 
+class InputFlowTests(TestCase):
+    """
+    A session whose queue of waiting commands is full stops reading the
+    WebSocket's connection until the queue has drained (L{IInputFlow}).
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def setUp(self):
+        self.clock = Clock()
+        core = make_core(self.clock, config_with(commands_per_second=1, command_burst=1, max_pending_lines=4))
+        factory = WebSocketServerFactory(protocols=["gateway.text"])
+        factory.protocol = lambda: WebSocketFrontend(core, frozenset())
+        # No timers on the real reactor.
+        factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
+        self.frontend = factory.buildProtocol(IPv4Address("TCP", "192.168.1.1", 54321))
+        self.frontend.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", "192.168.1.1", 54321)))
+        self.frontend.dataReceived(
+            b"GET /ws HTTP/1.1\r\nHost: play.example.org\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Protocol: gateway.text\r\nOrigin: http://play.example.org\r\n\r\n"
+        )
+        self.assertIn(b"101 Switching Protocols", self.frontend.transport.value())
+        self.send("Alice\nyes\nsecret1\nsecret1")
+        self.assertEqual(self.frontend.session.account.name, "Alice")
+
+    def send(self, text):
+        """
+        One masked text frame from the client (the zero mask leaves the
+        payload as it is).
+        """
+        payload = text.encode("utf-8")
+        self.assertLess(len(payload), 126)
+        self.frontend.dataReceived(bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+
+    def test_full_queue_pauses_reading_until_drained(self):
+        self.assertTrue(IInputFlow.providedBy(self.frontend))
+        transport = self.frontend.transport
+        self.send("\n".join(f"say {n}" for n in range(6)))
+        self.assertEqual(transport.producerState, "paused")
+        self.clock.pump([1] * 2)
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_closing_resumes_reading(self):
+        self.send("\n".join(f"say {n}" for n in range(6)))
+        self.assertEqual(self.frontend.transport.producerState, "paused")
+        self.frontend.close("Bye.")
+        self.assertEqual(self.frontend.transport.producerState, "producing")
+
+
 class RecordingClient(WebSocketClientProtocol if autobahn else object):
     """
     An autobahn client that records messages and lets a test wait for one.
@@ -327,7 +381,7 @@ class WebSocketDaemonTests(TestCase):
         factory = WebSocketClientFactory(f"ws://127.0.0.1:{self.web}/ws", origin=origin, protocols=list(protocols))
         # No client-side timers: the test's own deadlines bound every wait,
         # and trial wants the reactor clean after each test.
-        factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0, serverConnectionDropTimeout=0)
+        factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
         connected = Deferred()
         factory.protocol = lambda: self._track(RecordingClient(), connected)
         reactor.connectTCP("127.0.0.1", self.web, factory, timeout=WAIT)

@@ -86,9 +86,7 @@ def lower_priority(nice):
     Add C{nice} to the calling thread's niceness (capped at 19).  Only on
     Linux, where niceness belongs to a thread (and the threads it starts,
     such as Argon2's lanes); elsewhere it would slow the whole process, so
-    nothing is done.  Where a sandbox forbids it (a system call filter
-    without C{setpriority}), the thread keeps its priority and says so:
-    hashing goes on.
+    nothing is done.
     """
     if nice and sys.platform.startswith("linux"):
         thread = threading.get_native_id()
@@ -96,8 +94,6 @@ def lower_priority(nice):
             current = os.getpriority(os.PRIO_PROCESS, thread)
             os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))
         except OSError as e:
-            log.warn(
-                "Password hashing keeps its priority: cannot lower it by {nice} ({error}); "
-                "allow setpriority() or set server.hash_nice = 0",
-                nice=nice, error=e.strerror,
-            )
+            # A sandbox may forbid it (a seccomp filter without
+            # setpriority); hashing then runs at normal priority.
+            log.warn("Could not lower a hashing thread's priority: {error}", error=e.strerror or e)

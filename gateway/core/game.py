@@ -47,6 +47,26 @@ class GameCore:
         self._idle = {}
         self._drained = None
 
+    def reconfigure(self, settings):
+        """
+        Use a reloaded configuration (see L{gateway.reconfigure}): sessions
+        opened from now on get its limits and login settings, the login
+        throttles follow its limits, and every session is watched with its
+        idle timeout.
+
+        @param settings: the new L{gateway.config.Config}.
+        """
+        old, new = self.settings.limits, settings.limits
+        self.settings = settings
+        self.guard.reconfigure(new)
+        if (old.idle_timeout, old.idle_warning) != (new.idle_timeout, new.idle_warning):
+            for watch in self._idle.values():
+                watch.stop()
+            self._idle = {}
+            if new.idle_timeout:
+                for session in self.sessions:
+                    self._idle[session] = IdleWatch(session, new.idle_timeout, new.idle_warning)
+
     def connect(self, transport):
         """
         A client connected: give it a session that starts with the login

@@ -198,10 +198,25 @@ class LoginGuard:
         """
         @param limits: the L{gateway.config.LimitSettings}.
         """
-        delays = (clock, limits.login_failure_delay, limits.login_failure_max_delay, limits.login_failure_window)
-        self._by_address = FailureDelay(*delays)
-        self._by_account = FailureDelay(*delays)
-        self._creations = WindowCounter(clock, limits.max_accounts_per_address, limits.account_creation_interval)
+        self._clock = clock
+        self._limits = None
+        self.reconfigure(limits)
+
+    def reconfigure(self, limits):
+        """
+        Apply new limits.  A throttle whose settings changed starts
+        counting afresh; the others keep their counts.
+
+        @param limits: the new L{gateway.config.LimitSettings}.
+        """
+        old, self._limits = self._limits, limits
+        delays = (limits.login_failure_delay, limits.login_failure_max_delay, limits.login_failure_window)
+        if old is None or delays != (old.login_failure_delay, old.login_failure_max_delay, old.login_failure_window):
+            self._by_address = FailureDelay(self._clock, *delays)
+            self._by_account = FailureDelay(self._clock, *delays)
+        creations = (limits.max_accounts_per_address, limits.account_creation_interval)
+        if old is None or creations != (old.max_accounts_per_address, old.account_creation_interval):
+            self._creations = WindowCounter(self._clock, *creations)
         self.trusted = Trusted(limits.trusted_addresses)
 
     def login_wait(self, host, name):

@@ -40,11 +40,25 @@ class ConnectionLimiter:
         @param limits: the L{gateway.config.LimitSettings}.
         """
         self.clock = clock
-        self.limits = limits
-        self.trusted = Trusted(limits.trusted_addresses)
+        self.limits = None
         self.connections = set()
         self._per_host = {}
-        self._new = WindowCounter(clock, limits.max_new_connections_per_address, limits.new_connection_interval)
+        self.reconfigure(limits)
+
+    def reconfigure(self, limits):
+        """
+        Apply new limits to new connections and to the output and close
+        bounds of open ones.  The new-connection rate starts counting
+        afresh when its settings changed.  Connections already over a
+        lowered cap stay open.
+
+        @param limits: the new L{gateway.config.LimitSettings}.
+        """
+        old, self.limits = self.limits, limits
+        rate = (limits.max_new_connections_per_address, limits.new_connection_interval)
+        if old is None or rate != (old.max_new_connections_per_address, old.new_connection_interval):
+            self._new = WindowCounter(self.clock, *rate)
+        self.trusted = Trusted(limits.trusted_addresses)
 
     def admit(self, host):
         """

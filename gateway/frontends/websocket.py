@@ -47,7 +47,7 @@ from gateway.core.capabilities import Capabilities
 from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import clean_text
-from gateway.interfaces import ISessionTransport, IStructuredTransport
+from gateway.interfaces import IInputFlow, ISessionTransport, IStructuredTransport
 
 log = Logger()
 
@@ -156,7 +156,7 @@ def _payload(text):
     return text.encode("utf-8")
 
 
-@implementer(ISessionTransport, IStructuredTransport)
+@implementer(ISessionTransport, IStructuredTransport, IInputFlow)
 class WebSocketFrontend(WebSocketServerProtocol):
     """
     Adapts a WebSocket connection to a core session.
@@ -177,6 +177,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
         self.session = None
         self.structured = False
         self._closing = False
+        self._input_paused = False
 
     def onConnect(self, request):
         secure = ISSLTransport.providedBy(self.transport)
@@ -230,6 +231,16 @@ class WebSocketFrontend(WebSocketServerProtocol):
     def _error(self, text):
         self._send(messages.error_message(text) if self.structured else f"Ignored: {text}.")
 
+    # IInputFlow: pause reading from the connection under the WebSocket.
+
+    def pause_input(self):
+        self._input_paused = True
+        self.transport.pauseProducing()
+
+    def resume_input(self):
+        self._input_paused = False
+        self.transport.resumeProducing()
+
     # ISessionTransport
 
     def send(self, text):
@@ -257,6 +268,9 @@ class WebSocketFrontend(WebSocketServerProtocol):
         elif reason:
             self._send(reason)
         self._closing = True
+        if self._input_paused:
+            # The client's answer to the close frame must be read.
+            self.resume_input()
         self.sendClose(code=1000)
 
 

@@ -23,7 +23,7 @@ from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.ssh.editor import LineEditor
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import ISessionTransport
+from gateway.interfaces import IInputFlow, ISessionTransport
 
 #: Exit statuses of C{exec} requests.
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
@@ -38,7 +38,7 @@ def client_name(version):
     return decode_line(software[:64])
 
 
-@implementer(ISessionTransport)
+@implementer(ISessionTransport, IInputFlow)
 class SessionChannel(SSHChannel):
     """
     One C{session} channel of an authenticated connection.
@@ -69,6 +69,7 @@ class SessionChannel(SSHChannel):
         self._early = []
         self._asking = False
         self._input_ended = False
+        self._input_paused = False
 
     def channelOpen(self, specificData):
         transport = self.conn.transport
@@ -235,6 +236,9 @@ class SessionChannel(SSHChannel):
 
     def closed(self):
         self._gone = True
+        if self._input_paused:
+            # The connection may outlive this channel.
+            self.resume_input()
         if self.session is not None:
             session, self.session = self.session, None
             session.connection_lost(Failure(ConnectionDone("SSH channel closed")))
@@ -252,6 +256,17 @@ class SessionChannel(SSHChannel):
                 self.conn.transport.sendDisconnect(DISCONNECT_BY_APPLICATION, b"output not being read")
             return
         super().write(data)
+
+    # IInputFlow: pause reading from the connection under SSH.  Every
+    # channel of the connection waits with this one (a player has one).
+
+    def pause_input(self):
+        self._input_paused = True
+        self.conn.transport.transport.pauseProducing()
+
+    def resume_input(self):
+        self._input_paused = False
+        self.conn.transport.transport.resumeProducing()
 
     # ISessionTransport
 
@@ -283,5 +298,8 @@ class SessionChannel(SSHChannel):
     def close(self, reason=None):
         if reason:
             self.send(reason)
+        if self._input_paused:
+            # The client's answer to the channel close must be read.
+            self.resume_input()
         if self._mode == "shell":
             self._exit(EXIT_OK)

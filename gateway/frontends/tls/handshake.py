@@ -30,7 +30,14 @@ class HandshakeLimits:
     """
     The bounds every TLS listener's handshakes share.
 
-    @ivar handshaking: how many connections are in their handshake now.
+    At the cap, the oldest unfinished handshake gives way to the new
+    connection rather than the new one being refused: connections that
+    never finish their handshake can then hold the slots only until
+    newer ones arrive, and a real client, whose handshake takes a few
+    round trips, is locked out only by a flood that opens
+    C{max_handshakes} connections during those round trips.  Refusing the
+    newest instead would let a handful of stalled connections per
+    C{timeout} seconds refuse everyone.
     """
 
     def __init__(self, clock, timeout, max_handshakes):
@@ -39,12 +46,37 @@ class HandshakeLimits:
         @param timeout: seconds a handshake (and the check of the client
             certificate after it) may take.
         @param max_handshakes: how many may be unfinished at once, over
-            all listeners; further connections are closed at once.
+            all listeners; at the cap the oldest is dropped.
         """
         self.clock = clock
         self.timeout = timeout
         self.max_handshakes = max_handshakes
-        self.handshaking = 0
+        # Insertion-ordered: the oldest unfinished handshake comes first.
+        self._open = {}
+
+    @property
+    def handshaking(self):
+        """
+        How many connections are in their handshake now.
+        """
+        return len(self._open)
+
+    def started(self, gate):
+        """
+        Count C{gate}'s handshake.
+
+        @return: the gate of the oldest handshake, which must give way, when
+            the cap is reached, else L{None}.
+        """
+        oldest = next(iter(self._open)) if len(self._open) >= self.max_handshakes else None
+        self._open[gate] = None
+        return oldest
+
+    def finished(self, gate):
+        """
+        Stop counting C{gate}'s handshake.
+        """
+        self._open.pop(gate, None)
 
 
 class HandshakeGateFactory(WrappingFactory):
@@ -107,22 +139,27 @@ class HandshakeGate(ProtocolWrapper):
     def connectionMade(self):
         limits = self._limits = self.factory.limits
         self._peer = describe(self.transport.getPeer())
-        if limits.handshaking >= limits.max_handshakes:
-            self.log.warn(
-                "Refused TLS connection from {peer}: the limit of {limit} unfinished handshakes "
-                "(tls.max_handshakes) is reached",
-                peer=self._peer, limit=limits.max_handshakes,
-            )
-            self._state = "refused"
-            self.transport.abortConnection()
-            return
-        limits.handshaking += 1
         self._state = "handshaking"
         self._timer = limits.clock.callLater(limits.timeout, self._handshake_expired)
+        oldest = limits.started(self)
+        if oldest is not None:
+            oldest._give_way()
+
+    def _give_way(self):
+        """
+        Drop this unfinished handshake to make room for a newer one.
+        """
+        self.log.warn(
+            "Dropped TLS handshake from {peer}: the limit of {limit} unfinished handshakes "
+            "(tls.max_handshakes) is reached and it is the oldest",
+            peer=self._peer, limit=self._limits.max_handshakes,
+        )
+        self._end_handshake("dropped")
+        self.transport.abortConnection()
 
     def _end_handshake(self, state):
         if self._state == "handshaking":
-            self._limits.handshaking -= 1
+            self._limits.finished(self)
         self._state = state
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
