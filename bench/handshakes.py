@@ -14,12 +14,12 @@ protocol, cipher.
 
 import argparse
 import json
-import multiprocessing
-import resource
 import socket
 import ssl
 import sys
 import time
+
+from procpool import run_workers
 
 
 def _worker(port, duration, queue):
@@ -49,23 +49,15 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--duration", type=float, default=10)
     args = p.parse_args(argv)
-    queue = multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=_worker, args=(args.port, args.duration, queue))
-               for _ in range(args.workers)]
-    start = time.monotonic()
-    for w in workers:
-        w.start()
-    results = [queue.get(timeout=args.duration + 60) for _ in workers]
-    for w in workers:
-        w.join(10)
-    elapsed = time.monotonic() - start
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    results, elapsed, client_cpu = run_workers(
+        _worker, [(args.port, args.duration)] * args.workers, args.duration + 60
+    )
     done = sum(r[0] for r in results)
     print(json.dumps({
         "handshakes": done,
         "handshakes_per_s": done / elapsed,
         "errors": sum(r[1] for r in results),
-        "client_cpu_s": children.ru_utime + children.ru_stime,
+        "client_cpu_s": client_cpu,
         "seconds": elapsed,
         "protocol": next((r[2] for r in results if r[2]), None),
         "cipher": next((r[3] for r in results if r[3]), None),

@@ -13,10 +13,10 @@ import argparse
 import asyncio
 import itertools
 import json
-import multiprocessing
-import resource
 import sys
 import time
+
+from procpool import run_workers
 
 
 async def _client(port, names, password, command, end, counts):
@@ -60,30 +60,23 @@ def main(argv=None):
     p.add_argument("--clients", type=int, default=4, help="concurrent logins per worker")
     p.add_argument("--duration", type=float, default=10)
     args = p.parse_args(argv)
-    queue = multiprocessing.Queue()
     per = max(1, len(args.account) // args.workers)
-    workers = [
-        multiprocessing.Process(target=_worker, args=(
-            args.port, args.account[i * per:(i + 1) * per] or args.account, args.password, args.command,
-            args.clients, args.duration, queue,
-        ))
-        for i in range(args.workers)
-    ]
-    start = time.monotonic()
-    for w in workers:
-        w.start()
-    results = [queue.get(timeout=args.duration + 90) for _ in workers]
-    for w in workers:
-        w.join(10)
-    elapsed = time.monotonic() - start
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    results, elapsed, client_cpu = run_workers(
+        _worker,
+        [
+            (args.port, args.account[i * per:(i + 1) * per] or args.account, args.password, args.command,
+             args.clients, args.duration)
+            for i in range(args.workers)
+        ],
+        args.duration + 90,
+    )
     done = sum(r[0] for r in results)
     print(json.dumps({
         "logins": done,
         "logins_per_s": done / elapsed,
         "errors": sum(r[1] for r in results),
         "last_error": next((r[2] for r in results if r[2]), None),
-        "client_cpu_s": children.ru_utime + children.ru_stime,
+        "client_cpu_s": client_cpu,
         "seconds": elapsed,
     }))
 
