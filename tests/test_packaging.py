@@ -6,7 +6,7 @@ checkout, so a package left out would only break installed copies).
 import ast
 from pathlib import Path
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +20,10 @@ def declared_packages():
 
 
 class PackagingTests(SynchronousTestCase):
+    def setUp(self):
+        if not (ROOT / "setup.py").exists():
+            raise SkipTest(f"{ROOT / 'setup.py'} is not here (the Debian package build copies only tests/ and etc/)")
+
     def test_every_package_is_declared(self):
         found = {
             ".".join(init.parent.relative_to(ROOT).parts)
