@@ -5,6 +5,7 @@ TLS settings in the configuration, and wrapping listeners' factories.
 from pathlib import Path
 
 from twisted.application.service import MultiService
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.testing import MemoryReactorClock
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -132,6 +133,8 @@ class WrappingTests(TestCase):
         self.assertIsInstance(limited, LimitingFactory)
         wrapped = limited.wrappedFactory
         self.assertIsInstance(wrapped, TLSMemoryBIOFactory)
+        # Frontends and libraries that look for TLS find it.
+        self.assertTrue(ISSLTransport.implementedBy(wrapped.protocol))
         self.assertTrue(IRefusingFactory.providedBy(wrapped))
         self.assertIsInstance(wrapped.wrappedFactory, HandshakeGateFactory)
         self.assertIs(wrapped.wrappedFactory.wrappedFactory, self.plugin.factory)

@@ -5,6 +5,7 @@ The game core every frontend connects to.
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
+from gateway.core.durations import describe_duration
 from gateway.core.idle import IdleWatch
 from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
@@ -118,7 +119,10 @@ class GameCore:
         limits = self.settings.limits
         if limits.idle_timeout:
             self._idle[session] = IdleWatch(session, limits.idle_timeout, limits.idle_warning)
-        self.log.info("{session} connected", session=session)
+        # Not logged here: the line at disconnect says who it was and how
+        # long it stayed (like sshd, one line per connection that never
+        # logs in; logging cost a tenth of a TLS listener's connection
+        # rate, see docs/benchmarks.md).
         return session
 
     async def _log_in(self, session):
@@ -174,7 +178,8 @@ class GameCore:
             if online:
                 self.world.announce(room, f"{session.account.name} has left.")
         self.log.info(
-            "{session} disconnected: {reason}", session=session, reason=reason.getErrorMessage()
+            "{session} disconnected after {duration}: {reason}", session=session,
+            duration=describe_duration(self.clock.seconds() - session.connected_at), reason=reason.getErrorMessage(),
         )
         if self._drained is not None and not self.sessions:
             drained, self._drained = self._drained, None

@@ -8,6 +8,7 @@ forgets idle keys, so an attacker using many keys costs bounded memory per
 interval.
 """
 
+import functools
 import ipaddress
 from collections import deque
 
@@ -174,10 +175,14 @@ class Trusted:
         @param networks: address or CIDR strings (already validated).
         """
         self._networks = [ipaddress.ip_network(n) for n in networks]
+        # Every connection and login asks; parsing the address is most of
+        # the work, and the same few addresses come again and again.
+        self._answers = functools.lru_cache(maxsize=4096)(self._check)
 
     def __contains__(self, host):
-        if not self._networks:
-            return False
+        return bool(self._networks) and self._answers(host)
+
+    def _check(self, host):
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

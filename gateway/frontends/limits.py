@@ -9,7 +9,7 @@ L{LimitingFactory}, so built-in frontends and plugins get the same limits.
 
 import uuid
 
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IConsumer, IPushProducer, ITransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
@@ -163,12 +163,21 @@ class _OutputWatch:
             self.inner.stopProducing()
 
 
+@implementer(ITransport, IConsumer)
 class LimitedProtocol(ProtocolWrapper):
     """
     One limited connection: counts toward the caps while open, is cut when
     more than C{limits.max_output_bytes} are written while the transport
     reports its buffer full, and turns an exception from the wrapped
     protocol into one line for the client and a logged traceback.
+
+    As the transport of the wrapped protocol it declares the interfaces it
+    implements itself (the rest of its transport's methods are reached
+    through it all the same), instead of copying its transport's
+    declarations per connection as L{ProtocolWrapper} does: every wrapper
+    above it (TLS) copies them again, and rebuilding those declarations
+    cost a tenth of a TLS listener's work per connection (see
+    docs/benchmarks.md).
 
     @ivar host: the client's host, as the caps count it.
     @ivar unsent: bytes written since the transport last paused us.
@@ -186,7 +195,13 @@ class LimitedProtocol(ProtocolWrapper):
 
     def makeConnection(self, transport):
         transport.registerProducer(self._watch, True)
-        self._guard(super().makeConnection, transport)
+        self._guard(self._connect, transport)
+
+    def _connect(self, transport):
+        # ProtocolWrapper.makeConnection, without its directlyProvides.
+        Protocol.makeConnection(self, transport)
+        self.factory.registerProtocol(self)
+        self.wrappedProtocol.makeConnection(self)
 
     def write(self, data):
         if self._failed:

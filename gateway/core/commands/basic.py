@@ -3,6 +3,7 @@ Looking around and finding out: C{help}, C{look}, C{who}, C{quit}.
 """
 
 from gateway.core.commands import Command
+from gateway.core.durations import describe_duration
 from gateway.core.markup import escape
 from gateway.errors import CommandError
 
@@ -50,17 +51,8 @@ def who(session, args):
     for other in online:
         caps = other.capabilities
         via = caps.protocol + (" (secure)" if caps.secure else "")
-        lines.append(f"  {other.account.name.ljust(width)}  {via:<18} idle {_duration(now - other.last_input_at)}")
+        lines.append(f"  {other.account.name.ljust(width)}  {via:<18} idle {describe_duration(now - other.last_input_at)}")
     session.send("\n".join(lines))
-
-
-def _duration(seconds):
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def quit_(session, args):

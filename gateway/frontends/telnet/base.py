@@ -26,7 +26,9 @@ class OptionHandler:
 
     @cvar option: the option code.
     @cvar offer: C{"will"} when the server offers to perform the option at
-        connect, C{"do"} when it asks the client to.
+        connect, C{"do"} when it asks the client to.  The offers are made
+        by L{gateway.frontends.telnet.transport.GatewayTelnetTransport.offer};
+        a refusal is quietly accepted.
     @cvar sides: the sides the option may be on: C{True} for the server's
         (we C{WILL}), C{False} for the client's (it C{WILL}s).
     @ivar frontend: the L{gateway.frontends.telnet.frontend.TelnetFrontend}.
@@ -46,14 +48,6 @@ class OptionHandler:
     @property
     def name(self):
         return NAMES[self.option]
-
-    def start(self):
-        """
-        Offer the option; a refusal is quietly accepted.
-        """
-        transport = self.frontend.transport
-        negotiate = transport.will if self.offer == "will" else transport.do
-        negotiate(self.option).addErrback(negotiation_failed)
 
     def send(self, payload):
         """

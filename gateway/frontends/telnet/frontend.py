@@ -90,8 +90,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
             except OSError:
                 pass  # not a TCP socket (a Unix socket listener)
         self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings, secure)}
-        for handler in self.handlers.values():
-            handler.start()
+        self.transport.offer([(handler.option, handler.offer == "will") for handler in self.handlers.values()])
         self.session = self.core.connect(self)
         if self.settings.keepalive:
             self._keepalive = task.LoopingCall(self.transport.write_command, NOP)
@@ -208,11 +207,13 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self.transport.write(self._encode(text, True))
 
     def send_prompt(self, text):
-        self.transport.write(self._encode(text, False))
+        prompt = self._encode(text, False)
         if self.is_on(EOR, True):
-            self.transport.write_command(EOR_MARK)
+            self.transport.write_command(EOR_MARK, prompt)
         elif not self.is_on(SGA, True):
-            self.transport.write_command(GA)
+            self.transport.write_command(GA, prompt)
+        else:
+            self.transport.write(prompt)
 
     def send_data(self, package, data):
         handler = self.handlers.get(Gmcp.option)

@@ -54,6 +54,27 @@ class _OptionSides:
         self.him = _Side()
 
 
+class _Unobserved:
+    """
+    Stands where Twisted's option state machine keeps the L{Deferred} it
+    fires when a negotiation ends, for the offers made at connect: nobody
+    waits on their outcome (handlers hear of an option through
+    C{option_enabled}, and a refusal is quietly accepted), so there is no
+    L{Deferred} per offer to make, and none to fail when the client leaves.
+    """
+
+    __slots__ = ()
+
+    def callback(self, result):
+        pass
+
+    def errback(self, failure=None):
+        pass
+
+
+_UNOBSERVED = _Unobserved()
+
+
 class GatewayTelnetTransport(telnet.TelnetTransport):
     """
     L{telnet.TelnetTransport} with a sturdier byte parser.
@@ -105,15 +126,36 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     def writeSequence(self, seq):
         self.write(b"".join(seq))
 
-    def write_command(self, command):
+    def write_command(self, command, after=b""):
         """
-        Write C{IAC command}, e.g. C{GA} after a prompt or a C{NOP}.
+        Write C{IAC command}, e.g. C{GA} after a prompt or a C{NOP}, in one
+        write after the data C{after} (whose IAC bytes are doubled).
 
         @type command: L{bytes} of length 1
         """
-        self.transport.write(IAC + command)
+        self.transport.write(after.replace(IAC, IAC + IAC) + IAC + command)
 
     # Option negotiation: see the class docstring.
+
+    def offer(self, options):
+        """
+        Offer options, all in one write, and start negotiating them as
+        Twisted's C{will} and C{do} do, without reporting the outcome.  An
+        option already on or being negotiated is left alone.
+
+        @param options: C{(option, local)} pairs: C{local} to offer to
+            perform the option (C{IAC WILL}), else to ask the client to
+            (C{IAC DO}).
+        """
+        offers = []
+        for option, local in options:
+            state = self.getOptionState(option)
+            side = state.us if local else state.him
+            if side.state == "no" and not side.negotiating:
+                side.negotiating, side.onResult = True, _UNOBSERVED
+                offers.append(IAC + (WILL if local else DO) + option)
+        if offers:
+            self.transport.write(b"".join(offers))
 
     def getOptionState(self, opt):
         state = self.options.get(opt)

@@ -3,19 +3,18 @@ The handshake gate: sits between L{TLSMemoryBIOProtocol} and a frontend's
 protocol, and connects the frontend only once the handshake is done and
 the client certificate (if any) passes the listener's rules.
 
-The frontend is then connected to the L{TLSMemoryBIOProtocol} itself,
-marked as an L{ISSLTransport} (as Twisted's own C{startTLS} marks its
-transports), so frontends and libraries that look for TLS find it, and
-C{getPeerCertificate()} gives them the client's certificate.
+The frontend is then connected to the TLS protocol itself
+(L{gateway.frontends.tls.service.TLSProtocol}, an L{ISSLTransport}), whose
+C{getPeerCertificate()} gives it the client's certificate.
 """
 
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.error import ConnectionDone, ConnectionLost
-from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
+from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
-from zope.interface import directlyProvides, implementer, providedBy
+from zope.interface import implementer
 
 from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerprint
 from gateway.frontends.addresses import describe
@@ -239,12 +238,7 @@ class HandshakeGate(ProtocolWrapper):
 
     def _connect(self):
         self._end_handshake("connected")
-        tls = self.transport
-        # alsoProvides(tls, ISSLTransport) would build a new declaration
-        # (and its resolution order) per connection from directlyProvidedBy;
-        # from providedBy the declaration is zope.interface's cached one.
-        directlyProvides(tls, providedBy(tls), ISSLTransport)
-        self.wrappedProtocol.makeConnection(tls)
+        self.wrappedProtocol.makeConnection(self.transport)
         early, self._early = self._early, None
         for data in early:
             self.wrappedProtocol.dataReceived(data)
