@@ -9,7 +9,7 @@ L{LimitingFactory}, so built-in frontends and plugins get the same limits.
 
 import uuid
 
-from twisted.internet.interfaces import IConsumer, IPushProducer, ITransport
+from twisted.internet.interfaces import IConsumer, ITransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
@@ -17,6 +17,7 @@ from zope.interface import implementer
 
 from gateway.core.throttle import Trusted, WindowCounter, describe_wait
 from gateway.frontends.addresses import describe, host_of
+from gateway.frontends.output import Flusher, output_for
 from gateway.frontends.text import encode_line
 from gateway.interfaces import IRefusingFactory
 
@@ -30,6 +31,8 @@ class ConnectionLimiter:
     new one is admitted.  One limiter is shared by all listeners.
 
     @ivar connections: the open L{LimitedProtocol}s.
+    @ivar flusher: the L{gateway.frontends.output.Flusher} sending every
+        connection's output at the end of the reactor's turn.
     """
 
     log = Logger()
@@ -42,6 +45,7 @@ class ConnectionLimiter:
         self.clock = clock
         self.limits = None
         self.connections = set()
+        self.flusher = Flusher(clock)
         self._per_host = {}
         self.reconfigure(limits)
 
@@ -115,7 +119,7 @@ class ConnectionLimiter:
         """
         remaining = list(self.connections)
         for protocol in remaining:
-            protocol.transport.abortConnection()
+            protocol.abortConnection()
         return len(remaining)
 
 
@@ -132,44 +136,16 @@ class _RefusalProtocol(Protocol):
         self.transport.loseConnection()
 
 
-@implementer(IPushProducer)
-class _OutputWatch:
-    """
-    The producer a L{LimitedProtocol} registers on its transport.  The
-    transport pauses it when its send buffer is full; the bytes written
-    from then until it resumes are the client's unread output.  Pause and
-    resume are passed on to a push producer the wrapped protocol
-    registered.
-    """
-
-    def __init__(self, protocol):
-        self.protocol = protocol
-        self.paused = False
-        self.inner = None
-
-    def pauseProducing(self):
-        self.paused = True
-        if self.inner is not None:
-            self.inner.pauseProducing()
-
-    def resumeProducing(self):
-        self.paused = False
-        self.protocol.unsent = 0
-        if self.inner is not None:
-            self.inner.resumeProducing()
-
-    def stopProducing(self):
-        if self.inner is not None:
-            self.inner.stopProducing()
-
-
 @implementer(ITransport, IConsumer)
 class LimitedProtocol(ProtocolWrapper):
     """
     One limited connection: counts toward the caps while open, is cut when
-    more than C{limits.max_output_bytes} are written while the transport
-    reports its buffer full, and turns an exception from the wrapped
-    protocol into one line for the client and a logged traceback.
+    the client leaves more than C{limits.max_output_bytes} of output unread
+    beyond the transport's buffer, and turns an exception from the wrapped
+    protocol into one line for the client and a logged traceback.  What the
+    protocol writes goes out through an output of
+    L{gateway.frontends.output} (straight to the socket at the end of the
+    reactor's turn, where the transport is a plain socket).
 
     As the transport of the wrapped protocol it declares the interfaces it
     implements itself (the rest of its transport's methods are reached
@@ -180,7 +156,6 @@ class LimitedProtocol(ProtocolWrapper):
     docs/benchmarks.md).
 
     @ivar host: the client's host, as the caps count it.
-    @ivar unsent: bytes written since the transport last paused us.
     """
 
     log = Logger()
@@ -188,13 +163,13 @@ class LimitedProtocol(ProtocolWrapper):
     def __init__(self, factory, wrappedProtocol, host):
         super().__init__(factory, wrappedProtocol)
         self.host = host
-        self.unsent = 0
-        self._watch = _OutputWatch(self)
+        self._output = None
         self._failed = False
         self._close_timer = None
 
     def makeConnection(self, transport):
-        transport.registerProducer(self._watch, True)
+        self._output = output_for(self, transport, self.factory.limiter.flusher)
+        self._output.start()
         self._guard(self._connect, transport)
 
     def _connect(self, transport):
@@ -204,28 +179,36 @@ class LimitedProtocol(ProtocolWrapper):
         self.wrappedProtocol.makeConnection(self)
 
     def write(self, data):
-        if self._failed:
-            return
-        self._count(len(data))
-        self.transport.write(data)
+        if not self._failed:
+            self._output.write(data)
 
     def writeSequence(self, data):
-        if self._failed:
-            return
-        self._count(sum(len(chunk) for chunk in data))
-        self.transport.writeSequence(data)
+        self.write(b"".join(data))
 
-    def _count(self, size):
-        if not self._watch.paused:
-            return
-        self.unsent += size
-        if self.unsent > self.factory.limiter.limits.max_output_bytes:
+    def output_unread(self, size):
+        """
+        The client leaves C{size} bytes unread beyond the transport's
+        buffer: cut it when that is over C{limits.max_output_bytes}.
+        """
+        limit = self.factory.limiter.limits.max_output_bytes
+        if size > limit and not self._failed:
             self._failed = True
-            self.log.warn(
-                "Cut {peer}: it left over {limit} bytes of output unread",
-                peer=describe(self.getPeer()), limit=self.factory.limiter.limits.max_output_bytes,
-            )
-            self.transport.abortConnection()
+            self.log.warn("Cut {peer}: it left over {limit} bytes of output unread", peer=describe(self.getPeer()), limit=limit)
+            self.abortConnection()
+
+    def abortConnection(self):
+        self._output.discard()
+        self.transport.abortConnection()
+
+    def startTLS(self, *args, **kwargs):
+        # What was written before goes out in the clear, what follows is
+        # encrypted by the transport.
+        self._output.release()
+        self.transport.startTLS(*args, **kwargs)
+
+    def loseWriteConnection(self):
+        self._output.release()
+        self.transport.loseWriteConnection()
 
     def loseConnection(self):
         """
@@ -239,21 +222,21 @@ class LimitedProtocol(ProtocolWrapper):
         self.disconnecting = 1
         limiter = self.factory.limiter
         self._close_timer = limiter.clock.callLater(limiter.limits.close_timeout, self._close_expired)
-        self.transport.unregisterProducer()
+        self._output.close()
         self.transport.loseConnection()
 
     def _close_expired(self):
         self._close_timer = None
         self.log.info("Cut {peer}: it did not take its last output in time", peer=describe(self.getPeer()))
-        self.transport.abortConnection()
+        self.abortConnection()
 
     def registerProducer(self, producer, streaming):
         if not streaming:
             raise ValueError("gateway's connection limits only pass on push (streaming) producers")
-        self._watch.inner = producer
+        self._output.inner = producer
 
     def unregisterProducer(self):
-        self._watch.inner = None
+        self._output.inner = None
 
     def dataReceived(self, data):
         if not self._failed:
@@ -261,6 +244,7 @@ class LimitedProtocol(ProtocolWrapper):
 
     def connectionLost(self, reason):
         self.factory.unregisterProtocol(self)
+        self._output.discard()
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
@@ -284,7 +268,7 @@ class LimitedProtocol(ProtocolWrapper):
             if not self._failed:
                 self._failed = True
                 if not IRefusingFactory.providedBy(self.factory.wrappedFactory):
-                    self.transport.write(encode_line(f"Sorry, your connection failed on our side (reference {ref})."))
+                    self._output.write(encode_line(f"Sorry, your connection failed on our side (reference {ref})."))
                 self.loseConnection()
 
 

@@ -1,0 +1,265 @@
+"""
+How a limited connection's output reaches the client, and how much of it
+the client leaves unread.
+
+Twisted's socket transports buffer what is written and send it once the
+reactor has seen the socket writable: per write a system call asking epoll
+to watch the socket, a turn through the reactor's event dispatch when it
+reports the socket writable, the send, and a system call to stop watching.
+When one line reaches a room of 500, that is 500 times three system calls
+and 500 dispatches, and the first listener's copy leaves only after the
+last one has been buffered.
+
+L{SocketOutput} holds what is written to a connection during one turn of
+the reactor and, when the turn ends (L{Flusher}), sends it straight to the
+socket in one system call.  Only what the kernel does not take at once goes
+to the transport, which sends it when the socket is writable; until the
+transport reports it has written everything (it asks its pull producer, the
+L{SocketOutput}, for more), later output goes the same way, so the order is
+kept.  Everything written in one turn still leaves in one piece, as with
+Twisted's own buffering: nothing is sent in smaller segments than before.
+
+L{TransportOutput} writes straight through the transport, for transports
+that are not a plain socket of their own (TLS started by Twisted, test
+transports).
+
+Both count the output a client leaves unread: what the transport holds
+beyond its own buffer (C{bufferSize}, 64 KiB) is reported to the
+connection (L{gateway.frontends.limits.LimitedProtocol.output_unread}),
+which cuts it past C{limits.max_output_bytes}.  Both pass pause and resume
+on to a push producer the protocol above registered.
+"""
+
+from twisted.internet.abstract import FileDescriptor
+from twisted.internet.interfaces import IPullProducer, IPushProducer, ISSLTransport
+from twisted.logger import Logger
+from zope.interface import implementer
+
+
+def output_for(connection, transport, flusher):
+    """
+    The output suited to C{transport}: a L{SocketOutput} for a plain
+    socket transport of Twisted's reactors, else a L{TransportOutput}.
+
+    @param connection: the L{gateway.frontends.limits.LimitedProtocol}
+        told of unread output.
+    @param flusher: the L{Flusher} of the reactor.
+    """
+    if isinstance(transport, FileDescriptor) and not ISSLTransport.providedBy(transport):
+        return SocketOutput(connection, transport, flusher)
+    return TransportOutput(connection, transport)
+
+
+def _must_be_bytes(data):
+    if not isinstance(data, bytes):
+        raise TypeError(f"Data must be bytes, not {type(data).__name__}")
+
+
+@implementer(IPushProducer)
+class TransportOutput:
+    """
+    Writes through the transport, registered on it as a push producer: the
+    transport pauses it when its buffer is full, and what is written from
+    then until it resumes is the client's unread output.
+
+    @ivar inner: the push producer of the protocol above, or L{None}.
+    """
+
+    def __init__(self, connection, transport):
+        self.connection = connection
+        self.transport = transport
+        self.inner = None
+        self.paused = False
+        self._unread = 0
+
+    def start(self):
+        """
+        Register on the transport.
+        """
+        self.transport.registerProducer(self, True)
+
+    def write(self, data):
+        _must_be_bytes(data)
+        if self.paused:
+            self._unread += len(data)
+            self.connection.output_unread(self._unread)
+        self.transport.write(data)
+
+    def release(self):
+        """
+        Nothing is held here.
+        """
+
+    def close(self):
+        """
+        The connection is closing: unregister, as a transport does not
+        close while a paused producer is registered.
+        """
+        self.transport.unregisterProducer()
+
+    def discard(self):
+        """
+        Nothing is held here.
+        """
+
+    def pauseProducing(self):
+        self.paused = True
+        if self.inner is not None:
+            self.inner.pauseProducing()
+
+    def resumeProducing(self):
+        self.paused = False
+        self._unread = 0
+        if self.inner is not None:
+            self.inner.resumeProducing()
+
+    def stopProducing(self):
+        if self.inner is not None:
+            self.inner.stopProducing()
+
+
+@implementer(IPullProducer)
+class SocketOutput:
+    """
+    Holds a turn's writes and sends them to the socket when the turn ends;
+    see the module docstring.  Registered on the transport as a pull
+    producer, so the transport says when it has written all it was given.
+
+    @ivar inner: the push producer of the protocol above, or L{None}.
+    @ivar holding: whether writes are held for the end of the turn (until
+        the connection closes or starts TLS).
+    @ivar queued: bytes given to the transport that it has not written yet.
+    """
+
+    log = Logger()
+
+    def __init__(self, connection, transport, flusher):
+        self.connection = connection
+        self.transport = transport
+        self.flusher = flusher
+        self.inner = None
+        self.holding = True
+        self.queued = 0
+        self._held = []
+        self._inner_paused = False
+
+    def start(self):
+        """
+        Register on the transport (which asks for output at once: it holds
+        nothing yet).
+        """
+        self.transport.registerProducer(self, False)
+
+    def write(self, data):
+        _must_be_bytes(data)
+        if not data:
+            return
+        if not self.holding:
+            self._queue(data)
+            return
+        if not self._held:
+            self.flusher.due(self)
+        self._held.append(data)
+
+    def flush(self):
+        """
+        Send what is held: to the socket while the transport holds nothing,
+        the rest through the transport.
+        """
+        held = self._held
+        if not held:
+            return
+        data = held[0] if len(held) == 1 else b"".join(held)
+        self._held = []
+        if not self.queued and self.transport.connected and not ISSLTransport.providedBy(self.transport):
+            try:
+                sent = self.transport.getHandle().send(data)
+            except OSError:
+                # Full (EAGAIN, ENOBUFS) or broken: the transport sends it
+                # when it can, or finds the error and closes.
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        self._queue(data)
+
+    def _queue(self, data):
+        self.queued += len(data)
+        self.transport.write(data)
+        over = self.queued - self.transport.bufferSize
+        if over > 0:
+            if self.inner is not None and not self._inner_paused:
+                self._inner_paused = True
+                self.inner.pauseProducing()
+            self.connection.output_unread(over)
+
+    def release(self):
+        """
+        Send what is held now and write through the transport from now on
+        (before the connection closes, or starts TLS: the transport then
+        encrypts what it is given, which the socket must not bypass).
+        """
+        self.flush()
+        self.holding = False
+
+    def close(self):
+        """
+        The connection is closing: send what is held, and unregister, as a
+        transport does not close while a producer is registered.
+        """
+        self.release()
+        self.transport.unregisterProducer()
+
+    def discard(self):
+        """
+        The connection is cut: drop what is held.
+        """
+        self._held = []
+        self.holding = False
+
+    def resumeProducing(self):
+        # The transport has written everything it was given.
+        self.queued = 0
+        if self._inner_paused:
+            self._inner_paused = False
+            self.inner.resumeProducing()
+
+    def stopProducing(self):
+        self.discard()
+        if self.inner is not None:
+            self.inner.stopProducing()
+
+
+class Flusher:
+    """
+    Flushes every L{SocketOutput} that holds something, once per turn of
+    the reactor: at the next C{callLater(0)}, which the reactor runs as
+    soon as it has dispatched the events of the current turn.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock):
+        """
+        @param clock: the reactor, as an L{twisted.internet.interfaces.IReactorTime}.
+        """
+        self.clock = clock
+        self._due = []
+        self._call = None
+
+    def due(self, output):
+        """
+        Flush C{output} at the end of this turn.
+        """
+        self._due.append(output)
+        if self._call is None:
+            self._call = self.clock.callLater(0, self._flush)
+
+    def _flush(self):
+        self._call = None
+        due, self._due = self._due, []
+        for output in due:
+            try:
+                output.flush()
+            except Exception:
+                self.log.failure("Sending output to {peer} failed", peer=output.transport.getPeer())
