@@ -109,6 +109,8 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         super().__init__(*args, **kwargs)
         self._subnegotiation = bytearray()
         self._subnegotiation_overflow = False
+        # Options offered (option -> local) whose state is not made yet.
+        self._unanswered = {}
 
     def makeConnection(self, transport):
         """
@@ -139,9 +141,11 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
 
     def offer(self, options):
         """
-        Offer options, all in one write, and start negotiating them as
-        Twisted's C{will} and C{do} do, without reporting the outcome.  An
-        option already on or being negotiated is left alone.
+        Offer options, all in one write.  Each is then being negotiated, as
+        after Twisted's C{will} and C{do}, without the outcome being
+        reported; its state is made only when the client answers (many
+        clients never answer most offers).  An option already on or being
+        negotiated is left alone.
 
         @param options: C{(option, local)} pairs: C{local} to offer to
             perform the option (C{IAC WILL}), else to ask the client to
@@ -149,11 +153,17 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         """
         offers = []
         for option, local in options:
-            state = self.getOptionState(option)
-            side = state.us if local else state.him
-            if side.state == "no" and not side.negotiating:
+            state = self.options.get(option)
+            if state is None:
+                if option in self._unanswered:
+                    continue
+                self._unanswered[option] = local
+            else:
+                side = state.us if local else state.him
+                if not side.at_rest():
+                    continue
                 side.negotiating, side.onResult = True, _UNOBSERVED
-                offers.append(IAC + (WILL if local else DO) + option)
+            offers.append(IAC + (WILL if local else DO) + option)
         if offers:
             self.transport.write(b"".join(offers))
 
@@ -161,6 +171,10 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         state = self.options.get(opt)
         if state is None:
             state = self.options[opt] = _OptionSides()
+            local = self._unanswered.pop(opt, None)
+            if local is not None:
+                side = state.us if local else state.him
+                side.negotiating, side.onResult = True, _UNOBSERVED
         return state
 
     def option_on(self, option, local):

@@ -5,7 +5,7 @@ and wrapping listeners' factories.
 
 from twisted.application.service import Service
 from twisted.internet.interfaces import ISSLTransport
-from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from zope.interface import implementer, providedBy
 from zope.interface.declarations import Provides
 
@@ -16,12 +16,19 @@ from gateway.reload import IReloadable
 
 
 @implementer(ISSLTransport)
-class TLSProtocol(TLSMemoryBIOFactory.protocol):
+class TLSProtocol(TLSMemoryBIOProtocol):
     """
-    Twisted's TLS protocol (the buffering one where Twisted has it), an
-    L{ISSLTransport} (as Twisted's own C{startTLS} marks its transports),
-    so frontends and libraries that look for TLS find it, with
-    zope.interface's declarations kept warm.
+    Twisted's TLS protocol, an L{ISSLTransport} (as Twisted's own
+    C{startTLS} marks its transports), so frontends and libraries that look
+    for TLS find it, with zope.interface's declarations kept warm.
+
+    Not the C{BufferingTLSTransport} newer Twisted uses by default: it
+    holds small writes until a C{callLater(0)} per connection, and the
+    connection's output (L{gateway.frontends.output.SocketOutput}, under
+    TLS) already holds everything until the end of the reactor's turn: with
+    both, the encrypted output of one turn often left in two system calls
+    instead of one.  This way each write is its own TLS record, and the
+    records of a turn leave together, on every Twisted version.
 
     Its C{makeConnection} declares each interface of its transport in
     turn, and each declaration replaces the one before, so zope.interface
