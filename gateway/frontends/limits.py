@@ -201,13 +201,17 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.abortConnection()
 
     def startTLS(self, *args, **kwargs):
-        # What was written before goes out in the clear, what follows is
-        # encrypted by the transport.
-        self._output.release()
+        # What was written before goes out in the clear; what follows is
+        # encrypted by the transport, so it goes through the transport.
+        inner = self._output.inner
+        self._output.close()
         self.transport.startTLS(*args, **kwargs)
+        self._output = output_for(self, self.transport, self.factory.limiter.flusher)
+        self._output.start()
+        self._output.set_inner(inner)
 
     def loseWriteConnection(self):
-        self._output.release()
+        self._output.close()
         self.transport.loseWriteConnection()
 
     def loseConnection(self):
@@ -233,10 +237,10 @@ class LimitedProtocol(ProtocolWrapper):
     def registerProducer(self, producer, streaming):
         if not streaming:
             raise ValueError("gateway's connection limits only pass on push (streaming) producers")
-        self._output.inner = producer
+        self._output.set_inner(producer)
 
     def unregisterProducer(self):
-        self._output.inner = None
+        self._output.set_inner(None)
 
     def dataReceived(self, data):
         if not self._failed:

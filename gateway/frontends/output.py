@@ -23,8 +23,9 @@ L{TransportOutput} writes straight through the transport, for transports
 that are not a plain socket of their own (TLS started by Twisted, test
 transports).
 
-Both count the output a client leaves unread: what the transport holds
-beyond its own buffer (C{bufferSize}, 64 KiB) is reported to the
+Both count the output a client leaves unread: what is written while the
+transport already holds more than its buffer (C{bufferSize}, 64 KiB) of
+unsent output, until it has written everything out, is reported to the
 connection (L{gateway.frontends.limits.LimitedProtocol.output_unread}),
 which cuts it past C{limits.max_output_bytes}.  Both pass pause and resume
 on to a push producer the protocol above registered.
@@ -78,6 +79,15 @@ class TransportOutput:
         """
         self.transport.registerProducer(self, True)
 
+    def set_inner(self, producer):
+        """
+        Pass pause and resume on to C{producer} (L{None} for none); it is
+        paused at once if the transport's buffer is full.
+        """
+        self.inner = producer
+        if producer is not None and self.paused:
+            producer.pauseProducing()
+
     def write(self, data):
         _must_be_bytes(data)
         if self.paused:
@@ -85,15 +95,11 @@ class TransportOutput:
             self.connection.output_unread(self._unread)
         self.transport.write(data)
 
-    def release(self):
-        """
-        Nothing is held here.
-        """
-
     def close(self):
         """
-        The connection is closing: unregister, as a transport does not
-        close while a paused producer is registered.
+        The connection is closing (or half-closing, or starting TLS):
+        unregister, as a transport does not close while a paused producer
+        is registered.
         """
         self.transport.unregisterProducer()
 
@@ -140,6 +146,7 @@ class SocketOutput:
         self.inner = None
         self.holding = True
         self.queued = 0
+        self._unread = 0
         self._held = []
         self._inner_paused = False
 
@@ -149,6 +156,15 @@ class SocketOutput:
         nothing yet).
         """
         self.transport.registerProducer(self, False)
+
+    def set_inner(self, producer):
+        """
+        Pass pause and resume on to C{producer} (L{None} for none); it is
+        paused at once if the transport's buffer is full.
+        """
+        self.inner = producer
+        self._inner_paused = False
+        self._pause_inner()
 
     def write(self, data):
         _must_be_bytes(data)
@@ -184,30 +200,29 @@ class SocketOutput:
         self._queue(data)
 
     def _queue(self, data):
+        full = self.queued > self.transport.bufferSize
         self.queued += len(data)
         self.transport.write(data)
-        over = self.queued - self.transport.bufferSize
-        if over > 0:
-            if self.inner is not None and not self._inner_paused:
-                self._inner_paused = True
-                self.inner.pauseProducing()
-            self.connection.output_unread(over)
+        if full:
+            self._unread += len(data)
+            self.connection.output_unread(self._unread)
+        self._pause_inner()
 
-    def release(self):
-        """
-        Send what is held now and write through the transport from now on
-        (before the connection closes, or starts TLS: the transport then
-        encrypts what it is given, which the socket must not bypass).
-        """
-        self.flush()
-        self.holding = False
+    def _pause_inner(self):
+        if self.inner is not None and not self._inner_paused and self.queued > self.transport.bufferSize:
+            self._inner_paused = True
+            self.inner.pauseProducing()
 
     def close(self):
         """
-        The connection is closing: send what is held, and unregister, as a
-        transport does not close while a producer is registered.
+        The connection is closing (or half-closing, or starting TLS: the
+        transport then encrypts what it is given, which the socket must not
+        bypass): send what is held, write through the transport from now on,
+        and unregister, as a transport does not close while a producer is
+        registered.
         """
-        self.release()
+        self.flush()
+        self.holding = False
         self.transport.unregisterProducer()
 
     def discard(self):
@@ -219,10 +234,11 @@ class SocketOutput:
 
     def resumeProducing(self):
         # The transport has written everything it was given.
-        self.queued = 0
+        self.queued = self._unread = 0
         if self._inner_paused:
             self._inner_paused = False
-            self.inner.resumeProducing()
+            if self.inner is not None:
+                self.inner.resumeProducing()
 
     def stopProducing(self):
         self.discard()

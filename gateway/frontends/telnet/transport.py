@@ -10,6 +10,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 
 from gateway.auth.fingerprints import client_fingerprint
+from gateway.frontends.telnet.batch import BatchingTransport
 from gateway.frontends.telnet.codes import DO, DONT, IAC, WILL, WONT
 from gateway.frontends.telnet.mccp import CompressingTransport
 
@@ -94,12 +95,15 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     Twisted asserts, turn the option off as the RFC says.
 
     Everything is written through L{compression}, a
-    L{CompressingTransport} that MCCP2 switches on.
+    L{CompressingTransport} that MCCP2 switches on, and under it
+    L{batching}, which turns what the connection's start and each read
+    write into one write.
 
     @ivar secure: whether the connection is over TLS.
     @ivar certificate: the fingerprint of the client's TLS certificate,
         else C{""}.
     @ivar compression: the L{CompressingTransport} under this one.
+    @ivar batching: the L{BatchingTransport} under that.
     """
 
     MAX_SUBNEGOTIATION = 8192
@@ -119,8 +123,10 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         """
         self.secure = ISSLTransport.providedBy(transport)
         self.certificate = client_fingerprint(transport) if self.secure else ""
-        self.compression = CompressingTransport(transport)
-        super().makeConnection(self.compression)
+        self.batching = BatchingTransport(transport)
+        self.compression = CompressingTransport(self.batching)
+        with self.batching.batch():
+            super().makeConnection(self.compression)
 
     def write(self, data):
         self.transport.write(data.replace(IAC, IAC + IAC))
@@ -273,6 +279,10 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     # Input
 
     def dataReceived(self, data):
+        with self.batching.batch():
+            self._parse(data)
+
+    def _parse(self, data):
         app = []
         i, end = 0, len(data)
         while i < end:
