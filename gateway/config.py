@@ -129,6 +129,7 @@ class LimitSettings:
     close_timeout: float = _setting(30.0, _positive)
     idle_timeout: float = _setting(0.0, _at_least(0))
     idle_warning: float = _setting(60.0, _at_least(0))
+    prelogin_log_rate: float = _setting(10.0, _at_least(0))
 
 
 @dataclass(frozen=True)

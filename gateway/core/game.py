@@ -5,7 +5,7 @@ The game core every frontend connects to.
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
-from gateway.core.durations import describe_duration
+from gateway.core.closelog import CloseLog
 from gateway.core.idle import IdleWatch
 from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
@@ -44,6 +44,7 @@ class GameCore:
         self.started_at = clock.seconds()
         self.sessions = set()
         self.outbox = Outbox()
+        self.close_log = CloseLog(clock, settings.limits.prelogin_log_rate)
         self._login_timers = {}
         self._idle = {}
         self._drained = None
@@ -60,6 +61,7 @@ class GameCore:
         old, new = self.settings.limits, settings.limits
         self.settings = settings
         self.guard.reconfigure(new)
+        self.close_log.reconfigure(new.prelogin_log_rate)
         if (old.idle_timeout, old.idle_warning) != (new.idle_timeout, new.idle_warning):
             for watch in self._idle.values():
                 watch.stop()
@@ -119,10 +121,8 @@ class GameCore:
         limits = self.settings.limits
         if limits.idle_timeout:
             self._idle[session] = IdleWatch(session, limits.idle_timeout, limits.idle_warning)
-        # Not logged here: the line at disconnect says who it was and how
-        # long it stayed (like sshd, one line per connection that never
-        # logs in; logging cost a tenth of a TLS listener's connection
-        # rate, see docs/benchmarks.md).
+        # Not logged here: the line at disconnect (CloseLog) says who it was
+        # and how long it stayed, one line per connection, like sshd.
         return session
 
     async def _log_in(self, session):
@@ -177,11 +177,9 @@ class GameCore:
             self.world.leave(session)
             if online:
                 self.world.announce(room, f"{session.account.name} has left.")
-        self.log.info(
-            "{session} disconnected after {duration}: {reason}", session=session,
-            duration=describe_duration(self.clock.seconds() - session.connected_at), reason=reason.getErrorMessage(),
-        )
+        self.close_log.closed(session, reason)
         if self._drained is not None and not self.sessions:
+            self.close_log.flush()
             drained, self._drained = self._drained, None
             drained.callback(None)
 
