@@ -4,6 +4,7 @@ one listener per configured frontend.
 """
 
 import functools
+import gc
 import os
 
 from twisted.application.service import MultiService, Service
@@ -62,7 +63,25 @@ class GatewayService(MultiService):
     Children stop one at a time, last added first: the listeners stop
     accepting, then the sessions are ended, then the hashing threads and
     the database close.
+
+    @ivar freeze_on_start: whether starting moves every object made so far
+        (modules, plugins, the world, the configuration: they live as long
+        as the daemon) out of the garbage collector's reach with
+        L{gc.freeze}.  Its full collections then scan the sessions only:
+        with a thousand players, the pause of each was the slowest chat
+        line (docs/benchmarks.md).  The daemon sets it
+        (L{gateway.tap.makeService}); tests, which share one process, do
+        not.
     """
+
+    freeze_on_start = False
+
+    def startService(self):
+        super().startService()
+        if self.freeze_on_start:
+            gc.collect()
+            gc.freeze()
+            log.info("Start-up objects left out of garbage collection: {count}", count=gc.get_freeze_count())
 
     @defer.inlineCallbacks
     def stopService(self):

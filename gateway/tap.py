@@ -82,6 +82,8 @@ def makeService(options):
 
     try:
         load = functools.partial(load_config, options["config"], options["listen"], options["data-dir"])
-        return build_service(load(), reactor, load)
+        service = build_service(load(), reactor, load)
     except (ConfigError, StartupError) as e:
         raise SystemExit(f"gateway: {e}")
+    service.freeze_on_start = True
+    return service

@@ -2,6 +2,7 @@
 twistd integration: options, the service tree, plugin lookup, listeners.
 """
 
+import types
 from pathlib import Path
 
 from twisted.application.service import IService
@@ -49,6 +50,30 @@ class OptionsTests(SynchronousTestCase):
             [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
         )
         self.assertEqual([s.name for s in reloadable_services(service)], ["tls", "config"])
+        # The daemon leaves its start-up objects out of garbage collection.
+        self.assertTrue(service.freeze_on_start)
+
+    def test_start_freezes_start_up_objects(self):
+        """
+        Starting with C{freeze_on_start} collects, then freezes what is left;
+        without it, the collector is left alone.
+        """
+        from gateway import service as module
+
+        calls = []
+        fake = types.SimpleNamespace(
+            collect=lambda: calls.append("collect"), freeze=lambda: calls.append("freeze"), get_freeze_count=lambda: 7
+        )
+        self.patch(module, "gc", fake)
+        top = module.GatewayService()
+        top.startService()
+        self.assertEqual(calls, [])
+        top.stopService()
+        top = module.GatewayService()
+        top.freeze_on_start = True
+        top.startService()
+        self.assertEqual(calls, ["collect", "freeze"])
+        top.stopService()
 
     def test_sessions_stop_after_listeners_before_store(self):
         options = Options()
