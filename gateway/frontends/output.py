@@ -66,6 +66,8 @@ class TransportOutput:
     @ivar inner: the push producer of the protocol above, or L{None}.
     """
 
+    __slots__ = ("connection", "transport", "inner", "paused", "_unread")
+
     def __init__(self, connection, transport):
         self.connection = connection
         self.transport = transport
@@ -137,7 +139,7 @@ class SocketOutput:
     @ivar queued: bytes given to the transport that it has not written yet.
     """
 
-    log = Logger()
+    __slots__ = ("connection", "transport", "flusher", "inner", "holding", "queued", "_unread", "_held", "_inner_paused")
 
     def __init__(self, connection, transport, flusher):
         self.connection = connection

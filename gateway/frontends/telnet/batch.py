@@ -20,6 +20,8 @@ class BatchingTransport:
     @ivar wrapped: the real transport.
     """
 
+    __slots__ = ("wrapped", "_held")
+
     def __init__(self, wrapped):
         self.wrapped = wrapped
         self._held = None

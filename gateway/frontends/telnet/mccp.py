@@ -27,6 +27,8 @@ class CompressingTransport:
     @ivar wrapped: the real transport.
     """
 
+    __slots__ = ("wrapped", "_compressor")
+
     def __init__(self, wrapped):
         self.wrapped = wrapped
         self._compressor = None

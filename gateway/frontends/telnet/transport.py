@@ -113,8 +113,9 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         super().__init__(*args, **kwargs)
         self._subnegotiation = bytearray()
         self._subnegotiation_overflow = False
-        # Options offered (option -> local) whose state is not made yet.
-        self._unanswered = {}
+        # Options offered (option -> local) whose state is not made yet;
+        # None once all are answered (an emptied dict keeps its size).
+        self._unanswered = None
 
     def makeConnection(self, transport):
         """
@@ -161,7 +162,9 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         for option, local in options:
             state = self.options.get(option)
             if state is None:
-                if option in self._unanswered:
+                if self._unanswered is None:
+                    self._unanswered = {}
+                elif option in self._unanswered:
                     continue
                 self._unanswered[option] = local
             else:
@@ -177,7 +180,9 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         state = self.options.get(opt)
         if state is None:
             state = self.options[opt] = _OptionSides()
-            local = self._unanswered.pop(opt, None)
+            local = self._unanswered.pop(opt, None) if self._unanswered else None
+            if not self._unanswered:
+                self._unanswered = None
             if local is not None:
                 side = state.us if local else state.him
                 side.negotiating, side.onResult = True, _UNOBSERVED
