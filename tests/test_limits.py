@@ -52,6 +52,26 @@ class SlowTransport(StringTransport):
     paused = False
 
 
+@implementer(IPushProducer)
+class RecordingProducer:
+    """
+    A push producer of the protocol above the limits, recording what it is
+    asked.
+    """
+
+    def __init__(self):
+        self.events = []
+
+    def pauseProducing(self):
+        self.events.append("pause")
+
+    def resumeProducing(self):
+        self.events.append("resume")
+
+    def stopProducing(self):
+        self.events.append("stop")
+
+
 class LimitTestCase(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
@@ -162,23 +182,9 @@ class OutputCapTests(LimitTestCase):
         self.assertFalse(transport.disconnecting)
 
     def test_inner_push_producer_is_paused_and_resumed(self):
-        @implementer(IPushProducer)
-        class Producer:
-            def __init__(self):
-                self.events = []
-
-            def pauseProducing(self):
-                self.events.append("pause")
-
-            def resumeProducing(self):
-                self.events.append("resume")
-
-            def stopProducing(self):
-                self.events.append("stop")
-
         factory = self.factory()
         protocol, transport = self.connect(factory, transport=SlowTransport)
-        inner = Producer()
+        inner = RecordingProducer()
         protocol.registerProducer(inner, True)
         protocol.write(b"x" * 2000)
         transport.drain()

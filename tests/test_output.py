@@ -11,17 +11,17 @@ from twisted.internet import defer, main, reactor
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionLost
-from twisted.internet.interfaces import IPushProducer, ISSLTransport
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import ClientCreator, Protocol, ServerFactory
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
-from zope.interface import directlyProvides, implementer
+from zope.interface import directlyProvides
 
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.output import Flusher, SocketOutput, TransportOutput, output_for
-from tests.test_limits import LimitTestCase, limits
+from tests.test_limits import LimitTestCase, RecordingProducer as Producer, limits
 
 PEER = IPv4Address("TCP", "192.0.2.1", 1000)
 
@@ -117,25 +117,6 @@ class Connection:
 
     def output_unread(self, size):
         self.unread.append(size)
-
-
-@implementer(IPushProducer)
-class Producer:
-    """
-    A push producer of the protocol above, recording what it is asked.
-    """
-
-    def __init__(self):
-        self.events = []
-
-    def pauseProducing(self):
-        self.events.append("pause")
-
-    def resumeProducing(self):
-        self.events.append("resume")
-
-    def stopProducing(self):
-        self.events.append("stop")
 
 
 def capture_log(case):

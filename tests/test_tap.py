@@ -3,7 +3,6 @@ twistd integration: options, the service tree, plugin lookup, listeners.
 """
 
 import types
-from pathlib import Path
 
 from twisted.application.service import IService
 from twisted.internet.defer import fail, succeed

@@ -20,7 +20,7 @@ from twisted.internet.ssl import Certificate, optionsForClientTLS
 from twisted.trial.unittest import SkipTest, TestCase
 
 from tests.certs import write_pair
-from tests.daemon import ROOT, Daemon, LineClient, log_in, sign_up
+from tests.daemon import Daemon, LineClient, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 TLS_LISTENERS = [f"telnet-tls={EPHEMERAL}", f"lines-tls={EPHEMERAL}"]
