@@ -168,9 +168,12 @@ class LimitedProtocol(ProtocolWrapper):
         self._close_timer = None
 
     def makeConnection(self, transport):
+        self._start_output(transport)
+        self._guard(self._connect, transport)
+
+    def _start_output(self, transport):
         self._output = output_for(self, transport, self.factory.limiter.flusher)
         self._output.start()
-        self._guard(self._connect, transport)
 
     def _connect(self, transport):
         # ProtocolWrapper.makeConnection, without its directlyProvides.
@@ -206,8 +209,7 @@ class LimitedProtocol(ProtocolWrapper):
         inner = self._output.inner
         self._output.close()
         self.transport.startTLS(*args, **kwargs)
-        self._output = output_for(self, self.transport, self.factory.limiter.flusher)
-        self._output.start()
+        self._start_output(self.transport)
         self._output.set_inner(inner)
 
     def loseWriteConnection(self):
