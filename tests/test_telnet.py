@@ -3,9 +3,14 @@ The telnet frontend: IAC parsing and escaping, line endings, UTF-8,
 line-length cap, ECHO around passwords, refused options.
 """
 
+import gc
+import weakref
+
 from twisted.conch import telnet
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
@@ -192,3 +197,21 @@ class TelnetTests(SynchronousTestCase):
         self.protocol.connectionLost(Failure(ConnectionDone()))
         self.assertTrue(self.session.closed)
         self.assertIsNone(self.core.world.find_online("Alice"))
+
+
+class FreedOnCloseTests(SynchronousTestCase):
+    def test_closed_session_is_freed_without_the_garbage_collector(self):
+        """
+        A connection that closes in the middle of its login dialogue leaves
+        no reference cycle holding its session (nor the dialogue's frames):
+        it is freed at once, not by the collector's full collections.
+        """
+        gc.disable()
+        self.addCleanup(gc.enable)
+        core = make_core()
+        protocol = build_factory(core, core.portal, {}).buildProtocol(None)
+        protocol.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.7", 4242)))
+        protocol.dataReceived(b"alice\r\n")
+        session = weakref.ref(protocol.protocol.session)
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(session())

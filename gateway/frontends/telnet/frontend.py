@@ -112,6 +112,10 @@ class TelnetFrontend(telnet.TelnetProtocol):
             self._keepalive.stop()
         if self.session is not None:
             self.session.connection_lost(reason)
+        # The handlers and the session point back here: let go of them, so
+        # a closed connection is freed as soon as nothing uses it.
+        self.handlers = {}
+        self.session = None
 
     # What option handlers use.
 
