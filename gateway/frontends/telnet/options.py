@@ -37,7 +37,7 @@ class TelnetOptions:
     @ivar keepalive: seconds between C{IAC NOP} keepalives, C{0} for none.
     @ivar nodelay: whether to set TCP_NODELAY: each write leaves at once
         instead of waiting (Nagle) for the client's delayed acknowledgement.
-        Off by default: in busy rooms it costs up to 70 % more CPU per line
+        Off by default: in busy rooms it costs up to 80 % more CPU per line
         (docs/benchmarks.md).
     @ivar trusted_proxies: addresses or networks of proxies whose MNES
         C{IPADDRESS} (the player's real address) is believed.
