@@ -18,6 +18,7 @@ from gateway.frontends.lines import build_factory
 from gateway.errors import ConfigError
 from tests.certs import self_signed, x509_of
 from tests.helpers import make_core, sign_up
+from tests.test_throttle import config_with
 
 CERTIFICATE = x509_of(self_signed("bot")[0])
 FINGERPRINT = CERTIFICATE.digest("sha256").decode()
@@ -178,3 +179,39 @@ class CertificateLoginTests(TestCase):
         pending.errback(Failure(ConnectionDone()))
         self.assertIsNone(protocol.session)
         self.assertEqual(self.core.sessions, set())
+
+
+class LinesFlowTests(TestCase):
+    def test_full_queue_pauses_reading_until_drained(self):
+        """
+        While the session's queue of waiting commands is full, the lines
+        frontend stops reading from the connection.
+        """
+        clock = Clock()
+        core = make_core(clock, config_with(max_pending_lines=2, commands_per_second=1, command_burst=1))
+        protocol = build_factory(core, core.portal, {}).buildProtocol(None)
+        transport = PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"Alice\nyes\nsecret1\nsecret1\n")
+        self.assertIn(b"Your account has been created", transport.value())
+        protocol.dataReceived(b"look\n" * 3)
+        self.assertEqual(transport.producerState, "paused")
+        clock.advance(1)
+        self.assertEqual(transport.producerState, "producing")
+        clock.advance(1)
+        self.assertEqual(transport.value().count(b"Exits:"), 4)
+
+    def test_one_read_is_one_write(self):
+        """
+        What the lines of one read make the core send leaves as one write.
+        """
+        core = make_core(Clock(), config_with(commands_per_second=100, command_burst=100))
+        protocol = build_factory(core, core.portal, {}).buildProtocol(None)
+        writes = []
+        transport = PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"Alice\nyes\nsecret1\nsecret1\n")
+        transport.write = writes.append
+        protocol.dataReceived(b"look\nlook\nwho\n")
+        self.assertEqual(len(writes), 1)
+        self.assertEqual(writes[0].count(b"Exits:"), 2)

@@ -24,15 +24,18 @@ from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IAccount, ISessionTransport
+from gateway.interfaces import IAccount, IInputFlow, ISessionTransport
 
-@implementer(ISessionTransport)
+@implementer(ISessionTransport, IInputFlow)
 class LinesFrontend(Protocol):
     """
     Adapts a line connection to a core session.
 
     Until the session exists (a certificate login is looked up first),
     received lines wait, at most C{limits.max_pending_lines} of them.
+    What the lines of one read make the core send goes out as one write
+    per session (see L{gateway.core.outbox.Outbox}), and reading pauses
+    while the session's queue of waiting commands is full.
     """
 
     log = Logger()
@@ -89,13 +92,16 @@ class LinesFrontend(Protocol):
             session.line_received(text)
 
     def dataReceived(self, data):
-        for line in self._lines.feed(data):
-            if line is TOO_LONG:
-                self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-            elif self.session is not None:
-                self.session.line_received(decode_line(line))
-            elif len(self._early) < self.core.settings.limits.max_pending_lines:
-                self._early.append(decode_line(line))
+        with self.core.outbox.batch():
+            for line in self._lines.feed(data):
+                if line is TOO_LONG:
+                    # Through the session when there is one, in order with
+                    # what the batch holds for it.
+                    (self.session or self).send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+                elif self.session is not None:
+                    self.session.line_received(decode_line(line))
+                elif len(self._early) < self.core.settings.limits.max_pending_lines:
+                    self._early.append(decode_line(line))
 
     def connectionLost(self, reason):
         self._gone = True
@@ -122,6 +128,14 @@ class LinesFrontend(Protocol):
         if reason:
             self.send(reason)
         self.transport.loseConnection()
+
+    # IInputFlow: pause reading from the connection.
+
+    def pause_input(self):
+        self.transport.pauseProducing()
+
+    def resume_input(self):
+        self.transport.resumeProducing()
 
 
 @dataclass(frozen=True)
