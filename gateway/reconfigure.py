@@ -87,10 +87,11 @@ class ConfigReloadService(Service):
     settings (L{LIVE_SETTINGS}) to the core, the connection limits and the
     shutdown.
 
-    Limits that are read when a connection opens (line length, command
-    rate, login timeout and attempts) apply to connections opened after
-    the reload; the idle timeout, the output and queue bounds, the caps,
-    the throttles, the banner and the shutdown message apply at once.
+    The login settings apply to logins started after the reload, and an
+    SSH session keeps the line length it started with; everything else
+    live (command rate, line length, idle timeout, the output and queue
+    bounds, the caps, the throttles, the banner and the shutdown message)
+    applies at once.
     """
 
     name = "config"

@@ -125,6 +125,34 @@ class ConfigReloadTests(TestCase):
         self.clock.advance(3600)
         self.assertFalse(transport.closed)
 
+    def test_command_rate_applies_to_open_sessions(self):
+        transport, session = sign_up(self.core, "Alice")
+        self.write("[limits]\nmax_connections = 100\ncommands_per_second = 1\ncommand_burst = 1\n")
+        self.service.reload()
+        for _ in range(3):
+            session.line_received("look")
+        self.assertEqual(transport.output().count("Exits:"), 1)
+        self.clock.advance(1)
+        self.assertEqual(transport.output().count("Exits:"), 2)
+
+    def test_line_length_applies_to_open_connections(self):
+        from twisted.internet.testing import StringTransport
+
+        from gateway.frontends.lines import build_factory as lines_factory
+        from gateway.frontends.telnet import build_factory as telnet_factory
+
+        transports = []
+        for build in (telnet_factory, lines_factory):
+            protocol = build(self.core, self.core.portal, {}).buildProtocol(None)
+            transport = StringTransport()
+            protocol.makeConnection(transport)
+            transports.append((protocol, transport))
+        self.write("[limits]\nmax_connections = 100\nmax_line_bytes = 100\n")
+        self.service.reload()
+        for protocol, transport in transports:
+            protocol.dataReceived(b"x" * 101 + b"\r\n")
+            self.assertIn(b"That line was too long (over 100 bytes) and was ignored.", transport.value())
+
     def test_login_throttles_keep_their_counts_unless_their_settings_change(self):
         guard = self.core.guard
         guard.login_attempted("192.0.2.1", "alice")

@@ -53,8 +53,8 @@ class GameCore:
         """
         Use a reloaded configuration (see L{gateway.reconfigure}): sessions
         opened from now on get its limits and login settings, the login
-        throttles follow its limits, and every session is watched with its
-        idle timeout.
+        throttles follow its limits, and every session runs commands at its
+        rate and is watched with its idle timeout.
 
         @param settings: the new L{gateway.config.Config}.
         """
@@ -62,6 +62,9 @@ class GameCore:
         self.settings = settings
         self.guard.reconfigure(new)
         self.close_log.reconfigure(new.prelogin_log_rate)
+        if (old.commands_per_second, old.command_burst) != (new.commands_per_second, new.command_burst):
+            for session in self.sessions:
+                session.reconfigure(new)
         if (old.idle_timeout, old.idle_warning) != (new.idle_timeout, new.idle_warning):
             for watch in self._idle.values():
                 watch.stop()

@@ -270,6 +270,15 @@ class Session:
 
     # Lifecycle
 
+    def reconfigure(self, limits):
+        """
+        Run commands at the rate of new C{limits} from now on (the
+        allowance starts full).
+
+        @param limits: the L{gateway.config.LimitSettings}.
+        """
+        self._commands = TokenBucket(self.core.clock, limits.commands_per_second, limits.command_burst)
+
     def capabilities_changed(self):
         """
         The frontend learned more about the client; output already follows

@@ -20,10 +20,22 @@ class LineBuffer:
     """
 
     def __init__(self, max_bytes):
-        self.max_bytes = max_bytes
+        """
+        @param max_bytes: the longest line, in bytes, or a callable giving
+            it, asked at each L{feed} (so a reloaded configuration applies
+            to open connections at once).
+        """
+        self._limit = max_bytes if callable(max_bytes) else (lambda: max_bytes)
         self._buffer = bytearray()
         self._discarding = False
         self._after_cr = False
+
+    @property
+    def max_bytes(self):
+        """
+        The longest line now, in bytes.
+        """
+        return self._limit()
 
     def feed(self, data):
         """
@@ -37,6 +49,7 @@ class LineBuffer:
         lines = []
         if not data:
             return lines
+        max_bytes = self.max_bytes
         start = 1 if self._after_cr and data[:1] == b"\n" else 0
         self._after_cr = False
         while True:
@@ -44,7 +57,7 @@ class LineBuffer:
             end = len(data) if match is None else match.start()
             if not self._discarding:
                 self._buffer += data[start:end]
-                if len(self._buffer) > self.max_bytes:
+                if len(self._buffer) > max_bytes:
                     self._buffer.clear()
                     self._discarding = True
                     lines.append(TOO_LONG)

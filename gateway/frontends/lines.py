@@ -60,7 +60,7 @@ class LinesFrontend(Protocol):
             protocol=self.protocol_name, secure=secure, peer=describe(self.transport.getPeer()),
             certificate=fingerprint,
         )
-        self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
+        self._lines = LineBuffer(lambda: self.core.settings.limits.max_line_bytes)
         self.send(f"OK gateway {__version__}")
         if not fingerprint:
             self._started(self.core.connect(self))
