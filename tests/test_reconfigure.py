@@ -8,10 +8,13 @@ import signal
 from pathlib import Path
 
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
 
 from gateway.config import load_config
 from gateway.frontends.limits import ConnectionLimiter
+from gateway.frontends.lines import build_factory as lines_factory
+from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.reconfigure import ConfigReloadService
 from gateway.shutdown import ShutdownService
 from tests.daemon import Daemon, LineClient
@@ -136,11 +139,6 @@ class ConfigReloadTests(TestCase):
         self.assertEqual(transport.output().count("Exits:"), 2)
 
     def test_line_length_applies_to_open_connections(self):
-        from twisted.internet.testing import StringTransport
-
-        from gateway.frontends.lines import build_factory as lines_factory
-        from gateway.frontends.telnet import build_factory as telnet_factory
-
         transports = []
         for build in (telnet_factory, lines_factory):
             protocol = build(self.core, self.core.portal, {}).buildProtocol(None)
