@@ -3,6 +3,9 @@ The lines frontend: greeting, line handling, closing, and logging in by
 client certificate.
 """
 
+import gc
+import weakref
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone
@@ -215,3 +218,20 @@ class LinesFlowTests(TestCase):
         protocol.dataReceived(b"look\nlook\nwho\n")
         self.assertEqual(len(writes), 1)
         self.assertEqual(writes[0].count(b"Exits:"), 2)
+
+    def test_closed_connection_is_freed_without_the_garbage_collector(self):
+        """
+        Neither the session nor the frontend of a closed connection is held
+        in a reference cycle: both are freed at once.
+        """
+        gc.disable()
+        self.addCleanup(gc.enable)
+        core = make_core(Clock())
+        protocol = build_factory(core, core.portal, {}).buildProtocol(None)
+        protocol.makeConnection(PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242)))
+        protocol.dataReceived(b"Alice\n")
+        session, frontend = weakref.ref(protocol.session), weakref.ref(protocol)
+        protocol.connectionLost(Failure(ConnectionDone()))
+        del protocol
+        self.assertIsNone(session())
+        self.assertIsNone(frontend())

@@ -60,7 +60,8 @@ class LinesFrontend(Protocol):
             protocol=self.protocol_name, secure=secure, peer=describe(self.transport.getPeer()),
             certificate=fingerprint,
         )
-        self._lines = LineBuffer(lambda: self.core.settings.limits.max_line_bytes)
+        core = self.core  # not self: the buffer must not point back here
+        self._lines = LineBuffer(lambda: core.settings.limits.max_line_bytes)
         self.send(f"OK gateway {__version__}")
         if not fingerprint:
             self._started(self.core.connect(self))
@@ -107,6 +108,9 @@ class LinesFrontend(Protocol):
         self._gone = True
         if self.session is not None:
             self.session.connection_lost(reason)
+            # The session points back here: let go of it, so a closed
+            # connection is freed as soon as nothing uses it.
+            self.session = None
 
     # ISessionTransport
 

@@ -80,7 +80,8 @@ class TelnetFrontend(telnet.TelnetProtocol):
             protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
             utf8=self.encoding == "utf-8", secure=secure, certificate=self.transport.certificate,
         )
-        self._lines = LineBuffer(lambda: self.core.settings.limits.max_line_bytes)
+        core = self.core  # not self: the buffer must not point back here
+        self._lines = LineBuffer(lambda: core.settings.limits.max_line_bytes)
         nodelay = getattr(self.transport.transport, "setTcpNoDelay", None)
         if nodelay is not None and self.settings.nodelay:
             # Send each write at once rather than wait for the client's
