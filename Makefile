@@ -10,7 +10,10 @@ DEBIAN_PACKAGES = python3-twisted python3-openssl python3-service-identity \
 	python3-zope.interface python3-cryptography python3-argon2 python3-hypothesis \
 	python3-pexpect python3-autobahn python3-bcrypt python3-pyasn1
 
-.PHONY: run test test-debian bench venv clean
+.PHONY: run test check test-debian bench venv clean
+
+# The fast unit tests alone (tests/test_*.py, not tests/integration/).
+UNIT_TESTS = $(patsubst %.py,%,$(subst /,.,$(wildcard tests/test_*.py)))
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +30,10 @@ run: venv
 # The whole test suite against the newest releases from PyPI.
 test: venv
 	PYTHONPATH=. $(VENV)/bin/python -m twisted.trial $(TRIAL_ARGS)
+
+# The fast unit tests only (seconds): what to run while editing.
+check: venv
+	PYTHONPATH=. $(VENV)/bin/python -m twisted.trial $(UNIT_TESTS)
 
 # The same suite on Debian 12's own packages (what the .deb depends on).
 test-debian:

@@ -20,7 +20,7 @@ from gateway.shutdown import ShutdownService
 from tests.daemon import Daemon, LineClient
 from tests.helpers import connect, make_core, sign_up
 from tests.test_tls_certificates import captured_log
-from tests.test_tls_integration import wait_for
+from tests.integration.test_tls_integration import wait_for
 
 LISTENER = '[listeners.telnet]\nfrontend = "telnet"\nendpoint = "tcp:4000:interface=127.0.0.1"\n'
 

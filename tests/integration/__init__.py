@@ -1,0 +1,3 @@
+"""
+Tests that start the daemon, drive real clients or run the benchmark harness.
+"""
