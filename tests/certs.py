@@ -13,11 +13,12 @@ from cryptography.x509.oid import NameOID
 from OpenSSL import crypto
 
 
-def self_signed(name="client", days=30, expired=False, rsa=False):
+def self_signed(name="client", days=30, expired=False, rsa=False, future=False):
     """
     A self-signed ECDSA P-256 (or RSA 3072) certificate.
 
     @param expired: make one whose validity ended yesterday.
+    @param future: make one whose validity starts tomorrow.
     @return: C{(certificate PEM, key PEM)} as L{bytes}.
     """
     key = rsa_keys.generate_private_key(65537, 3072) if rsa else ec.generate_private_key(ec.SECP256R1())
@@ -25,6 +26,8 @@ def self_signed(name="client", days=30, expired=False, rsa=False):
     now = datetime.datetime.now(datetime.timezone.utc)
     if expired:
         start, end = now - datetime.timedelta(days=days + 1), now - datetime.timedelta(days=1)
+    elif future:
+        start, end = now + datetime.timedelta(days=1), now + datetime.timedelta(days=days)
     else:
         start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
     certificate = (

@@ -2,14 +2,17 @@
 The SQLite store: migrations, case-insensitive names, account records.
 """
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.errors import NameTaken, StartupError
 from gateway.store import accounts
-from gateway.store.schema import SCHEMA_VERSION, migrate, open_database
+from gateway.store.schema import SCHEMA_VERSION, migrate, open_database, restrict_files
 
 
 class MigrationTests(SynchronousTestCase):
@@ -55,6 +58,58 @@ class MigrationTests(SynchronousTestCase):
         self.assertEqual(connection.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
         tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         self.assertNotIn("t", tables)
+
+
+class FileModeTests(SynchronousTestCase):
+    """
+    The database files are the daemon user's alone whatever the umask, and
+    a data directory open to other users is reported.
+    """
+
+    def setUp(self):
+        self.directory = Path(self.mktemp())
+        self.directory.mkdir(mode=0o700)
+        self.path = self.directory / "gateway.sqlite3"
+        self.addCleanup(os.umask, os.umask(0))
+        self.events = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    def modes(self):
+        return {path.name: stat.S_IMODE(path.stat().st_mode) for path in self.directory.iterdir()}
+
+    def warnings(self):
+        return [formatEvent(event) for event in self.events if event.get("log_level") == LogLevel.warn]
+
+    def test_created_owner_only_with_wal_and_shm(self):
+        connection = open_database(self.path)
+        with connection:
+            accounts.create(connection.cursor(), "Alice", "hash")
+        self.assertEqual(
+            self.modes(),
+            {"gateway.sqlite3": 0o600, "gateway.sqlite3-wal": 0o600, "gateway.sqlite3-shm": 0o600},
+        )
+        connection.close()
+        self.assertEqual(self.warnings(), [])
+
+    def test_existing_files_restricted(self):
+        for name, mode in (("gateway.sqlite3", 0o644), ("gateway.sqlite3-wal", 0o666), ("gateway.sqlite3-shm", 0o640)):
+            (self.directory / name).touch(mode)
+        restrict_files(self.path)
+        # 0640 is an operator's choice for the group, and kept.
+        self.assertEqual(
+            self.modes(),
+            {"gateway.sqlite3": 0o600, "gateway.sqlite3-wal": 0o600, "gateway.sqlite3-shm": 0o640},
+        )
+
+    def test_directory_open_to_others_warned(self):
+        self.directory.chmod(0o755)
+        open_database(self.path).close()
+        self.assertEqual(
+            self.warnings(),
+            [f"The data directory {self.directory.resolve()} is open to other users (mode 755); "
+             f"make it 0750 or 0700: chmod o= {self.directory.resolve()}"],
+        )
 
 
 class AccountTests(SynchronousTestCase):

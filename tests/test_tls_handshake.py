@@ -192,6 +192,16 @@ class GateTests(TestCase):
             f"Your client certificate expired on {stamp}; make a new one and bind it with 'cert add'.",
         )
 
+    def test_certificate_not_yet_valid(self):
+        certificate = x509_of(self_signed("early", future=True)[0])
+        gate, transport = self.connect("optional", certificate=certificate)
+        starts = certificate.get_notBefore().decode()
+        stamp = f"{starts[:4]}-{starts[4:6]}-{starts[6:8]} {starts[8:10]}:{starts[10:12]}:{starts[12:14]} UTC"
+        self.assertRefused(
+            gate, transport,
+            f"Your client certificate is not valid before {stamp}; check your clock or make a new one.",
+        )
+
     def test_allow_list(self):
         allowed = x509_of(self_signed("allowed")[0])
         listed = [allowed.digest("sha256").decode().replace(":", "").lower()]

@@ -23,7 +23,7 @@ from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.errors import ConfigError
 from gateway.frontends import messages
-from gateway.interfaces import IInputFlow
+from gateway.interfaces import IInputFlow, IRefusingFactory
 from tests.daemon import Daemon, LineClient, sign_up
 from tests.helpers import make_core
 from tests.test_throttle import config_with
@@ -37,7 +37,7 @@ else:
     from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 
     from gateway.frontends.websocket import (
-        WebSocketFrontend, build_factory, normalize_origin, origin_allowed,
+        LOOPBACK_NAMES, WebSocketFrontend, build_factory, host_allowed, normalize_origin, origin_allowed,
     )
 
 NEEDS_AUTOBAHN = "autobahn is not installed (pip install 'gateway[websocket]' or apt install python3-autobahn)"
@@ -100,6 +100,8 @@ class MessageTests(TestCase):
             ('{"type": "size", "width": 0, "height": 30}', "a size message needs width between 1 and 1000"),
             ('{"type": "size", "width": 80, "height": true}', "a size message needs height between 1 and 1000"),
             ('{"type": "shout"}', "unknown message type 'shout' (expected 'line' or 'size')"),
+            ('{"type": "line", "text": "a\\ud800b"}', "text may not hold unpaired surrogates (\\ud800 to \\udfff)"),
+            ("[" * 3000 + "]" * 3000, "messages may not be nested that deeply"),
         ]:
             e = self.assertRaises(messages.MessageError, self.deliver, raw)
             self.assertEqual(str(e), error)
@@ -149,6 +151,17 @@ class OriginTests(TestCase):
 
     def test_no_origin_is_not_a_browser(self):
         self.assertTrue(origin_allowed(None, "127.0.0.1:4080", False, frozenset()))
+        # autobahn's handshake passes an absent Origin as "".
+        self.assertTrue(origin_allowed("", "127.0.0.1:4080", False, frozenset()))
+
+    def test_host_names(self):
+        loopback = frozenset(LOOPBACK_NAMES)
+        for host in ("127.0.0.1:4080", "localhost", "LOCALHOST.:4080", "[::1]:4080", "[::1]"):
+            self.assertTrue(host_allowed(host, loopback), host)
+        for host in ("rebind.evil.example:4080", "", "127.0.0.1:x", "[::1", "10.0.0.1"):
+            self.assertFalse(host_allowed(host, loopback), host)
+        self.assertTrue(host_allowed("play.example.org:443", frozenset(["play.example.org"])))
+        self.assertTrue(host_allowed("anything", frozenset(["*"])))
 
     def test_options_validated(self):
         core = make_core()
@@ -158,6 +171,7 @@ class OriginTests(TestCase):
             ({"max_message_bytes": 10}, "options.max_message_bytes must be a number of at least 64"),
             ({"ping_timeout": 0}, "options.ping_timeout must be a number greater than 0"),
             ({"pings": 1}, "unknown key options.pings"),
+            ({"host_names": ["http://example.org"]}, "options.host_names must be a list of host names"),
         ]:
             e = self.assertRaises(ConfigError, build_factory, core, core.portal, options)
             self.assertIn(error, str(e))
@@ -171,13 +185,52 @@ class SiteTests(TestCase):
     if autobahn is None:
         skip = NEEDS_AUTOBAHN
 
-    def request(self, data):
-        core = make_core()
+    def request(self, data, clock=None):
+        core = make_core(clock)
         channel = build_factory(core, core.portal, {}).buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
         transport = StringTransport()
+        transport.protocol = channel
         channel.makeConnection(transport)
         channel.dataReceived(data)
         return transport
+
+    def test_request_head_has_one_deadline(self):
+        # One byte every 3 s would keep restarting an idle timer; the head
+        # as a whole must arrive within handshake_timeout (10 s).
+        clock = Clock()
+        head = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        transport = self.request(head[:1], clock)
+        channel = transport.protocol
+        for byte in head[1:4]:
+            clock.advance(3)
+            channel.dataReceived(bytes([byte]))
+        self.assertFalse(transport.disconnecting)
+        clock.advance(1.5)
+        self.assertTrue(transport.disconnecting)
+
+    def test_request_head_in_time(self):
+        clock = Clock()
+        transport = self.request(b"GET /missing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", clock)
+        self.assertIn(b"404", transport.value().split(b"\r\n")[0])
+        # The next request head has a deadline of its own, from the end of
+        # the previous request.
+        for part in (b"GET /missing", b" HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n"):
+            clock.advance(3)
+            transport.protocol.dataReceived(part)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(1.5)
+        self.assertTrue(transport.disconnecting)
+
+    def test_refusal_and_failure_are_http(self):
+        core = make_core()
+        site = build_factory(core, core.portal, {})
+        self.assertTrue(IRefusingFactory.providedBy(site))
+        refusal = site.refuse(IPv4Address("TCP", "127.0.0.1", 5000), "The server is full.")
+        transport = StringTransport()
+        refusal.makeConnection(transport)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 503 Service Unavailable\r\n"))
+        self.assertTrue(transport.value().endswith(b"\r\n\r\nThe server is full.\n"))
+        self.assertTrue(transport.disconnecting)
 
     def test_large_request_body_disconnects(self):
         transport = self.request(
@@ -199,13 +252,13 @@ class HandshakeTests(TestCase):
     if autobahn is None:
         skip = NEEDS_AUTOBAHN
 
-    def handshake(self, origin, protocols, secure):
-        frontend = WebSocketFrontend(make_core(), frozenset())
+    def handshake(self, origin, protocols, secure, host="play.example.org"):
+        frontend = WebSocketFrontend(make_core(), frozenset(), frozenset(["play.example.org"]))
         frontend.transport = StringTransport()
         if secure:
             directlyProvides(frontend.transport, ISSLTransport)
         request = ConnectionRequest(
-            "tcp4:192.168.1.1:54321", {"host": "play.example.org", "user-agent": "Test\x07Browser"},
+            "tcp4:192.168.1.1:54321", {"host": host, "user-agent": "Test\x07Browser"},
             "play.example.org", "/ws", {}, 13, origin, protocols, [],
         )
         return frontend, frontend.onConnect(request)
@@ -233,6 +286,13 @@ class HandshakeTests(TestCase):
         e = self.assertRaises(ConnectionDeny, self.handshake, "http://play.example.org", ["gateway.json"], True)
         self.assertEqual(e.code, 403)
 
+    def test_host_not_served_refused(self):
+        # A DNS-rebinding page: its own origin, a host name this listener
+        # does not serve.
+        e = self.assertRaises(ConnectionDeny, self.handshake, "http://evil.example", [], False, "evil.example")
+        self.assertEqual((e.code, e.reason), (403, "This host name is not served here."))
+        self.assertIsNone(self.handshake(None, [], False, "Play.Example.org.:80")[1])
+
 
 class InputFlowTests(TestCase):
     """
@@ -247,7 +307,7 @@ class InputFlowTests(TestCase):
         self.clock = Clock()
         core = make_core(self.clock, config_with(commands_per_second=1, command_burst=1, max_pending_lines=4))
         factory = WebSocketServerFactory(protocols=["gateway.text"])
-        factory.protocol = lambda: WebSocketFrontend(core, frozenset())
+        factory.protocol = lambda: WebSocketFrontend(core, frozenset(), frozenset(["play.example.org"]))
         # No timers on the real reactor.
         factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
         self.frontend = factory.buildProtocol(IPv4Address("TCP", "192.168.1.1", 54321))

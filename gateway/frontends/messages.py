@@ -106,10 +106,15 @@ def deliver_lines(text, session, max_bytes):
     @type text: L{str}
     @param session: the L{gateway.interfaces.ISession}.
     @param max_bytes: the longest line allowed, in UTF-8 bytes.
-    @raise MessageError: when a line is too long; nothing was passed on.
+    @raise MessageError: when a line is too long or holds an unpaired
+        surrogate; nothing was passed on.
     """
     lines = text.splitlines() or [""]
-    if any(len(line.encode("utf-8")) > max_bytes for line in lines):
+    try:
+        sizes = [len(line.encode("utf-8")) for line in lines]
+    except UnicodeEncodeError:
+        raise MessageError("text may not hold unpaired surrogates (\\ud800 to \\udfff)")
+    if any(size > max_bytes for size in sizes):
         raise MessageError(f"that line was too long (over {max_bytes} bytes) and was ignored")
     for line in lines:
         session.line_received(clean_text(line))
@@ -130,6 +135,8 @@ def deliver(raw, session, capabilities, max_line_bytes):
     """
     try:
         message = json.loads(raw)
+    except RecursionError:
+        raise MessageError("messages may not be nested that deeply")
     except ValueError:
         raise MessageError("messages must be JSON objects")
     if not isinstance(message, dict):

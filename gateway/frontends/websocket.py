@@ -12,7 +12,10 @@ A client picks its message format with the WebSocket subprotocol:
     or more lines each way, for simple scripts and generic tools.
 
 Browsers are held to the page's own origin (or the listener's
-C{allowed_origins}); a frame larger than C{max_message_bytes} closes the
+C{allowed_origins}), every handshake to a C{Host} the listener serves
+(C{host_names}: loopback names unless set, which keeps a DNS-rebinding page
+away from a loopback-only listener); an HTTP request head must arrive
+within C{handshake_timeout}, however slowly it trickles in; a frame larger than C{max_message_bytes} closes the
 connection with code 1009; pings keep idle connections alive and find dead
 ones.
 """
@@ -24,9 +27,11 @@ from urllib.parse import urlsplit
 
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
+from twisted.web.http import HTTPChannel
 from twisted.web.server import Request, Site
 from twisted.web.static import File
 from zope.interface import implementer
@@ -47,7 +52,7 @@ from gateway.core.capabilities import Capabilities
 from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import clean_text
-from gateway.interfaces import IInputFlow, ISessionTransport, IStructuredTransport
+from gateway.interfaces import IInputFlow, IRefusingFactory, ISessionTransport, IStructuredTransport
 
 log = Logger()
 
@@ -96,18 +101,18 @@ def origin_allowed(origin, host, secure, allowed):
     """
     Whether a handshake's C{Origin} may open a socket.
 
-    A request without an C{Origin} is not from a browser page and is
-    allowed; a browser page is allowed when it was served by this listener
+    A request without an C{Origin} (or an empty one) is not from a browser
+    page and is allowed; a browser page is allowed when it was served by this listener
     (its origin is the C{Host} it asked for, with the scheme of this
     connection) or its origin is in C{allowed} (C{"*"} allows any).
 
-    @param origin: the C{Origin} header, or L{None}.
+    @param origin: the C{Origin} header, or L{None} or C{""} without one.
     @param host: the C{Host} header.
     @param secure: whether the connection is TLS.
     @param allowed: the listener's normalized C{allowed_origins}.
     @rtype: L{bool}
     """
-    if origin is None:
+    if not origin:
         return True
     if "*" in allowed:
         return True
@@ -115,6 +120,36 @@ def origin_allowed(origin, host, secure, allowed):
     if origin is None:
         return False
     return origin in allowed or origin == normalize_origin(f"{'https' if secure else 'http'}://{host}")
+
+
+#: The host names a listener serves unless its C{host_names} says otherwise.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def host_allowed(host, names):
+    """
+    Whether a handshake's C{Host} header names this listener.
+
+    @param host: the C{Host} header, C{name[:port]} (IPv6 addresses in
+        brackets).
+    @param names: the listener's lower-case C{host_names} (C{"*"} allows
+        any).
+    @rtype: L{bool}
+    """
+    if "*" in names:
+        return True
+    try:
+        parts = urlsplit(f"//{host.strip()}")
+        # Reading the port refuses one that is not a number.
+        name, _port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    return name is not None and name.rstrip(".") in names
+
+
+def _host_names(value):
+    if not all(isinstance(item, str) and item and not any(c in item for c in "/[]@ ") for item in value):
+        return "a list of host names like 'play.example.org' or addresses like '::1' (or '*' for any)"
 
 
 def _origins(value):
@@ -129,17 +164,21 @@ class WebSocketOptions:
 
     @ivar allowed_origins: browser origins besides the page's own that may
         connect (C{"*"} for any).
+    @ivar host_names: the names clients reach this listener by, as sent in
+        the C{Host} header (C{"*"} for any).
     @ivar max_message_bytes: the largest frame or message a client may
         send; a larger one closes the connection (code 1009).
     @ivar ping_interval: seconds between keepalive pings (0: none).
     @ivar ping_timeout: seconds to wait for a pong before dropping the
         connection.
     @ivar handshake_timeout: seconds a client has to finish the opening
-        handshake, and an HTTP connection may sit idle.
+        handshake or send an HTTP request head, and an HTTP connection may
+        sit idle.
     @ivar web_client: whether to serve the browser client at C{/}.
     """
 
     allowed_origins: list = setting([], _origins)
+    host_names: list = setting(list(LOOPBACK_NAMES), _host_names)
     max_message_bytes: int = setting(8192, at_least(64))
     ping_interval: float = setting(30.0, at_least(0))
     ping_timeout: float = setting(15.0, positive)
@@ -166,14 +205,16 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     protocol_name = "websocket"
 
-    def __init__(self, core, allowed):
+    def __init__(self, core, allowed, hosts):
         """
         @param core: the L{gateway.core.game.GameCore}.
         @param allowed: the listener's normalized C{allowed_origins}.
+        @param hosts: the listener's lower-case C{host_names}.
         """
         super().__init__()
         self.core = core
         self.allowed = allowed
+        self.hosts = hosts
         self.session = None
         self.structured = False
         self._closing = False
@@ -181,7 +222,14 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     def onConnect(self, request):
         secure = ISSLTransport.providedBy(self.transport)
-        if not origin_allowed(request.origin, request.headers.get("host", ""), secure, self.allowed):
+        host = request.headers.get("host", "")
+        if not host_allowed(host, self.hosts):
+            log.info(
+                "Refused a WebSocket from {peer}: host {host!r} is not in the listener's host_names",
+                peer=describe(self.transport.getPeer()), host=clean_text(host)[:80],
+            )
+            raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This host name is not served here.")
+        if not origin_allowed(request.origin, host, secure, self.allowed):
             log.info(
                 "Refused a WebSocket from {peer}: origin {origin!r} is not allowed",
                 peer=describe(self.transport.getPeer()), origin=request.origin,
@@ -309,6 +357,79 @@ class BoundedRequest(Request):
         super().handleContentChunk(data)
 
 
+class HeadDeadlineChannel(HTTPChannel):
+    """
+    An HTTP connection that must send each request head (request line and
+    headers) within the site's timeout from its start, however slowly the
+    bytes trickle in: the idle timeout alone restarts on every byte.
+    """
+
+    _head_timer = None
+
+    def connectionMade(self):
+        super().connectionMade()
+        self._start_head_deadline()
+
+    def allHeadersReceived(self):
+        self._stop_head_deadline()
+        super().allHeadersReceived()
+
+    def requestDone(self, request):
+        super().requestDone(request)
+        self._start_head_deadline()
+
+    def connectionLost(self, reason):
+        self._stop_head_deadline()
+        super().connectionLost(reason)
+
+    def _start_head_deadline(self):
+        self._stop_head_deadline()
+        self._head_timer = self.callLater(self.timeOut, self._head_expired)
+
+    def _stop_head_deadline(self):
+        if self._head_timer is not None and self._head_timer.active():
+            self._head_timer.cancel()
+        self._head_timer = None
+
+    def _head_expired(self):
+        self._head_timer = None
+        log.info("Cut {peer}: its HTTP request head took over {timeout} seconds",
+                 peer=describe(self.transport.getPeer()), timeout=self.timeOut)
+        self.transport.abortConnection()
+
+
+class _HTTPRefusal(Protocol):
+    """
+    Turns an HTTP client away with a C{503} response carrying the reason.
+    """
+
+    def __init__(self, message):
+        self.message = message
+
+    def connectionMade(self):
+        body = f"{self.message}\n".encode("utf-8")
+        self.transport.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.loseConnection()
+
+
+@implementer(IRefusingFactory)
+class WebSite(Site):
+    """
+    The web site of a websocket listener.  Its byte stream is HTTP, then
+    WebSocket frames, so the connection limits may not write plain text
+    into it (L{IRefusingFactory}): a refused client gets an HTTP 503, and
+    a connection whose protocol failed is closed without a word.
+    """
+
+    protocol = HeadDeadlineChannel
+
+    def refuse(self, address, message):
+        return _HTTPRefusal(message)
+
+
 def build_site(factory, clock, web_client=True, timeout=60):
     """
     The web resources of a websocket listener: the socket at C{/ws} and,
@@ -316,8 +437,9 @@ def build_site(factory, clock, web_client=True, timeout=60):
 
     @param clock: the L{twisted.internet.interfaces.IReactorTime} for the
         HTTP timeouts.
-    @param timeout: seconds an HTTP connection may sit idle.
-    @rtype: L{Site}
+    @param timeout: seconds an HTTP connection may sit idle, and a client
+        has to send a request head.
+    @rtype: L{WebSite}
     """
     root = Resource()
     root.putChild(b"ws", WebSocketResource(factory))
@@ -326,7 +448,7 @@ def build_site(factory, clock, web_client=True, timeout=60):
         for path in sorted(WEB_CLIENT.iterdir()):
             if path.is_file() and path.name != "index.html":
                 root.putChild(path.name.encode("ascii"), _StaticFile(str(path)))
-    return Site(root, requestFactory=BoundedRequest, timeout=timeout, reactor=clock)
+    return WebSite(root, requestFactory=BoundedRequest, timeout=timeout, reactor=clock)
 
 
 def build_factory(core, portal, options):
@@ -337,8 +459,9 @@ def build_factory(core, portal, options):
     """
     settings = build_settings(WebSocketOptions, options, "options")
     allowed = frozenset("*" if item == "*" else normalize_origin(item) for item in settings.allowed_origins)
+    hosts = frozenset(name.lower().rstrip(".") for name in settings.host_names)
     factory = WebSocketServerFactory(server="gateway", protocols=[JSON, TEXT])
-    factory.protocol = lambda: WebSocketFrontend(core, allowed)
+    factory.protocol = lambda: WebSocketFrontend(core, allowed, hosts)
     factory.setProtocolOptions(
         webStatus=False,
         maxFramePayloadSize=settings.max_message_bytes,

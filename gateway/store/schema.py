@@ -2,9 +2,19 @@
 The database schema and its migrations, versioned with C{PRAGMA user_version}.
 """
 
+import os
 import sqlite3
+import stat
+
+from twisted.logger import Logger
 
 from gateway.errors import StartupError
+
+log = Logger()
+
+#: The modes the database files may have: the daemon's user only, or with
+#: read access for its group when an operator chose that.
+FILE_MODES = (0o600, 0o640)
 
 #: Migration N (1-based) brings the schema from version N-1 to N.  Append
 #: only: a released migration is never edited.
@@ -89,14 +99,50 @@ def migrate(connection):
     return version
 
 
+def restrict_files(path):
+    """
+    Keep the database at C{path} and its C{-wal} and C{-shm} files away from
+    other users, whatever the umask: create the database 0600 when it is
+    missing (SQLite gives the C{-wal} and C{-shm} files it creates the
+    database's mode), set any of them that has another mode than
+    L{FILE_MODES} to 0600, and warn when other users may enter the
+    directory.
+
+    @type path: L{pathlib.Path}
+    @raise OSError: when a file cannot be created or its mode changed.
+    """
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODES[0]))
+    for name in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            mode = stat.S_IMODE(os.stat(name).st_mode)
+        except FileNotFoundError:
+            continue
+        if mode not in FILE_MODES:
+            os.chmod(name, FILE_MODES[0])
+    directory = path.resolve().parent
+    mode = stat.S_IMODE(os.stat(directory).st_mode)
+    if mode & 0o007:
+        log.warn(
+            "The data directory {directory} is open to other users (mode {mode:o}); "
+            "make it 0750 or 0700: chmod o= {directory}",
+            directory=str(directory), mode=mode,
+        )
+
+
 def open_database(path):
     """
-    Open (creating if needed) and migrate the database at C{path}.
+    Open (creating if needed, see L{restrict_files}) and migrate the
+    database at C{path}.
 
+    @type path: L{pathlib.Path}
     @raise StartupError: naming the file when it cannot be opened or is not
         a gateway database.
     @rtype: L{sqlite3.Connection}
     """
+    try:
+        restrict_files(path)
+    except OSError as e:
+        raise StartupError(f"{path}: cannot open the database: {e.strerror}")
     try:
         connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         configure(connection)

@@ -80,6 +80,10 @@ def _read(path, what):
         raise StartupError(f"{path}: cannot read the TLS {what}: {e.strerror}")
 
 
+def _moment(stamp):
+    return datetime.datetime.strptime(stamp.decode("ascii"), "%Y%m%d%H%M%SZ")
+
+
 def not_after(certificate):
     """
     A certificate's expiry time for people.
@@ -87,9 +91,22 @@ def not_after(certificate):
     @type certificate: L{OpenSSL.crypto.X509}
     @rtype: L{str}
     """
-    stamp = certificate.get_notAfter().decode("ascii")
-    moment = datetime.datetime.strptime(stamp, "%Y%m%d%H%M%SZ")
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _moment(certificate.get_notAfter()).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def not_yet_valid(certificate):
+    """
+    When a certificate's validity starts in the future, that start for
+    people.
+
+    @type certificate: L{OpenSSL.crypto.X509}
+    @return: C{YYYY-MM-DD HH:MM:SS UTC}, or L{None} when the certificate's
+        validity has started.
+    """
+    start = _moment(certificate.get_notBefore())
+    if start <= datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None):
+        return None
+    return start.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def load_key_pair(certificate_path, key_path):

@@ -19,7 +19,7 @@ from zope.interface import implementer
 from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerprint
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import encode_line
-from gateway.frontends.tls.certificates import not_after, openssl_reason
+from gateway.frontends.tls.certificates import not_after, not_yet_valid, openssl_reason
 
 #: Bytes a client may send while its certificate is being looked up.
 MAX_EARLY_BYTES = 65536
@@ -201,6 +201,9 @@ class HandshakeGate(ProtocolWrapper):
             return None
         if certificate.has_expired():
             return f"Your client certificate expired on {not_after(certificate)}; make a new one and bind it with 'cert add'."
+        starts = not_yet_valid(certificate)
+        if starts is not None:
+            return f"Your client certificate is not valid before {starts}; check your clock or make a new one."
         if allowed and certificate_fingerprint(certificate) not in allowed:
             return "Your client certificate is not on this port's list of allowed certificates."
         return None
