@@ -87,15 +87,20 @@ class GameCore:
         session.run(self._log_in)
         return session
 
-    def connect_authenticated(self, transport, account):
+    def connect_authenticated(self, transport, account, greeting=None):
         """
         A client connected that the frontend already authenticated (an SSH
         user, a TLS client certificate): it goes straight into the world.
 
         @param account: the L{gateway.interfaces.IAccount} avatar.
+        @param greeting: a line for the client before it enters the world
+            (who it is logged in as, when the client did not say it), or
+            L{None}.
         @rtype: L{Session}
         """
         session = self._open(transport)
+        if greeting is not None:
+            session.send(greeting)
         self.enter(session, account)
         return session
 
