@@ -193,14 +193,16 @@ class GameCore:
 
     def shutdown(self, message):
         """
-        Tell every session C{message}; the caller then closes the
-        connections.
+        Close every session with C{message} as its last line, the way the
+        server ends a session (the web client then says it is disconnected
+        and offers to reconnect, rather than retrying by itself); the
+        caller closes the connections that have no session.
 
         @return: a L{Deferred} that fires once every session has
             disconnected.
         """
         for session in list(self.sessions):
-            session.send(message)
+            session.close(message)
         if not self.sessions:
             return succeed(None)
         if self._drained is None:

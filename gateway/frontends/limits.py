@@ -104,9 +104,10 @@ class ConnectionLimiter:
     def close_all(self):
         """
         Close every open connection once its output is written (the start of
-        a graceful shutdown).  The connection is closed under the frontend's
-        protocol, as if the network had closed it, so clients that reconnect
-        by themselves (the web client) do.
+        a graceful shutdown, after the sessions were closed with the
+        shutdown message): what is left are connections without a session,
+        such as HTTP requests and TLS handshakes.  They are closed under the
+        frontend's protocol, as if the network had closed them.
         """
         for protocol in list(self.connections):
             protocol.loseConnection()
