@@ -54,7 +54,8 @@ class ClientTransport(SSHClientTransport):
 
 class AuthClient(SSHUserAuthClient):
     """
-    Offers the given key (once) and then the given passwords in turn.
+    Offers the given key (once) and then the given passwords in turn; when
+    they run out, gives up, or waits for ever when C{stall} is set.
     """
 
     def __init__(self, user, connection, passwords=(), key=None, stall=False):
@@ -74,10 +75,10 @@ class AuthClient(SSHUserAuthClient):
         return succeed(self.key)
 
     def getPassword(self, prompt=None):
-        if self.stall:
-            return Deferred()
         if self.passwords:
             return succeed(self.passwords.pop(0))
+        if self.stall:
+            return Deferred()
         return None
 
     def ssh_USERAUTH_FAILURE(self, packet):
@@ -277,7 +278,7 @@ class AuthenticationTests(FrontendTestCase):
     def test_attempts_are_limited(self):
         link = self.link(passwords=["wrong%d" % i for i in range(10)])
         for _ in range(10):
-            link.settle(1)
+            link.settle(60)
         self.assertTrue(link.lost)
         self.assertFalse(link.connection.started)
         # Six tried, the sixth failure disconnected.
@@ -303,6 +304,78 @@ class AuthenticationTests(FrontendTestCase):
         link = self.link(passwords=["secret1"])
         link.settle(3600)
         self.assertFalse(link.lost)
+
+
+class GuessLimitTests(FrontendTestCase):
+    """
+    Password guessing is limited per connection and shares the core's
+    login throttle with the other frontends.
+    """
+
+    options = {"login_grace_time": 3600}
+    host = "192.168.1.1"
+
+    def test_userauth_requested_again_continues_the_count(self):
+        link = self.link(passwords=["wrong%d" % i for i in range(4)], stall=True)
+        for _ in range(4):
+            link.settle(60)
+        self.assertFalse(link.lost)
+        again = AuthClient(b"alice", link.connection, ["wrong%d" % i for i in range(4, 10)] + ["secret1"])
+        link.client.requestService(again)
+        for _ in range(10):
+            link.settle(60)
+        self.assertTrue(link.lost)
+        self.assertFalse(link.connection.started)
+        # Two more were tried: six in all on the connection.
+        self.assertEqual(again.passwords, ["wrong6", "wrong7", "wrong8", "wrong9", "secret1"])
+        self.assertEqual(link.client.disconnect_reason, b"too many bad auths")
+
+    def test_failures_feed_the_shared_login_guard(self):
+        self.assertEqual(self.core.guard.login_wait(self.host, "alice"), 0)
+        self.link(0, passwords=["wrong1"])
+        self.assertGreater(self.core.guard.login_wait(self.host, "alice"), 0)
+        self.assertGreater(self.core.guard.login_wait(self.host, "someone"), 0, "counted for the address too")
+
+    def test_signed_key_failures_feed_the_login_guard(self):
+        self.add_key(new_user_key())
+        key = new_user_key()
+        link = self.link(stall=True)
+        data = b"ssh-ed25519"
+        blob = key.public().blob()
+        signed = NS(link.server.sessionID) + bytes((50,)) + NS(b"alice") + NS(b"ssh-connection") + NS(b"publickey")
+        signed += b"\x01" + NS(data) + NS(blob)
+        link.client.sendPacket(50, NS(b"alice") + NS(b"ssh-connection") + NS(b"publickey") + b"\x01" + NS(data)
+                               + NS(blob) + NS(key.sign(signed)))
+        link.settle()
+        self.assertGreater(self.core.guard.login_wait(self.host, "alice"), 0)
+
+    def test_logins_wait_out_the_guard_delay(self):
+        for _ in range(3):
+            self.core.guard.login_attempted(self.host, "alice")
+        link = self.link(passwords=["secret1"])
+        self.assertFalse(link.connection.started)
+        self.assertIn(b"Too many failed logins; please wait 4 seconds.", b"".join(link.auth.banners))
+        link.settle(3)
+        self.assertTrue(link.connection.started)
+
+    def test_pipelined_password_requests_fail_without_hashing(self):
+        checks = []
+
+        def verify(encoded, password):
+            checks.append(password)
+            return Deferred()
+
+        self.patch(self.core.hasher, "verify", verify)
+        link = self.link(stall=True)
+        before = len(link.auth.failures)
+        for i in range(5):
+            link.client.sendPacket(
+                50, NS(b"alice") + NS(b"ssh-connection") + NS(b"password") + b"\x00" + NS(b"guess%d" % i)
+            )
+        link.settle()
+        self.assertEqual(checks, ["guess0"])
+        self.assertEqual(len(link.auth.failures) - before, 4)
+        self.assertFalse(link.connection.started)
 
 
 class LimitOptionTests(FrontendTestCase):

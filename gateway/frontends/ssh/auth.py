@@ -13,10 +13,13 @@ from twisted.conch.ssh.connection import (
 )
 from twisted.conch.ssh.userauth import MSG_USERAUTH_BANNER, SSHUserAuthServer
 from twisted.cred.credentials import ISSHPrivateKey, IUsernamePassword
-from twisted.internet.defer import succeed
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.defer import fail, succeed
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
-from gateway.frontends.addresses import describe
+from gateway.core.throttle import describe_wait
+from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.ssh.session import SessionChannel
 from gateway.interfaces import IAccount
 
@@ -78,9 +81,32 @@ class UserAuthService(SSHUserAuthServer):
     listener's banner first and logging failed attempts with the peer's
     address (the way the telnet login does).  C{none} is never among the
     methods, so it always fails.
+
+    The count of failed attempts belongs to the connection
+    (L{gateway.frontends.ssh.server.ServerTransport.auth_failures}): a
+    client that requests C{ssh-userauth} again gets a new service object
+    that carries on the same count.  Password and signed public-key
+    attempts go through the core's L{gateway.core.throttle.LoginGuard}
+    like every other frontend's logins: they wait out its delays (the
+    client is told how long in a banner) and failures count against the
+    address and the account.  One such check runs at a time per
+    connection; requests pipelined behind it fail at once, unchecked.
     """
 
     log = Logger()
+
+    @property
+    def loginAttempts(self):
+        """
+        The connection's count of failed attempts.  It only grows: Twisted
+        sets it to 0 when a service starts, which must not wipe the count
+        an earlier service of the same connection left.
+        """
+        return self.transport.auth_failures
+
+    @loginAttempts.setter
+    def loginAttempts(self, value):
+        self.transport.auth_failures = max(value, self.transport.auth_failures)
 
     def serviceStarted(self):
         server = self.transport.factory
@@ -92,7 +118,10 @@ class UserAuthService(SSHUserAuthServer):
         self.attemptsBeforeDisconnect = server.settings.max_auth_attempts - 1
         super().serviceStarted()
         if server.banner:
-            self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(server.banner.encode("utf-8")) + NS(b""))
+            self._send_banner(server.banner)
+
+    def _send_banner(self, text):
+        self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(text.encode("utf-8")) + NS(b""))
 
     def ssh_USERAUTH_REQUEST(self, packet):
         failures = self.loginAttempts
@@ -109,6 +138,51 @@ class UserAuthService(SSHUserAuthServer):
                 peer=describe(self.transport.transport.getPeer()),
             )
         return result
+
+    def auth_password(self, packet):
+        return self._guarded(super().auth_password, packet)
+
+    def auth_publickey(self, packet):
+        # A key offered without a signature only asks whether it would be
+        # accepted; that checks nothing secret and is not throttled.
+        if packet[:1] == b"\x00":
+            return super().auth_publickey(packet)
+        return self._guarded(super().auth_publickey, packet)
+
+    def _guarded(self, check, packet):
+        """
+        Run C{check(packet)} under the login throttle, unless another check
+        of this connection is still running.
+
+        @return: a L{Deferred} of C{check}'s result.
+        """
+        transport = self.transport
+        if transport.checking:
+            return fail(UnauthorizedLogin("another login attempt of this connection is being checked"))
+        transport.checking = True
+        guard = transport.factory.core.guard
+        host = host_of(transport.transport.getPeer())
+        name = self.user.decode("utf-8", "replace")
+        wait = guard.login_wait(host, name)
+        if wait:
+            self._send_banner(f"Too many failed logins; please wait {describe_wait(wait)}.\n")
+            d = deferLater(self.clock, wait, lambda: None)
+        else:
+            d = succeed(None)
+
+        def attempt(_):
+            guard.login_attempted(host, name)
+            return check(packet)
+
+        def succeeded(result):
+            guard.login_succeeded(host, name)
+            return result
+
+        def finished(result):
+            transport.checking = False
+            return result
+
+        return d.addCallback(attempt).addCallback(succeeded).addBoth(finished)
 
 
 class ConnectionService(SSHConnection):
