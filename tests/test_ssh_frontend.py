@@ -358,6 +358,13 @@ class GuessLimitTests(FrontendTestCase):
         link.settle(3)
         self.assertTrue(link.connection.started)
 
+    def test_busy_hasher_fails_the_attempt_with_a_banner(self):
+        self.core.hasher.limit = 0
+        link = self.link(passwords=["secret1"])
+        self.assertFalse(link.connection.started)
+        self.assertIn(b"The server is busy; please try again.", b"".join(link.auth.banners))
+        self.assertEqual(self.core.guard.login_wait(self.host, "alice"), 0, "not counted by the throttle")
+
     def test_pipelined_password_requests_fail_without_hashing(self):
         checks = []
 

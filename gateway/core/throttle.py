@@ -248,6 +248,15 @@ class LoginGuard:
             self._by_address.undo(host)
         self._by_account.forget(name.lower())
 
+    def login_not_checked(self, host, name):
+        """
+        Take back the failure L{login_attempted} counted for an attempt
+        whose password was never checked (the hasher was busy).
+        """
+        if host not in self.trusted:
+            self._by_address.undo(host)
+            self._by_account.undo(name.lower())
+
     def creation_wait(self, host):
         """
         @return: the seconds before C{host} may create another account.

@@ -18,7 +18,9 @@ from twisted.internet.defer import fail, succeed
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from gateway.core.login import BUSY
 from gateway.core.throttle import describe_wait
+from gateway.errors import HashingBusy
 from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.ssh.session import SessionChannel
 from gateway.interfaces import IAccount
@@ -90,7 +92,9 @@ class UserAuthService(SSHUserAuthServer):
     like every other frontend's logins: they wait out its delays (the
     client is told how long in a banner) and failures count against the
     address and the account.  One such check runs at a time per
-    connection; requests pipelined behind it fail at once, unchecked.
+    connection; requests pipelined behind it fail at once, unchecked.  When
+    the hasher is busy the attempt fails with a banner saying so, and the
+    throttle does not count it.
     """
 
     log = Logger()
@@ -178,11 +182,17 @@ class UserAuthService(SSHUserAuthServer):
             guard.login_succeeded(host, name)
             return result
 
+        def busy(reason):
+            reason.trap(HashingBusy)
+            guard.login_not_checked(host, name)
+            self._send_banner(BUSY + "\n")
+            raise UnauthorizedLogin(BUSY)
+
         def finished(result):
             transport.checking = False
             return result
 
-        return d.addCallback(attempt).addCallback(succeeded).addBoth(finished)
+        return d.addCallback(attempt).addCallbacks(succeeded, busy).addBoth(finished)
 
 
 class ConnectionService(SSHConnection):
