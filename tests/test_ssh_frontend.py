@@ -551,6 +551,43 @@ class SessionTests(FrontendTestCase):
         self.assertEqual(session.capabilities.width, 90)
         self.assertFalse(self.link_.lost)
 
+    def test_malformed_requests_without_reply_change_nothing(self):
+        channel = self.link_.channel()
+        self.link_.connection.sendRequest(channel, b"pty-req", b"\x00\x00")
+        self.link_.connection.sendRequest(channel, b"window-change", b"x")
+        self.link_.connection.sendRequest(channel, b"\xff\xfe", b"")
+        self.link_.settle()
+        self.assertFalse(self.link_.request(channel, b"\xff\xfe"))
+        self.assertTrue(self.link_.request(channel, b"pty-req", packRequest_pty_req(b"xterm", (24, 90, 0, 0), b"")))
+        self.assertFalse(self.link_.lost)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_messages_for_unknown_channels_are_ignored(self):
+        channel = self.link_.channel()
+        for number, payload in [
+            (98, struct.pack(">L", 77) + NS(b"shell") + b"\x01"),
+            (94, struct.pack(">L", 77) + NS(b"data")),
+            (97, struct.pack(">L", 77)),
+            (93, b"\x00"),
+        ]:
+            self.link_.client.sendPacket(number, payload)
+        self.link_.settle()
+        self.assertFalse(self.link_.lost)
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertTrue(self.link_.request(channel, b"shell"))
+
+    def test_truncated_channel_request_fails(self):
+        channel = self.link_.channel()
+        replies = []
+        self.link_.connection.ssh_CHANNEL_FAILURE = replies.append
+        server_id = struct.pack(">L", self.link_.connection.channelsToRemoteChannel[channel])
+        self.link_.client.sendPacket(98, server_id + b"\x00\x00")
+        self.link_.client.sendPacket(98, server_id + NS(b"shell"))
+        self.link_.settle()
+        self.assertEqual(replies, [struct.pack(">L", channel.id)] * 2)
+        self.assertFalse(self.link_.lost)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
     def test_other_channel_types_are_refused(self):
         forward = self.link_.channel(b"direct-tcpip")
         self.assertFalse(forward.open)

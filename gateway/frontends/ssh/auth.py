@@ -9,7 +9,8 @@ from twisted.conch.avatar import ConchUser
 from twisted.conch.interfaces import IConchUser
 from twisted.conch.ssh.common import NS, getNS
 from twisted.conch.ssh.connection import (
-    MSG_CHANNEL_OPEN_FAILURE, OPEN_ADMINISTRATIVELY_PROHIBITED, OPEN_UNKNOWN_CHANNEL_TYPE, SSHConnection,
+    MSG_CHANNEL_FAILURE, MSG_CHANNEL_OPEN, MSG_CHANNEL_OPEN_FAILURE, MSG_CHANNEL_REQUEST, OPEN_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_UNKNOWN_CHANNEL_TYPE, SSHConnection,
 )
 from twisted.conch.ssh.userauth import MSG_USERAUTH_BANNER, SSHUserAuthServer
 from twisted.cred.credentials import ISSHPrivateKey, IUsernamePassword
@@ -200,10 +201,37 @@ class ConnectionService(SSHConnection):
     C{ssh-connection} that opens one C{session} channel per connection and
     refuses every other channel type (port forwarding, X11, agent) with a
     log line rather than a traceback.  Global requests (C{tcpip-forward})
-    are refused by L{ConchUser.gotGlobalRequest}.
+    are refused by L{ConchUser.gotGlobalRequest}.  Messages for a channel
+    that is not open are ignored, and a channel request too short to read
+    is answered with a failure, each with a log line.
     """
 
     log = Logger()
+
+    #: The message numbers that start with the number of an open channel.
+    CHANNEL_MESSAGES = range(MSG_CHANNEL_OPEN + 1, MSG_CHANNEL_FAILURE + 1)
+
+    def packetReceived(self, messageNum, packet):
+        if messageNum in self.CHANNEL_MESSAGES:
+            if len(packet) < 4 or struct.unpack(">L", packet[:4])[0] not in self.channels:
+                self._refused("a message for a channel that is not open")
+                return
+            if messageNum == MSG_CHANNEL_REQUEST and not self._readable_request(packet[4:]):
+                channel = self.channels[struct.unpack(">L", packet[:4])[0]]
+                self._refused("a channel request too short to read")
+                self.transport.sendPacket(MSG_CHANNEL_FAILURE, struct.pack(">L", self.localToRemoteChannel[channel.id]))
+                return
+        super().packetReceived(messageNum, packet)
+
+    @staticmethod
+    def _readable_request(data):
+        """
+        Whether C{data} holds a request name and the want-reply flag.
+        """
+        return len(data) >= 4 and len(data) >= 4 + struct.unpack(">L", data[:4])[0] + 1
+
+    def _refused(self, what):
+        self.log.info("Ignored {what} from {peer}", what=what, peer=describe(self.transport.transport.getPeer()))
 
     def ssh_CHANNEL_OPEN(self, packet):
         channel_type, rest = getNS(packet)

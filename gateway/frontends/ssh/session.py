@@ -85,6 +85,20 @@ class SessionChannel(SSHChannel):
 
     # Requests
 
+    def requestReceived(self, requestType, data):
+        """
+        Handle a channel request; one whose data cannot be read (or whose
+        name is not ASCII) fails with a log line, not a traceback.
+        """
+        try:
+            return super().requestReceived(requestType, data)
+        except (struct.error, ValueError, IndexError):
+            self.log.info(
+                "Refused a malformed {type!r} request from {peer}",
+                type=requestType.decode("ascii", "replace"), peer=self.capabilities.peer,
+            )
+            return 0
+
     def request_pty_req(self, data):
         if self._pty or self._mode is not None:
             return 0
