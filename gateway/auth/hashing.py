@@ -24,8 +24,9 @@ class PasswordHasher:
     C{limit} jobs running or waiting at once; over that, a job fails at
     once with L{HashingBusy} and nothing is hashed.
 
-    @ivar limit: the most jobs at once (L{None}: no limit); it may change
-        while the hasher runs.
+    @ivar limit: the most jobs at once (L{None}: no limit, and C{run} may
+        then answer synchronously, as C{gateway-admin}'s does); it may
+        change while the hasher runs.
     @ivar _run: C{run(f, *args)} calls C{f(*args)} somewhere else and returns
         a L{Deferred} of its result.
     @ivar _jobs: the jobs running or waiting now.
@@ -62,7 +63,9 @@ class PasswordHasher:
         return self._queue(self._verify, encoded, password)
 
     def _queue(self, f, *args):
-        if self.limit is not None and self._jobs >= self.limit:
+        if self.limit is None:
+            return self._run(f, *args)
+        if self._jobs >= self.limit:
             return fail(HashingBusy("too many password checks are waiting"))
         self._jobs += 1
 
