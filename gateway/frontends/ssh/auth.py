@@ -96,6 +96,10 @@ class UserAuthService(SSHUserAuthServer):
     connection; requests pipelined behind it fail at once, unchecked.  When
     the hasher is busy the attempt fails with a banner saying so, and the
     throttle does not count it.
+
+    The built-in hint for newcomers (where to sign up) is sent only after
+    the first failed password: a player who logs in, or runs C{ssh host
+    who} with a key, never gets it on standard error.
     """
 
     log = Logger()
@@ -124,6 +128,7 @@ class UserAuthService(SSHUserAuthServer):
         super().serviceStarted()
         if server.banner:
             self._send_banner(server.banner)
+        self._hint = server.hint
 
     def _send_banner(self, text):
         self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(text.encode("utf-8")) + NS(b""))
@@ -142,6 +147,9 @@ class UserAuthService(SSHUserAuthServer):
                 method=self.method.decode("ascii", "replace"), name=self.user.decode("utf-8", "replace"),
                 peer=describe(self.transport.transport.getPeer()),
             )
+            if self._hint and self.method == b"password":
+                hint, self._hint = self._hint, ""
+                self._send_banner(hint)
         return result
 
     def auth_password(self, packet):
