@@ -90,28 +90,58 @@ class TelnetTests(SynchronousTestCase):
         self.assertTrue(self.written().endswith(IAC + WILL + ECHO + b"Choose a password (at least 6 characters): " + IAC + GA))
         self.feed(IAC + DO + ECHO)
         self.feed(b"secret1\r\n")
-        # Echo back on (CR LF for the unechoed Enter), then off again for
-        # the repeat once the client has acknowledged (RFC 1143: one
-        # negotiation of an option at a time).
-        self.assertEqual(self.written(), b"\r\n" + IAC + WONT + ECHO + b"Repeat the password: " + IAC + GA)
-        self.feed(IAC + DONT + ECHO)
-        self.assertEqual(self.written(), IAC + WILL + ECHO)
-        self.feed(IAC + DO + ECHO + b"secret1\r\n")
+        # Echo back on (CR LF for the unechoed Enter), then off again at
+        # once for the repeat, before its prompt.
+        self.assertEqual(
+            self.written(), b"\r\n" + IAC + WONT + ECHO + IAC + WILL + ECHO + b"Repeat the password: " + IAC + GA
+        )
+        self.feed(IAC + DONT + ECHO + IAC + DO + ECHO)
+        self.assertEqual(self.written(), b"")
+        self.feed(b"secret1\r\n")
         output = self.written()
         self.assertIn(IAC + WONT + ECHO, output)
         self.assertIn(b"Welcome, Alice!", output)
         self.assertEqual(self.session.account.name, "Alice")
 
+    def test_every_password_prompt_hidden_without_wont_echo_answers(self):
+        """
+        A client that answers C{WILL ECHO} but never C{WONT ECHO}
+        (TinTin++) still has every password prompt preceded by C{WILL
+        ECHO}: sign-up's two and the C{password} command's three.
+        """
+        self.feed(b"Alice\r\nyes\r\n")
+        prompts = []
+
+        def answer(line):
+            output = self.written()
+            prompts.append(output)
+            self.feed(IAC + DO + ECHO + line)
+
+        answer(b"secret1\r\n")
+        answer(b"secret1\r\n")
+        self.assertEqual(self.session.account.name, "Alice")
+        self.written()
+        self.feed(b"password\r\n")
+        answer(b"secret1\r\n")
+        answer(b"secret2\r\n")
+        answer(b"secret2\r\n")
+        self.assertIn(b"changed", self.written())
+        self.assertEqual(len(prompts), 5)
+        for output in prompts:
+            self.assertRegex(output, IAC + WILL + ECHO + b"[^\r\n]*: " + IAC + GA + b"$")
+        self.assertEqual(self.frontend.transport.getOptionState(ECHO).us.state, "no")
+
     def test_echo_restored_after_typed_ahead_password(self):
         """
-        A client that answers late still ends with echo on: the WONT ECHO
-        waits for the WILL ECHO negotiation to settle.
+        A client that answers late still ends with echo on: each request is
+        written at once, and the late answers change nothing.
         """
         self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
         self.assertEqual(self.session.account.name, "Alice")
-        self.written()
-        self.feed(IAC + DO + ECHO)
-        self.assertIn(IAC + WONT + ECHO, self.written())
+        self.assertEqual(self.written().count(IAC + WONT + ECHO), 2)
+        self.feed(IAC + DO + ECHO + IAC + DONT + ECHO + IAC + DO + ECHO + IAC + DONT + ECHO)
+        self.assertEqual(self.written(), b"")
+        self.assertEqual(self.frontend.transport.getOptionState(ECHO).us.state, "no")
 
     def test_iac_iac_is_data_and_output_is_escaped(self):
         self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")

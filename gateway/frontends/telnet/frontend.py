@@ -13,7 +13,7 @@ from zope.interface import implementer
 from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
-from gateway.frontends.telnet.base import EndOfRecord, negotiation_failed
+from gateway.frontends.telnet.base import EndOfRecord
 from gateway.frontends.telnet.charset import Charset
 from gateway.frontends.telnet.codes import ECHO, EOR, EOR_MARK, GA, NAMES, NOP, SGA
 from gateway.frontends.telnet.environ import Environment
@@ -71,7 +71,6 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self.encoding = codecs.lookup(settings.encoding).name
         self.handlers = {}
         self._hide_input = False
-        self._echo_negotiation = None
         self._keepalive = None
 
     def connectionMade(self):
@@ -233,22 +232,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
         if on:
             # The client did not echo the line end of the hidden input.
             self.transport.write(b"\r\n")
-        if self._echo_negotiation is None:
-            self._echo_negotiation = self._negotiate_echo()
-        else:
-            self._echo_negotiation.addBoth(lambda _: self._negotiate_echo())
-
-    def _negotiate_echo(self):
-        """
-        Bring the ECHO option in line with the latest wish, after any
-        negotiation in flight has settled.
-        """
-        state = self.transport.getOptionState(ECHO).us.state
-        if self._hide_input and state == "no":
-            return self.transport.will(ECHO).addErrback(negotiation_failed)
-        if not self._hide_input and state == "yes":
-            return self.transport.wont(ECHO).addErrback(negotiation_failed)
-        return None
+        self.transport.hide_input(hide)
 
     def close(self, reason=None):
         if reason:
