@@ -3,6 +3,7 @@ Each MUD client option of the telnet frontend, byte for byte, with every
 client message also delivered split at each byte boundary.
 """
 
+import codecs
 import json
 import zlib
 
@@ -12,6 +13,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from gateway.core import markup
+from gateway.frontends.telnet.charset import MAX_NAMES, MAX_REQUESTS
 from gateway.frontends.telnet.codes import (
     CHARSET, DO, DONT, GA, GMCP, IAC, MCCP2, MSSP, NAWS, NEW_ENVIRON, NOP, TTYPE, WILL, WONT,
 )
@@ -194,6 +196,49 @@ class CharsetTests(SplitMixin, TestCase):
         c.take()
         c.feed(sb(CHARSET, b"\x01;UTF-8"))
         self.assertEqual(c.take(), sb(CHARSET, b"\x03"))
+
+    def test_client_names_never_reach_codec_lookup(self):
+        """
+        Unknown names are matched against the supported set only: Python's
+        codec registry, which keeps every name it was asked about, never
+        sees them.
+        """
+        asked = []
+        lookup = codecs.lookup
+        self.patch(codecs, "lookup", lambda name: asked.append(name) or lookup(name))
+        c = TelnetConnection(encoding="latin-1")
+        c.feed(IAC + WILL + CHARSET)
+        c.take()
+        for request in range(4):
+            c.feed(sb(CHARSET, b"\x01" + b"".join(b";x-junk-%d-%d" % (request, n) for n in range(200))))
+            self.assertEqual(c.take(), sb(CHARSET, b"\x03"))
+        self.assertEqual([name for name in asked if "junk" in name], [])
+        c.feed(sb(CHARSET, b"\x01;utf8"))
+        self.assertEqual(c.take(), sb(CHARSET, b"\x02utf8"))
+        self.assertEqual(c.frontend.encoding, "utf-8")
+
+    def test_junk_names_ignored(self):
+        c = TelnetConnection(encoding="latin-1")
+        c.feed(IAC + WILL + CHARSET)
+        c.take()
+        c.feed(sb(CHARSET, b"\x01;UTF-8\x00;\x00;" + b"U" * 100 + b";\x1b[2J;latin1"))
+        self.assertEqual(c.take(), sb(CHARSET, b"\x02latin1"))
+        self.assertEqual(c.frontend.encoding, "iso8859-1")
+        self.assertFalse(c.wire.disconnecting)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_names_and_requests_bounded(self):
+        c = TelnetConnection(encoding="latin-1")
+        c.feed(IAC + WILL + CHARSET)
+        c.take()
+        c.feed(sb(CHARSET, b"\x01" + b";KOI8-R" * MAX_NAMES + b";UTF-8"))
+        self.assertEqual(c.take(), sb(CHARSET, b"\x03"))
+        for _ in range(MAX_REQUESTS - 1):
+            c.feed(sb(CHARSET, b"\x01;KOI8-R"))
+            self.assertEqual(c.take(), sb(CHARSET, b"\x03"))
+        c.feed(sb(CHARSET, b"\x01;UTF-8"))
+        self.assertEqual(c.take(), sb(CHARSET, b"\x03"))
+        self.assertEqual(c.frontend.encoding, "iso8859-1")
 
 
 VAR, VAL, ESC = b"\x00", b"\x01", b"\x02"
