@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.telnet import build_factory
-from tests.helpers import make_core
+from tests.helpers import make_core, split
 
 IAC, WILL, WONT, DO, DONT, SB, SE = telnet.IAC, telnet.WILL, telnet.WONT, telnet.DO, telnet.DONT, telnet.SB, telnet.SE
 ECHO, SGA, NAWS, GA = telnet.ECHO, telnet.SGA, telnet.NAWS, telnet.GA
@@ -25,38 +25,38 @@ LINEMODE = telnet.LINEMODE
 class LineBufferTests(SynchronousTestCase):
     def test_line_endings(self):
         buffer = LineBuffer(100)
-        self.assertEqual(buffer.feed(b"a\r\nb\nc\rd"), [b"a", b"b", b"c"])
-        self.assertEqual(buffer.feed(b"\n"), [b"d"])
+        self.assertEqual(split(buffer, b"a\r\nb\nc\rd"), [b"a", b"b", b"c"])
+        self.assertEqual(split(buffer, b"\n"), [b"d"])
 
     def test_empty_data_keeps_a_pending_cr(self):
         # Found by tests.test_fuzz: CR, nothing, LF is one line end.
         buffer = LineBuffer(100)
-        self.assertEqual(buffer.feed(b"a\r"), [b"a"])
-        self.assertEqual(buffer.feed(b""), [])
-        self.assertEqual(buffer.feed(b"\nb\n"), [b"b"])
+        self.assertEqual(split(buffer, b"a\r"), [b"a"])
+        self.assertEqual(split(buffer, b""), [])
+        self.assertEqual(split(buffer, b"\nb\n"), [b"b"])
 
     def test_crlf_split_across_packets_is_one_line_end(self):
         buffer = LineBuffer(100)
-        self.assertEqual(buffer.feed(b"a\r"), [b"a"])
-        self.assertEqual(buffer.feed(b"\nb\n"), [b"b"])
+        self.assertEqual(split(buffer, b"a\r"), [b"a"])
+        self.assertEqual(split(buffer, b"\nb\n"), [b"b"])
 
     def test_every_split_point(self):
         data = b"one\r\ntwo\nthree\r\n\r\nfour\r"
         expected = [b"one", b"two", b"three", b"", b"four"]
         for cut in range(len(data) + 1):
             buffer = LineBuffer(100)
-            self.assertEqual(buffer.feed(data[:cut]) + buffer.feed(data[cut:]), expected, cut)
+            self.assertEqual(split(buffer, data[:cut]) + split(buffer, data[cut:]), expected, cut)
 
     def test_too_long_reported_once_and_skipped(self):
         buffer = LineBuffer(8)
-        self.assertEqual(buffer.feed(b"x" * 5), [])
-        self.assertEqual(buffer.feed(b"x" * 5), [TOO_LONG])
-        self.assertEqual(buffer.feed(b"x" * 1000), [])
+        self.assertEqual(split(buffer, b"x" * 5), [])
+        self.assertEqual(split(buffer, b"x" * 5), [TOO_LONG])
+        self.assertEqual(split(buffer, b"x" * 1000), [])
         self.assertEqual(buffer.pending, 0)
-        self.assertEqual(buffer.feed(b"xx\nok\n"), [b"ok"])
+        self.assertEqual(split(buffer, b"xx\nok\n"), [b"ok"])
 
     def test_exactly_max_is_accepted(self):
-        self.assertEqual(LineBuffer(4).feed(b"abcd\n"), [b"abcd"])
+        self.assertEqual(split(LineBuffer(4), b"abcd\n"), [b"abcd"])
 
 
 class TelnetTests(SynchronousTestCase):

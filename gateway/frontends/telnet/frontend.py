@@ -98,10 +98,18 @@ class TelnetFrontend(telnet.TelnetProtocol):
             self._keepalive.start(self.settings.keepalive, now=False)
 
     def dataReceived(self, data):
+        self._lines.feed(data)
+        self._deliver()
+
+    def _deliver(self):
+        """
+        Hand the session the lines received, until they are used up or the
+        session pauses input.
+        """
         # One batch per read: what these lines make the core send to each
         # session goes out as one write per session (see Outbox).
         with self.core.outbox.batch():
-            for line in self._lines.feed(data):
+            for line in self._lines.lines():
                 if line is TOO_LONG:
                     self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
                 else:
@@ -239,10 +247,15 @@ class TelnetFrontend(telnet.TelnetProtocol):
             self.send(reason)
         self.transport.loseConnection()
 
-    # IInputFlow: pause reading from the connection under the telnet layer.
+    # IInputFlow: pause reading from the connection under the telnet layer;
+    # what was read stays in the line buffer meanwhile.
 
     def pause_input(self):
+        self._lines.paused = True
         self.transport.transport.pauseProducing()
 
     def resume_input(self):
-        self.transport.transport.resumeProducing()
+        self._lines.paused = False
+        self._deliver()
+        if not self._lines.paused:
+            self.transport.transport.resumeProducing()
