@@ -48,11 +48,14 @@ class LineBuffer:
 
     def feed(self, data):
         """
-        Add received bytes, to be taken as lines by L{lines}.
+        Add received bytes.
 
         @type data: L{bytes}
+        @return: the iterator of L{lines}, for a reader that takes the
+            lines at once.
         """
         self._buffer += data
+        return self.lines()
 
     def lines(self):
         """
