@@ -119,7 +119,8 @@ class SSHDaemonTests(TestCase):
         args = SSH_OPTIONS + ["-p", self.port, "-i", key, "-o", "BatchMode=yes", "-t", "alice@127.0.0.1"]
         child = pexpect.spawn("ssh", args, dimensions=(24, 100), timeout=15)
         self.addCleanup(child.close, force=True)
-        child.expect("A wide square of worn flagstones, open to the sky. A dry fountain stands in\r\n")
+        # The description is folded once, to the window's 100 columns.
+        child.expect("A wide square of worn flagstones, open to the sky. A dry fountain stands in the middle, its basin\r\n")
         child.expect("Exits:")
         bob.expect("Alice has arrived.")
         child.send("say hello\r")
@@ -136,7 +137,7 @@ class SSHDaemonTests(TestCase):
         # A narrower window: the room's text is folded to it.
         child.setwinsize(30, 40)
         child.send("look\r")
-        child.expect("A wide square of worn flagstones, open\r\nto the sky. A dry fountain stands in\r\n")
+        child.expect("A wide square of worn flagstones, open\r\nto the sky. A dry fountain stands in the\r\nmiddle, its basin full of coins nobody\r\n")
         self.assertIn("width=40, height=30", self.daemon.output())
         child.send("password\r")
         child.expect("Current password: ")
