@@ -282,3 +282,23 @@ class WebSocketPasteTests(PasteCase, TestCase):
     def max_queue(self, limits):
         # Lines of at least "say line 0" plus a line end.
         return limits.max_pending_lines + READ // 11
+
+
+class SSHCommandsOnInputTests(FrontendTestCase):
+    """
+    C{ssh -T host < commands}: the input comes with the shell request,
+    before the session has started.
+    """
+
+    def test_every_line_sent_with_the_shell_request_runs(self):
+        link = Link(self.factory, self.clock, passwords=["secret1"])
+        link.settle(1)
+        channel = link.channel()
+        link.connection.sendRequest(channel, b"shell", b"")
+        channel.write(b"".join(line.encode("utf-8") + b"\n" for line in paste_text(100)))
+        link.connection.sendEOF(channel)
+        link.pump()
+        for _ in range(20):
+            link.settle(1)
+        self.assertEqual([int(n) for n in _SAID.findall(channel.received)], list(range(100)))
+        self.assertTrue(channel.is_closed)

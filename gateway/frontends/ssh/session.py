@@ -130,6 +130,10 @@ class SessionChannel(SSHChannel):
             return 0
         self._mode = "shell"
         self._start_input()
+        if self._lines is not None:
+            # Lines sent with the request (`ssh -T host < commands`) wait
+            # in the line buffer until the session has started.
+            self.pause_input()
         # Start once the reply to this request has gone out.
         self._core.clock.callLater(0, self._start_shell)
         return 1
@@ -159,7 +163,10 @@ class SessionChannel(SSHChannel):
         early, self._early = self._early, []
         for text in early:
             self.session.line_received(text)
-        if self._input_ended:
+        if self._input_paused:
+            # Takes the lines held, then leaves if the input has ended.
+            self.resume_input()
+        elif self._input_ended:
             self._input_ended = False
             self.eofReceived()
 
