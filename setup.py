@@ -38,7 +38,7 @@ setup(
         "argon2-cffi>=21.1",
     ],
     extras_require={
-        "test": ["hypothesis>=6.36", "telnetlib3>=5.0", "pexpect>=4.8", "autobahn>=22.7", "selenium>=4.8", "psutil", "matplotlib"],
+        "test": ["hypothesis>=6.36", "telnetlib3>=5.0", "pexpect>=4.8", "autobahn>=22.7", "selenium>=4.8", "psutil", "matplotlib", "paramiko>=2.12"],
         "websocket": ["autobahn>=22.7"],
     },
     entry_points={"console_scripts": ["gateway-admin = gateway.admin:main"]},

@@ -103,6 +103,7 @@ class LoginSettings:
 
     timeout: float = _setting(60.0, _positive)
     max_attempts: int = _setting(3, _at_least(1))
+    max_hashing_queue: int = _setting(128, _at_least(1))
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,11 @@ class CertificateTaken(GatewayError):
     """
     A client certificate fingerprint is already bound to another account.
     """
+
+
+class HashingBusy(GatewayError):
+    """
+    Too many password checks and hashes are running or waiting; this one
+    was not started.  The player is told the server is busy and to try
+    again.
+    """

@@ -125,6 +125,12 @@ class CommandTests(SynchronousTestCase):
         out, again = log_in(self.core, "Alice", "newpass1")
         self.assertIsNotNone(again.account)
 
+    def test_password_change_when_the_hasher_is_busy(self):
+        self.core.hasher.limit = 0
+        for line in ("password", "secret1"):
+            self.alice.line_received(line)
+        self.assertIn("The server is busy; please try again. Nothing was changed.", self.alice_out.lines())
+
     def test_password_change_refusals(self):
         for lines, message in [
             (("password", "wrong"), "That is not your current password; nothing was changed."),

@@ -67,7 +67,7 @@ class ConfigTests(SynchronousTestCase):
         self.refused("[sever]\nname = 'x'\n", "unknown section [sever]", "known sections:")
 
     def test_unknown_key(self):
-        self.refused("[login]\ntimeuot = 5\n", "unknown key login.timeuot", "known keys: max_attempts, timeout")
+        self.refused("[login]\ntimeuot = 5\n", "unknown key login.timeuot", "known keys: max_attempts, max_hashing_queue, timeout")
 
     def test_wrong_type(self):
         self.refused("[login]\nmax_attempts = 'three'\n", "login.max_attempts must be an integer, not str 'three'")

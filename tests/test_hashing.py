@@ -1,15 +1,18 @@
 """
-The hashing threads lower their own priority, and only their own.
+The hashing threads lower their own priority, and only their own; the
+hashing queue is bounded.
 """
 
 import os
 import sys
 import threading
 
+from twisted.internet.defer import Deferred
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from gateway.auth.hashing import lower_priority, thread_runner
+from gateway.auth.hashing import PasswordHasher, lower_priority, thread_runner
+from gateway.errors import HashingBusy
 
 
 def priority():
@@ -99,3 +102,48 @@ class PriorityTests(SynchronousTestCase):
             raise ValueError("no")
 
         self.failureResultOf(thread_runner(pool, pool, nice=1)(broken), ValueError)
+
+
+class QueueTests(SynchronousTestCase):
+    """
+    At most C{limit} hashing jobs run or wait at once; more fail at once
+    with L{HashingBusy}, without being started.
+    """
+
+    def setUp(self):
+        self.started = []
+        self.hasher = PasswordHasher(self.job, limit=2)
+
+    def job(self, f, *args):
+        d = Deferred()
+        self.started.append(d)
+        return d
+
+    def test_over_the_limit_fails_without_hashing(self):
+        self.hasher.hash("one")
+        self.hasher.verify("encoded", "two")
+        self.failureResultOf(self.hasher.hash("three"), HashingBusy)
+        self.failureResultOf(self.hasher.verify("encoded", "four"), HashingBusy)
+        self.assertEqual(len(self.started), 2)
+
+    def test_finished_jobs_make_room(self):
+        first = self.hasher.hash("one")
+        second = self.hasher.hash("two")
+        self.started[0].callback("hash")
+        self.assertEqual(self.successResultOf(first), "hash")
+        self.hasher.hash("three")
+        self.assertEqual(len(self.started), 3)
+        self.failureResultOf(self.hasher.hash("four"), HashingBusy)
+        self.started[1].errback(ValueError("failed"))
+        self.failureResultOf(second, ValueError)
+        self.hasher.hash("five")
+        self.assertEqual(len(self.started), 4)
+        self.failureResultOf(self.hasher.hash("six"), HashingBusy)
+
+    def test_limit_changes_while_running(self):
+        self.hasher.hash("one")
+        self.hasher.limit = 1
+        self.failureResultOf(self.hasher.hash("two"), HashingBusy)
+        self.hasher.limit = None
+        self.hasher.hash("three")
+        self.assertEqual(len(self.started), 2)

@@ -65,6 +65,18 @@ class SignUpTests(SynchronousTestCase):
         self.assertIn("Names start with a letter", transport.lines())
         self.assertEqual(transport.events[-1], ("prompt", "Name: "))
 
+    def test_busy_hasher_starts_over(self):
+        self.core.hasher.limit = 0
+        transport, session = connect(self.core)
+        for line in ("Bob", "yes", "secret1", "secret1"):
+            session.line_received(line)
+        self.assertIn("The server is busy; please try again.", transport.lines())
+        self.assertIsNone(session.account)
+        self.core.hasher.limit = 8
+        for line in ("Bob", "yes", "secret1", "secret1"):
+            session.line_received(line)
+        self.assertEqual(session.account.name, "Bob")
+
     def test_registration_disabled(self):
         config = load_config()
         config = config.__class__(**{**config.__dict__, "accounts": config.accounts.__class__(allow_registration=False)})
@@ -109,6 +121,21 @@ class LoginTests(SynchronousTestCase):
         session.line_received("wrong3")
         self.assertEqual(transport.events[-1], ("close", "Too many failed attempts. Goodbye."))
         self.assertIsNone(session.account)
+
+    def test_busy_hasher_answers_busy_and_counts_nothing(self):
+        self.core.hasher.limit = 0
+        transport, session = connect(self.core)
+        session.line_received("Alice")
+        for _ in range(5):
+            session.line_received("secret1")
+        lines = transport.lines()
+        self.assertEqual(lines.count("The server is busy; please try again."), 5)
+        self.assertNotIn("Wrong password.", lines)
+        self.assertNotIn("please wait", lines)
+        self.assertFalse(transport.closed)
+        self.core.hasher.limit = 8
+        session.line_received("secret1")
+        self.assertEqual(session.account.name, "Alice")
 
     def test_login_timeout(self):
         transport, session = connect(self.core)

@@ -100,6 +100,37 @@ class LineEditorTests(TestCase):
         self.type("café".encode("utf-8") + b"\x7f\xc3\xa8\r")
         self.assertEqual(self.lines, ["cafè"])
 
+    def test_typing_at_the_end_sends_only_the_new_characters(self):
+        terminal = ServerProtocol(LineEditor, self.lines.append, lambda: None, 4000)
+        wire = StringTransport()
+        terminal.makeConnection(wire)
+        terminal.terminalProtocol.set_prompt("> ")
+        wire.clear()
+        for n in range(2000):
+            terminal.dataReceived(b"abcdefghij"[n % 10:n % 10 + 1])
+        self.assertEqual(wire.value(), b"abcdefghij" * 200)
+        terminal.dataReceived("é".encode("utf-8"))
+        self.assertEqual(wire.value()[-2:], "é".encode("utf-8"))
+        terminal.dataReceived(b"\r")
+        self.assertEqual(self.lines, ["abcdefghij" * 200 + "é"])
+
+    def test_typing_after_a_wrap_keeps_the_row_count(self):
+        self.editor.width = 10
+        self.editor.set_prompt("> ")
+        for c in b"0123456789abc":
+            self.type(bytes((c,)))
+        self.wire.clear()
+        self.editor.show(b"news\r\n")
+        # Fifteen columns: the cursor is on the second row.
+        self.assertTrue(self.wire.value().startswith(b"\x1b[1A\r\x1b[J"), self.wire.value())
+        self.assertTrue(self.wire.value().endswith(b"news\r\n> 0123456789abc"), self.wire.value())
+
+    def test_typing_inside_the_line_redraws_it(self):
+        self.type(b"helo" + LEFT)
+        self.wire.clear()
+        self.type(b"l")
+        self.assertEqual(self.wire.value(), b"\r\x1b[Jhello\r\x1b[4C")
+
     def test_line_length_is_bounded(self):
         self.type(b"x" * 25 + b"\r")
         self.assertEqual(self.lines, ["x" * 20])

@@ -55,7 +55,8 @@ class ClientTransport(SSHClientTransport):
 
 class AuthClient(SSHUserAuthClient):
     """
-    Offers the given key (once) and then the given passwords in turn.
+    Offers the given key (once) and then the given passwords in turn; when
+    they run out, gives up, or waits for ever when C{stall} is set.
     """
 
     def __init__(self, user, connection, passwords=(), key=None, stall=False):
@@ -75,10 +76,10 @@ class AuthClient(SSHUserAuthClient):
         return succeed(self.key)
 
     def getPassword(self, prompt=None):
-        if self.stall:
-            return Deferred()
         if self.passwords:
             return succeed(self.passwords.pop(0))
+        if self.stall:
+            return Deferred()
         return None
 
     def ssh_USERAUTH_FAILURE(self, packet):
@@ -278,7 +279,7 @@ class AuthenticationTests(FrontendTestCase):
     def test_attempts_are_limited(self):
         link = self.link(passwords=["wrong%d" % i for i in range(10)])
         for _ in range(10):
-            link.settle(1)
+            link.settle(60)
         self.assertTrue(link.lost)
         self.assertFalse(link.connection.started)
         # Six tried, the sixth failure disconnected.
@@ -304,6 +305,85 @@ class AuthenticationTests(FrontendTestCase):
         link = self.link(passwords=["secret1"])
         link.settle(3600)
         self.assertFalse(link.lost)
+
+
+class GuessLimitTests(FrontendTestCase):
+    """
+    Password guessing is limited per connection and shares the core's
+    login throttle with the other frontends.
+    """
+
+    options = {"login_grace_time": 3600}
+    host = "192.168.1.1"
+
+    def test_userauth_requested_again_continues_the_count(self):
+        link = self.link(passwords=["wrong%d" % i for i in range(4)], stall=True)
+        for _ in range(4):
+            link.settle(60)
+        self.assertFalse(link.lost)
+        again = AuthClient(b"alice", link.connection, ["wrong%d" % i for i in range(4, 10)] + ["secret1"])
+        link.client.requestService(again)
+        for _ in range(10):
+            link.settle(60)
+        self.assertTrue(link.lost)
+        self.assertFalse(link.connection.started)
+        # Two more were tried: six in all on the connection.
+        self.assertEqual(again.passwords, ["wrong6", "wrong7", "wrong8", "wrong9", "secret1"])
+        self.assertEqual(link.client.disconnect_reason, b"too many bad auths")
+
+    def test_failures_feed_the_shared_login_guard(self):
+        self.assertEqual(self.core.guard.login_wait(self.host, "alice"), 0)
+        self.link(0, passwords=["wrong1"])
+        self.assertGreater(self.core.guard.login_wait(self.host, "alice"), 0)
+        self.assertGreater(self.core.guard.login_wait(self.host, "someone"), 0, "counted for the address too")
+
+    def test_signed_key_failures_feed_the_login_guard(self):
+        self.add_key(new_user_key())
+        key = new_user_key()
+        link = self.link(stall=True)
+        data = b"ssh-ed25519"
+        blob = key.public().blob()
+        signed = NS(link.server.sessionID) + bytes((50,)) + NS(b"alice") + NS(b"ssh-connection") + NS(b"publickey")
+        signed += b"\x01" + NS(data) + NS(blob)
+        link.client.sendPacket(50, NS(b"alice") + NS(b"ssh-connection") + NS(b"publickey") + b"\x01" + NS(data)
+                               + NS(blob) + NS(key.sign(signed)))
+        link.settle()
+        self.assertGreater(self.core.guard.login_wait(self.host, "alice"), 0)
+
+    def test_logins_wait_out_the_guard_delay(self):
+        for _ in range(3):
+            self.core.guard.login_attempted(self.host, "alice")
+        link = self.link(passwords=["secret1"])
+        self.assertFalse(link.connection.started)
+        self.assertIn(b"Too many failed logins; please wait 4 seconds.", b"".join(link.auth.banners))
+        link.settle(3)
+        self.assertTrue(link.connection.started)
+
+    def test_busy_hasher_fails_the_attempt_with_a_banner(self):
+        self.core.hasher.limit = 0
+        link = self.link(passwords=["secret1"])
+        self.assertFalse(link.connection.started)
+        self.assertIn(b"The server is busy; please try again.", b"".join(link.auth.banners))
+        self.assertEqual(self.core.guard.login_wait(self.host, "alice"), 0, "not counted by the throttle")
+
+    def test_pipelined_password_requests_fail_without_hashing(self):
+        checks = []
+
+        def verify(encoded, password):
+            checks.append(password)
+            return Deferred()
+
+        self.patch(self.core.hasher, "verify", verify)
+        link = self.link(stall=True)
+        before = len(link.auth.failures)
+        for i in range(5):
+            link.client.sendPacket(
+                50, NS(b"alice") + NS(b"ssh-connection") + NS(b"password") + b"\x00" + NS(b"guess%d" % i)
+            )
+        link.settle()
+        self.assertEqual(checks, ["guess0"])
+        self.assertEqual(len(link.auth.failures) - before, 4)
+        self.assertFalse(link.connection.started)
 
 
 class LimitOptionTests(FrontendTestCase):
@@ -471,6 +551,43 @@ class SessionTests(FrontendTestCase):
         session = next(s for s in self.core.sessions if s.capabilities.protocol == "ssh")
         self.assertEqual(session.capabilities.width, 90)
         self.assertFalse(self.link_.lost)
+
+    def test_malformed_requests_without_reply_change_nothing(self):
+        channel = self.link_.channel()
+        self.link_.connection.sendRequest(channel, b"pty-req", b"\x00\x00")
+        self.link_.connection.sendRequest(channel, b"window-change", b"x")
+        self.link_.connection.sendRequest(channel, b"\xff\xfe", b"")
+        self.link_.settle()
+        self.assertFalse(self.link_.request(channel, b"\xff\xfe"))
+        self.assertTrue(self.link_.request(channel, b"pty-req", packRequest_pty_req(b"xterm", (24, 90, 0, 0), b"")))
+        self.assertFalse(self.link_.lost)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_messages_for_unknown_channels_are_ignored(self):
+        channel = self.link_.channel()
+        for number, payload in [
+            (98, struct.pack(">L", 77) + NS(b"shell") + b"\x01"),
+            (94, struct.pack(">L", 77) + NS(b"data")),
+            (97, struct.pack(">L", 77)),
+            (93, b"\x00"),
+        ]:
+            self.link_.client.sendPacket(number, payload)
+        self.link_.settle()
+        self.assertFalse(self.link_.lost)
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertTrue(self.link_.request(channel, b"shell"))
+
+    def test_truncated_channel_request_fails(self):
+        channel = self.link_.channel()
+        replies = []
+        self.link_.connection.ssh_CHANNEL_FAILURE = replies.append
+        server_id = struct.pack(">L", self.link_.connection.channelsToRemoteChannel[channel])
+        self.link_.client.sendPacket(98, server_id + b"\x00\x00")
+        self.link_.client.sendPacket(98, server_id + NS(b"shell"))
+        self.link_.settle()
+        self.assertEqual(replies, [struct.pack(">L", channel.id)] * 2)
+        self.assertFalse(self.link_.lost)
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_other_channel_types_are_refused(self):
         forward = self.link_.channel(b"direct-tcpip")

@@ -9,44 +9,71 @@ import threading
 
 import argon2
 from argon2.exceptions import InvalidHash, VerificationError, VerifyMismatchError
+from twisted.internet.defer import fail
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+
+from gateway.errors import HashingBusy
 
 log = Logger()
 
 
 class PasswordHasher:
     """
-    Hashes and verifies passwords off the reactor thread.
+    Hashes and verifies passwords off the reactor thread, with at most
+    C{limit} jobs running or waiting at once; over that, a job fails at
+    once with L{HashingBusy} and nothing is hashed.
 
+    @ivar limit: the most jobs at once (L{None}: no limit, and C{run} may
+        then answer synchronously, as C{gateway-admin}'s does); it may
+        change while the hasher runs.
     @ivar _run: C{run(f, *args)} calls C{f(*args)} somewhere else and returns
         a L{Deferred} of its result.
+    @ivar _jobs: the jobs running or waiting now.
     """
 
-    def __init__(self, run, hasher=None):
+    def __init__(self, run, hasher=None, limit=None):
         """
         @param run: the callable that runs work off the reactor thread (see
             L{thread_runner}).
         @param hasher: an L{argon2.PasswordHasher}; the library's defaults
             (RFC 9106 low-memory profile) when omitted.
+        @param limit: the initial L{limit}.
         """
         self._run = run
         self._hasher = hasher or argon2.PasswordHasher()
+        self.limit = limit
+        self._jobs = 0
 
     def hash(self, password):
         """
         @type password: L{str}
-        @return: a L{Deferred} firing with the encoded hash (L{str}).
+        @return: a L{Deferred} firing with the encoded hash (L{str}), or
+            failing with L{HashingBusy}.
         """
-        return self._run(self._hasher.hash, password)
+        return self._queue(self._hasher.hash, password)
 
     def verify(self, encoded, password):
         """
         @return: a L{Deferred} firing with C{(matches, new_hash)}, where
             C{new_hash} is a fresh hash to store when the old one used weaker
-            parameters than today's, else L{None}.
+            parameters than today's, else L{None}; or failing with
+            L{HashingBusy}.
         """
-        return self._run(self._verify, encoded, password)
+        return self._queue(self._verify, encoded, password)
+
+    def _queue(self, f, *args):
+        if self.limit is None:
+            return self._run(f, *args)
+        if self._jobs >= self.limit:
+            return fail(HashingBusy("too many password checks are waiting"))
+        self._jobs += 1
+
+        def done(result):
+            self._jobs -= 1
+            return result
+
+        return self._run(f, *args).addBoth(done)
 
     def _verify(self, encoded, password):
         try:

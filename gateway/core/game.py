@@ -38,6 +38,7 @@ class GameCore:
         self.store = store
         self.portal = portal
         self.hasher = hasher
+        hasher.limit = settings.login.max_hashing_queue
         self.dispatcher = dispatcher
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
@@ -53,7 +54,7 @@ class GameCore:
         """
         Use a reloaded configuration (see L{gateway.reconfigure}): sessions
         opened from now on get its limits and login settings, the login
-        throttles follow its limits, and every session runs commands at its
+        throttles follow its limits, the hasher its queue bound, and every session runs commands at its
         rate and is watched with its idle timeout.
 
         @param settings: the new L{gateway.config.Config}.
@@ -61,6 +62,7 @@ class GameCore:
         old, new = self.settings.limits, settings.limits
         self.settings = settings
         self.guard.reconfigure(new)
+        self.hasher.limit = settings.login.max_hashing_queue
         self.close_log.reconfigure(new.prelogin_log_rate)
         if (old.commands_per_second, old.command_burst) != (new.commands_per_second, new.command_burst):
             for session in self.sessions:

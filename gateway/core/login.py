@@ -10,10 +10,13 @@ from twisted.logger import Logger
 from gateway.auth.credentials import NewAccount
 from gateway.auth.names import check_name
 from gateway.core.throttle import describe_wait
-from gateway.errors import InvalidName, NameTaken
+from gateway.errors import HashingBusy, InvalidName, NameTaken
 from gateway.interfaces import IAccount
 
 log = Logger()
+
+#: What a player is told when the password hashing queue is full.
+BUSY = "The server is busy; please try again."
 
 
 async def login_dialogue(session):
@@ -61,10 +64,8 @@ async def _check_password(session, name):
     """
     core = session.core
     host = session.capabilities.host
-    for attempt in range(core.settings.login.max_attempts):
-        if attempt:
-            session.send("Wrong password.")
-            session.send_data("Char.Login.Result", {"success": False, "message": "Wrong password."})
+    failures = 0
+    while failures < core.settings.login.max_attempts:
         wait = core.guard.login_wait(host, name)
         if wait:
             session.send(f"Too many failed logins; please wait {describe_wait(wait)}.")
@@ -73,8 +74,16 @@ async def _check_password(session, name):
         core.guard.login_attempted(host, name)
         try:
             _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)
+        except HashingBusy:
+            core.guard.login_not_checked(host, name)
+            session.send(BUSY)
+            continue
         except UnauthorizedLogin:
             log.info("Failed login for {name} from {peer}", name=name, peer=session.capabilities.peer)
+            failures += 1
+            if failures < core.settings.login.max_attempts:
+                session.send("Wrong password.")
+                session.send_data("Char.Login.Result", {"success": False, "message": "Wrong password."})
             continue
         core.guard.login_succeeded(host, name)
         return account
@@ -114,6 +123,9 @@ async def _sign_up(session, name):
         session.send("The passwords do not match; try again.")
     try:
         _, account, _ = await core.portal.login(NewAccount(name, password), None, IAccount)
+    except HashingBusy:
+        session.send(BUSY)
+        return None
     except NameTaken:
         session.send(f"Someone has just taken the name {name}; please choose another.")
         return None

@@ -174,3 +174,60 @@ class SSHStartupTests(TestCase):
         self.assertEqual(status, 1, output)
         self.assertIn(f"gateway: listeners.ssh (frontend 'ssh'): {bad}: not a valid SSH private key", output)
         self.assertNotIn("Traceback", output)
+
+
+class GuessLimitTests(TestCase):
+    """
+    A raw SSH client (paramiko's L{Transport}, which requests the
+    C{ssh-userauth} service again before every authentication call) cannot
+    get more than C{max_auth_attempts} password guesses on one connection.
+    """
+
+    def setUp(self):
+        try:
+            import paramiko
+        except ImportError:
+            raise SkipTest("paramiko is not installed (apt-get install python3-paramiko)")
+        self.paramiko = paramiko
+        data = Path(self.mktemp()).resolve()
+        prepared_host_keys(data)
+        config = Path(self.mktemp() + ".toml").resolve()
+        # Short throttle delays: the guesses go through the login guard
+        # without making the test wait for minutes.
+        config.write_text(
+            f'[listeners.telnet]\nfrontend = "telnet"\nendpoint = "{EPHEMERAL}"\n\n'
+            f'[listeners.ssh]\nfrontend = "ssh"\nendpoint = "{EPHEMERAL}"\n\n'
+            "[limits]\nlogin_failure_delay = 0.01\nlogin_failure_max_delay = 0.05\n"
+        )
+        self.daemon = Daemon(data, config=config)
+        self.addCleanup(self.daemon.stop)
+        self.daemon.start(expect=2)
+        client = LineClient(self.daemon.ports["telnet"])
+        self.addCleanup(client.close)
+        sign_up(client, "Alice")
+        client.send_line("quit")
+        client.read_until_closed()
+
+    def test_re_requested_userauth_is_cut_after_max_auth_attempts(self):
+        paramiko = self.paramiko
+        transport = paramiko.Transport(("127.0.0.1", self.daemon.ports["ssh"]))
+        self.addCleanup(transport.close)
+        transport.start_client(timeout=15)
+        guesses = ["wrong-%d" % n for n in range(12)] + ["secret1"]
+        tried = 0
+        for guess in guesses:
+            if not transport.is_active():
+                break
+            tried += 1
+            try:
+                transport.auth_password("alice", guess)
+            except paramiko.AuthenticationException:
+                continue
+            except (paramiko.SSHException, EOFError, OSError):
+                break
+        # Six attempts in all (the defaults' max_auth_attempts); the sixth
+        # failure closed the connection and the right password never came.
+        self.assertEqual(tried, 6)
+        self.assertFalse(transport.is_authenticated())
+        transport.join(15)
+        self.assertFalse(transport.is_active())

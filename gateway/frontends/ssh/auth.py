@@ -9,14 +9,20 @@ from twisted.conch.avatar import ConchUser
 from twisted.conch.interfaces import IConchUser
 from twisted.conch.ssh.common import NS, getNS
 from twisted.conch.ssh.connection import (
-    MSG_CHANNEL_OPEN_FAILURE, OPEN_ADMINISTRATIVELY_PROHIBITED, OPEN_UNKNOWN_CHANNEL_TYPE, SSHConnection,
+    MSG_CHANNEL_FAILURE, MSG_CHANNEL_OPEN, MSG_CHANNEL_OPEN_FAILURE, MSG_CHANNEL_REQUEST, OPEN_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_UNKNOWN_CHANNEL_TYPE, SSHConnection,
 )
 from twisted.conch.ssh.userauth import MSG_USERAUTH_BANNER, SSHUserAuthServer
 from twisted.cred.credentials import ISSHPrivateKey, IUsernamePassword
-from twisted.internet.defer import succeed
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.defer import fail, succeed
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
-from gateway.frontends.addresses import describe
+from gateway.core.login import BUSY
+from gateway.core.throttle import describe_wait
+from gateway.errors import HashingBusy
+from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.ssh.session import SessionChannel
 from gateway.interfaces import IAccount
 
@@ -79,12 +85,37 @@ class UserAuthService(SSHUserAuthServer):
     address (the way the telnet login does).  C{none} is never among the
     methods, so it always fails.
 
+    The count of failed attempts belongs to the connection
+    (L{gateway.frontends.ssh.server.ServerTransport.auth_failures}): a
+    client that requests C{ssh-userauth} again gets a new service object
+    that carries on the same count.  Password and signed public-key
+    attempts go through the core's L{gateway.core.throttle.LoginGuard}
+    like every other frontend's logins: they wait out its delays (the
+    client is told how long in a banner) and failures count against the
+    address and the account.  One such check runs at a time per
+    connection; requests pipelined behind it fail at once, unchecked.  When
+    the hasher is busy the attempt fails with a banner saying so, and the
+    throttle does not count it.
+
     The built-in hint for newcomers (where to sign up) is sent only after
     the first failed password: a player who logs in, or runs C{ssh host
     who} with a key, never gets it on standard error.
     """
 
     log = Logger()
+
+    @property
+    def loginAttempts(self):
+        """
+        The connection's count of failed attempts.  It only grows: Twisted
+        sets it to 0 when a service starts, which must not wipe the count
+        an earlier service of the same connection left.
+        """
+        return self.transport.auth_failures
+
+    @loginAttempts.setter
+    def loginAttempts(self, value):
+        self.transport.auth_failures = max(value, self.transport.auth_failures)
 
     def serviceStarted(self):
         server = self.transport.factory
@@ -121,16 +152,94 @@ class UserAuthService(SSHUserAuthServer):
                 self._send_banner(hint)
         return result
 
+    def auth_password(self, packet):
+        return self._guarded(super().auth_password, packet)
+
+    def auth_publickey(self, packet):
+        # A key offered without a signature only asks whether it would be
+        # accepted; that checks nothing secret and is not throttled.
+        if packet[:1] == b"\x00":
+            return super().auth_publickey(packet)
+        return self._guarded(super().auth_publickey, packet)
+
+    def _guarded(self, check, packet):
+        """
+        Run C{check(packet)} under the login throttle, unless another check
+        of this connection is still running.
+
+        @return: a L{Deferred} of C{check}'s result.
+        """
+        transport = self.transport
+        if transport.checking:
+            return fail(UnauthorizedLogin("another login attempt of this connection is being checked"))
+        transport.checking = True
+        guard = transport.factory.core.guard
+        host = host_of(transport.transport.getPeer())
+        name = self.user.decode("utf-8", "replace")
+        wait = guard.login_wait(host, name)
+        if wait:
+            self._send_banner(f"Too many failed logins; please wait {describe_wait(wait)}.\n")
+            d = deferLater(self.clock, wait, lambda: None)
+        else:
+            d = succeed(None)
+
+        def attempt(_):
+            guard.login_attempted(host, name)
+            return check(packet)
+
+        def succeeded(result):
+            guard.login_succeeded(host, name)
+            return result
+
+        def busy(reason):
+            reason.trap(HashingBusy)
+            guard.login_not_checked(host, name)
+            self._send_banner(BUSY + "\n")
+            raise UnauthorizedLogin(BUSY)
+
+        def finished(result):
+            transport.checking = False
+            return result
+
+        return d.addCallback(attempt).addCallbacks(succeeded, busy).addBoth(finished)
+
 
 class ConnectionService(SSHConnection):
     """
     C{ssh-connection} that opens one C{session} channel per connection and
     refuses every other channel type (port forwarding, X11, agent) with a
     log line rather than a traceback.  Global requests (C{tcpip-forward})
-    are refused by L{ConchUser.gotGlobalRequest}.
+    are refused by L{ConchUser.gotGlobalRequest}.  Messages for a channel
+    that is not open are ignored, and a channel request too short to read
+    is answered with a failure, each with a log line.
     """
 
     log = Logger()
+
+    #: The message numbers that start with the number of an open channel.
+    CHANNEL_MESSAGES = range(MSG_CHANNEL_OPEN + 1, MSG_CHANNEL_FAILURE + 1)
+
+    def packetReceived(self, messageNum, packet):
+        if messageNum in self.CHANNEL_MESSAGES:
+            if len(packet) < 4 or struct.unpack(">L", packet[:4])[0] not in self.channels:
+                self._refused("a message for a channel that is not open")
+                return
+            if messageNum == MSG_CHANNEL_REQUEST and not self._readable_request(packet[4:]):
+                channel = self.channels[struct.unpack(">L", packet[:4])[0]]
+                self._refused("a channel request too short to read")
+                self.transport.sendPacket(MSG_CHANNEL_FAILURE, struct.pack(">L", self.localToRemoteChannel[channel.id]))
+                return
+        super().packetReceived(messageNum, packet)
+
+    @staticmethod
+    def _readable_request(data):
+        """
+        Whether C{data} holds a request name and the want-reply flag.
+        """
+        return len(data) >= 4 and len(data) >= 4 + struct.unpack(">L", data[:4])[0] + 1
+
+    def _refused(self, what):
+        self.log.info("Ignored {what} from {peer}", what=what, peer=describe(self.transport.transport.getPeer()))
 
     def ssh_CHANNEL_OPEN(self, packet):
         channel_type, rest = getNS(packet)

@@ -5,8 +5,9 @@ Ctrl-C, Ctrl-D), hidden for passwords, and kept intact below output that
 arrives while they type.
 
 Modelled on L{twisted.conch.recvline.HistoricRecvLine}, but the line is
-text rather than bytes (so UTF-8 input edits by character) and it is
-always redrawn whole, which keeps wrapped lines and interleaved output
+text rather than bytes (so UTF-8 input edits by character).  Characters
+typed at the end of the line are sent as they are; every other edit
+redraws the line whole, which keeps wrapped lines and interleaved output
 correct.
 """
 
@@ -84,9 +85,16 @@ class LineEditor(TerminalProtocol):
         if len(self.buffer) + len(text) > self.max_chars:
             self._write(b"\a")
             return
+        at_end = self.index == len(self.buffer)
         self.buffer[self.index:self.index] = text
         self.index += len(text)
-        self._edited()
+        if at_end and not self.hidden:
+            # The terminal's cursor is at the end of the line: writing the
+            # new characters leaves the screen as a redraw would.
+            self._row = self._rows(len(self.prompt) + len(self.buffer))
+            self._write(text.encode("utf-8", "replace"))
+        else:
+            self._edited()
 
     def _enter(self):
         line = "".join(self.buffer)

@@ -61,10 +61,16 @@ class ServerTransport(SSHServerTransport):
         closes (or is cut after L{REFUSAL_LINGER} seconds).  Closing first
         would reset a connection the client has already written to, and it
         would never read the message.
+    @ivar auth_failures: failed authentication attempts on this connection,
+        across every C{ssh-userauth} service it requested.
+    @ivar checking: whether a password or key check of this connection is
+        running.
     """
 
     log = Logger()
     refusal = None
+    auth_failures = 0
+    checking = False
     _grace = None
     REFUSAL_LINGER = 10
 

@@ -85,6 +85,20 @@ class SessionChannel(SSHChannel):
 
     # Requests
 
+    def requestReceived(self, requestType, data):
+        """
+        Handle a channel request; one whose data cannot be read (or whose
+        name is not ASCII) fails with a log line, not a traceback.
+        """
+        try:
+            return super().requestReceived(requestType, data)
+        except (struct.error, ValueError, IndexError):
+            self.log.info(
+                "Refused a malformed {type!r} request from {peer}",
+                type=requestType.decode("ascii", "replace"), peer=self.capabilities.peer,
+            )
+            return 0
+
     def request_pty_req(self, data):
         if self._pty or self._mode is not None:
             return 0
@@ -116,6 +130,10 @@ class SessionChannel(SSHChannel):
             return 0
         self._mode = "shell"
         self._start_input()
+        if self._lines is not None:
+            # Lines sent with the request (`ssh -T host < commands`) wait
+            # in the line buffer until the session has started.
+            self.pause_input()
         # Start once the reply to this request has gone out.
         self._core.clock.callLater(0, self._start_shell)
         return 1
@@ -145,7 +163,10 @@ class SessionChannel(SSHChannel):
         early, self._early = self._early, []
         for text in early:
             self.session.line_received(text)
-        if self._input_ended:
+        if self._input_paused:
+            # Takes the lines held, then leaves if the input has ended.
+            self.resume_input()
+        elif self._input_ended:
             self._input_ended = False
             self.eofReceived()
 
@@ -190,11 +211,24 @@ class SessionChannel(SSHChannel):
         if self._terminal is not None:
             self._terminal.dataReceived(data)
         elif self._lines is not None:
-            for line in self._lines.feed(data):
-                if line is TOO_LONG:
-                    self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                else:
-                    self._line(decode_line(line))
+            self._lines.feed(data)
+            self._deliver()
+
+    def _deliver(self):
+        """
+        Take the lines received without a terminal, until they are used up
+        or the session pauses input.
+        """
+        for line in self._lines.lines():
+            if line is TOO_LONG:
+                self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self._line(decode_line(line))
+        if self._input_ended and not self._lines.paused and self._mode == "shell" and self.session is not None:
+            # `ssh -T host < commands`: leave once they have been handled
+            # (nothing is read after the end of input).
+            self._lines = None
+            self.session.line_received("quit")
 
     def _line(self, text):
         if self._mode == "exec":
@@ -231,13 +265,17 @@ class SessionChannel(SSHChannel):
         if self._mode == "exec":
             self._answer()
         elif self._mode == "shell" and self.session is not None:
-            # `ssh -T host < commands`: leave once they have been handled.
-            self.session.line_received("quit")
+            if self._lines is not None:
+                self._deliver()
+            else:
+                self.session.line_received("quit")
 
     def closed(self):
         self._gone = True
         if self._input_paused:
-            # The connection may outlive this channel.
+            # The connection may outlive this channel; what this channel
+            # read is not wanted any more.
+            self._lines = None
             self.resume_input()
         if self.session is not None:
             session, self.session = self.session, None
@@ -260,13 +298,21 @@ class SessionChannel(SSHChannel):
     # IInputFlow: pause reading from the connection under SSH.  Every
     # channel of the connection waits with this one (a player has one).
 
+    # Without a terminal, what was read stays in the line buffer meanwhile.
+
     def pause_input(self):
         self._input_paused = True
+        if self._lines is not None:
+            self._lines.paused = True
         self.conn.transport.transport.pauseProducing()
 
     def resume_input(self):
         self._input_paused = False
-        self.conn.transport.transport.resumeProducing()
+        if self._lines is not None:
+            self._lines.paused = False
+            self._deliver()
+        if not self._input_paused:
+            self.conn.transport.transport.resumeProducing()
 
     # ISessionTransport
 
