@@ -231,7 +231,7 @@ class WebSocketPasteTests(PasteCase, TestCase):
         self.all_output = b""
         core = make_core(self.clock, config)
         factory = WebSocketServerFactory(protocols=["gateway.text"])
-        factory.protocol = lambda: WebSocketFrontend(core, frozenset())
+        factory.protocol = lambda: WebSocketFrontend(core, frozenset(), frozenset(["play.example.org"]))
         factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
         frontend = factory.buildProtocol(IPv4Address("TCP", "192.168.1.1", 54321))
         self.wire = PeerTransport(peerAddress=IPv4Address("TCP", "192.168.1.1", 54321))
