@@ -188,13 +188,14 @@ class GameCore:
 
     def shutdown(self, message):
         """
-        Tell every session C{message}; the caller then closes the
-        connections.
+        Tell every session C{message} and run no more of their input; the
+        caller then closes the connections.
 
         @return: a L{Deferred} that fires once every session has
             disconnected.
         """
         for session in list(self.sessions):
+            session.stop_input()
             session.send(message)
         if not self.sessions:
             return succeed(None)

@@ -68,6 +68,7 @@ class Session:
         self._sleeping = {}
         self._input_paused = False
         self._refused = 0
+        self._input_stopped = False
         self.closed = False
 
     @property
@@ -128,13 +129,23 @@ class Session:
         closes the connection and calls L{connection_lost}.
         """
         if not self.closed:
+            self.stop_input()
             self.core.outbox.flush(self)
             self.transport.close(reason)
+
+    def stop_input(self):
+        """
+        Dispatch no more input: the connection is being closed (a TLS
+        close, for one, takes a while).  Lines queued or arriving from now
+        on are dropped silently.
+        """
+        self._input_stopped = True
+        self._pending.clear()
 
     # Input
 
     def line_received(self, text):
-        if self.closed:
+        if self.closed or self._input_stopped:
             return
         self.last_input_at = self.core.clock.seconds()
         if self._waiter is not None:
