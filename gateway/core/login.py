@@ -12,6 +12,7 @@ from gateway.auth.names import check_name
 from gateway.core.throttle import describe_wait
 from gateway.errors import InvalidName, NameTaken
 from gateway.interfaces import IAccount
+from gateway.logtext import loggable
 
 log = Logger()
 
@@ -74,7 +75,7 @@ async def _check_password(session, name):
         try:
             _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)
         except UnauthorizedLogin:
-            log.info("Failed login for {name} from {peer}", name=name, peer=session.capabilities.peer)
+            log.info("Failed login for {name} from {peer}", name=loggable(name), peer=session.capabilities.peer)
             continue
         core.guard.login_succeeded(host, name)
         return account

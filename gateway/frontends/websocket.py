@@ -48,6 +48,7 @@ from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import clean_text
 from gateway.interfaces import IInputFlow, ISessionTransport, IStructuredTransport
+from gateway.logtext import loggable
 
 log = Logger()
 
@@ -183,8 +184,8 @@ class WebSocketFrontend(WebSocketServerProtocol):
         secure = ISSLTransport.providedBy(self.transport)
         if not origin_allowed(request.origin, request.headers.get("host", ""), secure, self.allowed):
             log.info(
-                "Refused a WebSocket from {peer}: origin {origin!r} is not allowed",
-                peer=describe(self.transport.getPeer()), origin=request.origin,
+                "Refused a WebSocket from {peer}: origin '{origin}' is not allowed",
+                peer=describe(self.transport.getPeer()), origin=loggable(request.origin or ""),
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
         self.structured = JSON in request.protocols

@@ -7,6 +7,7 @@ from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger
 
 from gateway.frontends.telnet.codes import EOR, NAMES
+from gateway.logtext import loggable
 
 
 def negotiation_failed(failure):
@@ -70,7 +71,7 @@ class OptionHandler:
         A subnegotiation arrived for this option (without C{IAC SB option}
         and C{IAC SE}); ignored unless a handler knows what to do.
         """
-        self.log.debug("Ignored a {name} subnegotiation {data!r}", name=self.name, data=data[:64])
+        self.log.debug("Ignored a {name} subnegotiation {data}", name=self.name, data=loggable(data, 64))
 
 
 class EndOfRecord(OptionHandler):

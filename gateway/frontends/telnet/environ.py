@@ -9,6 +9,7 @@ import ipaddress
 from gateway.frontends.telnet.base import OptionHandler
 from gateway.frontends.telnet.codes import NEW_ENVIRON
 from gateway.frontends.telnet.terminal import MAX_NAME, apply_mtts, clean_name
+from gateway.logtext import loggable
 
 IS, SEND, INFO = b"\x00", b"\x01", b"\x02"
 VAR, VALUE, ESC, USERVAR = 0, 1, 2, 3
@@ -106,7 +107,7 @@ class Environment(OptionHandler):
         try:
             address = ipaddress.ip_address(value)
         except ValueError:
-            self.log.info("Ignored IPADDRESS {value!r} that is no address", value=value)
+            self.log.info("Ignored IPADDRESS '{value}' that is no address", value=loggable(value))
             return
         if not frontend.from_trusted_proxy():
             self.log.info(
