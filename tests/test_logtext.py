@@ -7,8 +7,8 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import formatEvent
 from twisted.trial.unittest import TestCase
 
-from gateway.frontends.telnet.codes import CHARSET, DO, GMCP, IAC, NEW_ENVIRON, WILL
-from gateway.logtext import loggable
+from gateway.frontends.telnet.codes import CHARSET, DO, GMCP, IAC, NAWS, NEW_ENVIRON, WILL
+from gateway.logtext import Logger, loggable, show_debug
 from tests.helpers import make_core
 from tests.telnet_fixtures import TelnetConnection, sb
 from tests.test_output import capture_log
@@ -51,6 +51,8 @@ class LoggableTests(TestCase):
 class TelnetLogTests(TestCase):
     def setUp(self):
         self.events = capture_log(self)
+        show_debug(True)
+        self.addCleanup(show_debug, False)
         self.c = TelnetConnection()
 
     def test_gmcp_package(self):
@@ -88,3 +90,39 @@ class WebSocketLogTests(TestCase):
         )
         self.assertRaises(ConnectionDeny, frontend.onConnect, request)
         assert_not_forged(self, events, "Refused a WebSocket")
+
+
+class AmplificationTests(TestCase):
+    """
+    What a client can make the daemon log before logging in is bounded.
+    """
+
+    def setUp(self):
+        self.events = capture_log(self)
+        self.c = TelnetConnection()
+
+    def test_debug_events_off_unless_asked_for(self):
+        log = Logger()
+        log.debug("hidden")
+        log.info("shown")
+        show_debug(True)
+        self.addCleanup(show_debug, False)
+        log.debug("asked for")
+        self.assertEqual([e["log_format"] for e in self.events], ["shown", "asked for"])
+
+    def test_no_debug_lines_from_negotiation_by_default(self):
+        self.c.feed(IAC + WILL + NAWS + b"".join(sb(NAWS, bytes([0, n, 0, 24])) for n in range(20, 220)))
+        self.assertEqual(self.c.caps.width, 219)
+        self.assertEqual([e for e in self.events if e["log_level"].name == "debug"], [])
+
+    def test_window_size_changes_logged_once(self):
+        show_debug(True)
+        self.addCleanup(show_debug, False)
+        self.c.feed(IAC + WILL + NAWS + b"".join(sb(NAWS, bytes([0, n, 0, 24])) for n in range(20, 220)))
+        self.assertEqual(len([e for e in self.events if "capabilities" in e["log_format"]]), 1)
+
+    def test_ipaddress_logged_once(self):
+        self.c.feed(IAC + WILL + NEW_ENVIRON)
+        for n in range(50):
+            self.c.feed(sb(NEW_ENVIRON, b"\x00\x00IPADDRESS\x01203.0.113.%d" % n))
+        self.assertEqual(len([e for e in self.events if "IPADDRESS" in e["log_format"]]), 1)

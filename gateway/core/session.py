@@ -6,7 +6,6 @@ import itertools
 import uuid
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -15,6 +14,7 @@ from gateway.core.markup import escape
 from gateway.core.throttle import TokenBucket
 from gateway.errors import CommandError, InvalidName, SessionClosed
 from gateway.interfaces import IInputFlow, ISession, IStructuredTransport
+from gateway.logtext import Logger
 
 _ids = itertools.count(1)
 
@@ -69,6 +69,7 @@ class Session:
         self._input_paused = False
         self._refused = 0
         self._input_stopped = False
+        self._capabilities_logged = False
         self.closed = False
 
     @property
@@ -293,9 +294,12 @@ class Session:
     def capabilities_changed(self):
         """
         The frontend learned more about the client; output already follows
-        the new capabilities, so this only records the change in the log.
+        the new capabilities, so this only records the first change in the
+        log (a client may resize its window many times a second).
         """
-        self.log.debug("{session} capabilities: {caps}", session=self, caps=self.capabilities)
+        if not self._capabilities_logged:
+            self._capabilities_logged = True
+            self.log.debug("{session} capabilities: {caps}", session=self, caps=self.capabilities)
 
     def connection_lost(self, reason):
         if self.closed:

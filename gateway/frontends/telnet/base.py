@@ -4,10 +4,9 @@ The shape of an option handler, and EOR, which needs no more than it.
 
 from twisted.conch import telnet
 from twisted.internet.error import ConnectionDone, ConnectionLost
-from twisted.logger import Logger
 
 from gateway.frontends.telnet.codes import EOR, NAMES
-from gateway.logtext import loggable
+from gateway.logtext import Logger, loggable
 
 
 def negotiation_failed(failure):
