@@ -350,7 +350,7 @@ def chat_scenarios(profile, log):
 
     def body(server):
         # The headline figures are the better of two runs each, to damp
-        # the interference of other work on a shared machine.
+        # the interference of other processes on the machine.
         out = {}
         bursts = [generate(server, profile.timeout, **profile.burst) for _ in range(2)]
         out["burst"] = max(bursts, key=lambda r: r["lines_per_s"])
@@ -536,7 +536,7 @@ def tls_scenario(profile, log):
     against the bare Twisted TLS echo server (L{bench.tls_baseline})
     serving the same certificate and key (the development certificate
     gateway generated at start).  The two are measured in turn, twice, and
-    each server's better run is kept, to damp other work on the machine.
+    each server's better run is kept, to damp other processes on the machine.
     """
     spec = profile.tls
     runs = {"gateway": [], "baseline": []}

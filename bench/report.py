@@ -53,14 +53,15 @@ def table(rows):
     return "\n".join(lines)
 
 
-def results_section(rows, command, started, load, plot_name, log_lines):
+def results_section(rows, command, date, load, plot_name, log_lines):
     """
-    The generated part of the page.
+    The generated part of the page: the command, the date (UTC) and the
+    machine of the run, then its figures, plot and log.
     """
     return "\n".join([
         BEGIN,
         f"Command: `{command}`  ",
-        f"Date: {started} UTC  ",
+        f"Date: {date}  ",
         f"Machine: {machine()}  ",
         f"Load average (1, 5, 15 min) at start and end: {load[0]} / {load[1]}",
         "",
@@ -84,7 +85,7 @@ def write_page(path, section):
     Put C{section} into the page at C{path} in place of the previous
     results (or at its end).
     """
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n## The figures\n\n"
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]

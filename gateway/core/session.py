@@ -269,7 +269,8 @@ class Session:
             # Nothing to report: the connection ended under the handler.
             # The traceback holds the handler's frames in reference cycles;
             # without it they are freed at once, not by the collector's
-            # slow full collections (docs/benchmarks.md, 12.).
+            # slow full collections (docs/benchmarks.md, "Why it costs
+            # what it costs").
             failure.cleanFailure()
             return False
         if failure.check(CommandError, InvalidName):

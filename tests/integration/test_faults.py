@@ -20,7 +20,7 @@ from tests.daemon import Daemon, LineClient, log_in, sign_up
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 
 #: The fixed counts of the fault tests: scaled for CI by default, the
-#: issue's full sizes with GATEWAY_FAULT_FULL=1 (a few minutes).
+#: full sizes with GATEWAY_FAULT_FULL=1 (a few minutes).
 FULL = os.environ.get("GATEWAY_FAULT_FULL") == "1"
 SILENT_CONNECTIONS = 500 if FULL else 300
 STALLED_HANDSHAKES = 500 if FULL else 200
