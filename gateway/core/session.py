@@ -18,6 +18,11 @@ from gateway.logtext import Logger
 
 _ids = itertools.count(1)
 
+MAX_CAPABILITY_LOGS = 16
+"""
+How many capability changes of one connection are logged (debug).
+"""
+
 
 @implementer(ISession)
 class Session:
@@ -69,7 +74,7 @@ class Session:
         self._input_paused = False
         self._refused = 0
         self._input_stopped = False
-        self._capabilities_logged = False
+        self._capability_logs = 0
         self.closed = False
 
     @property
@@ -295,11 +300,13 @@ class Session:
     def capabilities_changed(self):
         """
         The frontend learned more about the client; output already follows
-        the new capabilities, so this only records the first change in the
-        log (a client may resize its window many times a second).
+        the new capabilities, so this only records the change in the log:
+        the first L{MAX_CAPABILITY_LOGS} changes of the connection (the
+        negotiation), not every one of a client resizing its window many
+        times a second.
         """
-        if not self._capabilities_logged:
-            self._capabilities_logged = True
+        if self._capability_logs < MAX_CAPABILITY_LOGS:
+            self._capability_logs += 1
             self.log.debug("{session} capabilities: {caps}", session=self, caps=self.capabilities)
 
     def connection_lost(self, reason):
