@@ -200,18 +200,18 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
         factory = listener_factory(plugin, core, listener, source)
         if listener.tls:
             if tls is None:
-                tls = _build_tls(config, reactor, parent, source)
+                tls = _build_tls(config, reactor, parent, source, core.close_log)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
         factory = LimitingFactory(factory, limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 
 
-def _build_tls(config, reactor, parent, source):
+def _build_tls(config, reactor, parent, source, close_log):
     from gateway.frontends.tls.service import build_tls
 
     try:
-        return build_tls(config, reactor, parent)
+        return build_tls(config, reactor, parent, close_log)
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}")
 

@@ -206,6 +206,20 @@ class OutputCapTests(LimitTestCase):
         self.clock.advance(30)
         self.assertEqual(aborted, [True])
 
+    def test_no_close_timer_once_lost(self):
+        """
+        A protocol asking to close while it is told the connection is lost
+        (as TLS does) starts no timer: nothing is left to take.
+        """
+
+        class ClosingWhenLost(Protocol):
+            def connectionLost(self, reason):
+                self.transport.loseConnection()
+
+        protocol, transport = self.connect(self.factory(ClosingWhenLost))
+        protocol.connectionLost(None)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_close_timer_cancelled_when_closed(self):
         factory = self.factory()
         protocol, transport = self.connect(factory)

@@ -130,7 +130,10 @@ class CertificateLoginTests(TestCase):
         transport = tls_transport(CERTIFICATE)
         protocol = self.connect(transport)
         output = transport.value().decode()
-        self.assertTrue(output.startswith(f"OK gateway {__version__}\r\n"))
+        # The client is told who it is logged in as, before the room.
+        self.assertTrue(
+            output.startswith(f"OK gateway {__version__}\r\nLogged in as Alice by your client certificate.\r\n"), output
+        )
         self.assertNotIn("Name:", output)
         self.assertIn("Exits:", output)
         self.assertEqual(protocol.session.account.name, "Alice")

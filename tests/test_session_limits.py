@@ -185,7 +185,9 @@ class ShutdownTests(SynchronousTestCase):
     def test_every_session_told_and_drained(self):
         stopped = self.service.stopService()
         for transport in self.transports:
-            self.assertEqual(transport.events[-1], ("line", "The server is shutting down. Goodbye."))
+            # Closed by the server with the message: clients that reconnect
+            # by themselves after a dropped connection do not retry.
+            self.assertEqual(transport.events[-1], ("close", "The server is shutting down. Goodbye."))
         self.assertEqual(self.limiter.closed, 1)
         self.assertNoResult(stopped)
         for transport in self.transports:

@@ -4,6 +4,7 @@ two sides are pumped by hand and time is a L{Clock}.
 """
 
 import struct
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch.ssh.channel import SSHChannel
@@ -558,6 +559,61 @@ class RefuseModeTests(FrontendTestCase):
     def test_sign_up_user_is_an_ordinary_unknown_name(self):
         link = self.link(user=b"new", passwords=["anything"])
         self.assertFalse(link.connection.started)
+
+
+class NewcomerHintTests(FrontendTestCase):
+    """
+    Without a C{banner} option the built-in hint for newcomers is shown
+    only after a failed password: a player who logs in, or runs a command
+    with C{ssh host who}, never gets it on standard error.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.build({})
+
+    #: Host keys for every test of the class, made by the first one.
+    keys = None
+
+    def build(self, options):
+        """
+        Serve with the factory L{build_factory} makes of C{options}.
+        """
+        if NewcomerHintTests.keys is None:
+            NewcomerHintTests.keys = Path(self.mktemp())
+            NewcomerHintTests.keys.mkdir()
+        paths = {f"host_key_{kind}": str(self.keys / kind) for kind in ("ed25519", "ecdsa", "rsa")}
+        self.factory = build_factory(self.core, self.core.portal, {**paths, **options})
+        self.factory.doStart()
+        self.addCleanup(self.factory.doStop)
+
+    def test_not_shown_to_a_player_who_logs_in(self):
+        link = self.link(passwords=["secret1"])
+        self.assertTrue(link.connection.started)
+        self.assertEqual(link.auth.banners, [])
+
+    def test_not_shown_to_an_exec_with_a_key(self):
+        key = new_user_key()
+        self.add_key(key)
+        link = self.link(key=key)
+        channel = link.channel()
+        link.request(channel, b"exec", NS(b"who"))
+        self.assertEqual(channel.exit_status, 0)
+        self.assertEqual(link.auth.banners, [])
+        self.assertEqual(channel.stderr, b"")
+
+    def test_shown_once_after_a_failed_password(self):
+        link = self.link(0, user=b"nobody", passwords=["wrong1", "wrong2"])
+        link.settle(2)
+        self.assertEqual(len(link.auth.banners), 1)
+        self.assertIn(b"New here? Create an account first", link.auth.banners[0])
+
+    def test_operator_banner_goes_to_everyone_first(self):
+        self.build({"banner": "Authorised players only.\n"})
+        link = self.link(0, passwords=["wrong1", "secret1"])
+        link.settle(2)
+        self.assertTrue(link.connection.started)
+        self.assertEqual([b[4:28] for b in link.auth.banners], [b"Authorised players only."])
 
 
 class AlgorithmTests(FrontendTestCase):

@@ -8,15 +8,18 @@ from pathlib import Path
 from OpenSSL import SSL
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Factory, Protocol
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
+from gateway.core.closelog import SUMMARY_INTERVAL, CloseLog
+from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.frontends.tls.context import ServerTLS
@@ -25,6 +28,7 @@ from gateway.frontends.tls.service import TLSFactory
 from gateway.interfaces import IRefusingFactory
 from tests.certs import self_signed, x509_of
 from tests.helpers import make_core
+from tests.test_limits import limits as limit_settings
 from tests.test_tls_certificates import captured_log, config_for
 
 
@@ -69,7 +73,7 @@ class Recorder(Protocol):
 class GateTests(TestCase):
     def setUp(self):
         self.clock = Clock()
-        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=2)
+        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=2, close_log=CloseLog(self.clock, 0))
         self.messages = captured_log(self)
 
     def connect(self, mode="off", fingerprints=(), certificate=None, bound=None):
@@ -293,7 +297,7 @@ class FrontendsBehindGateTests(TestCase):
 
     def setUp(self):
         self.core = make_core(Clock())
-        self.limits = HandshakeLimits(Clock(), timeout=10, max_handshakes=64)
+        self.limits = HandshakeLimits(Clock(), timeout=10, max_handshakes=64, close_log=CloseLog(Clock(), 0))
         self.certificate = x509_of(self_signed("bot")[0])
         self.fingerprint = self.certificate.digest("sha256").decode()
 
@@ -333,7 +337,7 @@ class RefusalOverTLSTests(TestCase):
 
     def setUp(self):
         self.clock = Clock()
-        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=64)
+        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=64, close_log=CloseLog(self.clock, 0))
         directory = Path(self.mktemp()).resolve()
         directory.mkdir()
         self.creator = ServerTLS(config_for(directory)).creator(False)
@@ -368,3 +372,66 @@ class RefusalOverTLSTests(TestCase):
         gate.handshakeCompleted()
         self.assertEqual(frontend.message, "Server full.")
         self.assertTrue(refusal.made)
+
+
+class PreloginLogRateTests(TestCase):
+    """
+    The lines about TLS connections that end in their handshake fall under
+    C{limits.prelogin_log_rate}, like every connection closed before
+    logging in.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.messages = captured_log(self)
+
+    def gates(self, count, max_handshakes):
+        limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=max_handshakes, close_log=CloseLog(self.clock, 1))
+        factory = HandshakeGateFactory(Factory.forProtocol(Recorder), limits, "off")
+        for _ in range(count):
+            factory.buildProtocol(None).makeConnection(FakeTLSTransport())
+
+    def test_handshake_timeouts(self):
+        self.gates(100, max_handshakes=1000)
+        self.clock.advance(10)
+        # Five seconds' worth at one a second, then only counted.
+        self.assertEqual(len(self.messages), 5)
+        self.assertIn("not finished in 10 seconds", self.messages[0])
+        self.clock.advance(SUMMARY_INTERVAL)
+        self.assertEqual(len(self.messages), 6)
+        self.assertEqual(
+            self.messages[-1],
+            "95 more connections closed before logging in; not logged one by one "
+            "(over limits.prelogin_log_rate, 1 a second)",
+        )
+
+    def test_handshake_cap_drops(self):
+        self.gates(100, max_handshakes=10)
+        self.assertEqual(len(self.messages), 5)
+        self.assertIn("Dropped TLS handshake", self.messages[0])
+        self.clock.advance(SUMMARY_INTERVAL)
+        self.assertIn("85 more connections closed before logging in", self.messages[5])
+
+
+class ClosedTLSConnectionTests(TestCase):
+    """
+    A TLS connection that is gone is not cut for output it did not take:
+    TLS asks to close again while it tells its protocol the connection is
+    lost, and that is no stalled client.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.messages = captured_log(self)
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        tls = TLSMemoryBIOFactory(ServerTLS(config_for(directory)).creator(False), False, Factory.forProtocol(Recorder))
+        self.factory = LimitingFactory(tls, ConnectionLimiter(self.clock, limit_settings()), "tls")
+
+    def test_lost_during_the_handshake(self):
+        protocol = self.factory.buildProtocol(IPv4Address("TCP", "192.0.2.7", 5555))
+        protocol.makeConnection(StringTransport())
+        protocol.connectionLost(Failure(ConnectionLost()))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(3600)
+        self.assertEqual([m for m in self.messages if m.startswith("Cut ")], [])

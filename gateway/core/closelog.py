@@ -25,6 +25,9 @@ class CloseLog:
     checks) then neither floods the log nor spends the daemon's time
     formatting it, while ordinary traffic is logged in full.  Sessions that
     logged in are always logged.
+
+    The same budget covers the other lines about connections that end
+    before logging in, such as the TLS handshake's (see L{prelogin}).
     """
 
     log = Logger(namespace="gateway.core.game.GameCore")
@@ -51,15 +54,29 @@ class CloseLog:
         """
         C{session}'s connection ended for C{reason} (a L{Failure}).
         """
-        if session.account is None and self._budget is not None and self._budget.take():
-            self._unlogged += 1
-            if self._summary is None:
-                self._summary = self.clock.callLater(SUMMARY_INTERVAL, self.flush)
-            return
+        if session.account is None:
+            self.prelogin(self._log_closed, session, reason)
+        else:
+            self._log_closed(session, reason)
+
+    def _log_closed(self, session, reason):
         self.log.info(
             "{session} disconnected after {duration}: {reason}", session=session,
             duration=describe_duration(self.clock.seconds() - session.connected_at), reason=reason.getErrorMessage(),
         )
+
+    def prelogin(self, emit, *args, **kwargs):
+        """
+        Log one line about a connection that ends before logging in, within
+        the budget: call C{emit(*args, **kwargs)} to log it, or only count
+        it when the budget is spent.
+        """
+        if self._budget is not None and self._budget.take():
+            self._unlogged += 1
+            if self._summary is None:
+                self._summary = self.clock.callLater(SUMMARY_INTERVAL, self.flush)
+            return
+        emit(*args, **kwargs)
 
     def flush(self):
         """

@@ -87,15 +87,20 @@ class GameCore:
         session.run(self._log_in)
         return session
 
-    def connect_authenticated(self, transport, account):
+    def connect_authenticated(self, transport, account, greeting=None):
         """
         A client connected that the frontend already authenticated (an SSH
         user, a TLS client certificate): it goes straight into the world.
 
         @param account: the L{gateway.interfaces.IAccount} avatar.
+        @param greeting: a line for the client before it enters the world
+            (who it is logged in as, when the client did not say it), or
+            L{None}.
         @rtype: L{Session}
         """
         session = self._open(transport)
+        if greeting is not None:
+            session.send(greeting)
         self.enter(session, account)
         return session
 
@@ -188,15 +193,16 @@ class GameCore:
 
     def shutdown(self, message):
         """
-        Tell every session C{message} and run no more of their input; the
-        caller then closes the connections.
+        Close every session with C{message} as its last line, the way the
+        server ends a session (the web client then says it is disconnected
+        and offers to reconnect, rather than retrying by itself); the
+        caller closes the connections that have no session.
 
         @return: a L{Deferred} that fires once every session has
             disconnected.
         """
         for session in list(self.sessions):
-            session.stop_input()
-            session.send(message)
+            session.close(message)
         if not self.sessions:
             return succeed(None)
         if self._drained is None:

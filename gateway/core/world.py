@@ -12,6 +12,7 @@ from gateway.errors import StartupError
 
 _ROOM_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 _EXIT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,21 @@ class Room:
     name: str
     description: str
     exits: Dict[str, str]
+
+
+def paragraphs(text):
+    """
+    Read C{text} as paragraphs, the way a world file's descriptions are
+    written: a blank line ends a paragraph, and the lines of a paragraph
+    (hard-wrapped at whatever width its author used) are joined with
+    single spaces.  Each paragraph is then one line, folded once to each
+    client's width when it is sent.
+
+    @return: the paragraphs, separated by a blank line.
+    @rtype: L{str}
+    """
+    found = [" ".join(block.split()) for block in _BLANK_LINE.split(text)]
+    return "\n\n".join(paragraph for paragraph in found if paragraph)
 
 
 def load_rooms(path):
@@ -70,7 +86,7 @@ def load_rooms(path):
         for exit_name in exits:
             if not _EXIT_NAME.match(exit_name):
                 raise bad(f"{where}.exits: exit name {exit_name!r} must be lower-case letters, digits and '-'")
-        rooms[room_id] = Room(room_id, name.strip(), description.strip(), dict(exits))
+        rooms[room_id] = Room(room_id, name.strip(), paragraphs(description), dict(exits))
     for room in rooms.values():
         for exit_name, target in room.exits.items():
             if target not in rooms:

@@ -104,9 +104,10 @@ class ConnectionLimiter:
     def close_all(self):
         """
         Close every open connection once its output is written (the start of
-        a graceful shutdown).  The connection is closed under the frontend's
-        protocol, as if the network had closed it, so clients that reconnect
-        by themselves (the web client) do.
+        a graceful shutdown, after the sessions were closed with the
+        shutdown message): what is left are connections without a session,
+        such as HTTP requests and TLS handshakes.  They are closed under the
+        frontend's protocol, as if the network had closed them.
         """
         for protocol in list(self.connections):
             protocol.loseConnection()
@@ -221,9 +222,11 @@ class LimitedProtocol(ProtocolWrapper):
         Close once the output is written, but cut the connection if the
         client has not taken it within C{limits.close_timeout} seconds.  Our
         producer is unregistered first: a transport does not close while a
-        paused producer is registered.
+        paused producer is registered.  Once the connection is lost there is
+        nothing left to close (TLS asks again while it tells its protocol
+        that the connection is gone).
         """
-        if self.disconnecting or self.transport is None:
+        if self.disconnecting or not self.connected:
             return
         self.disconnecting = 1
         limiter = self.factory.limiter
@@ -249,6 +252,7 @@ class LimitedProtocol(ProtocolWrapper):
             self._guard(self.wrappedProtocol.dataReceived, data)
 
     def connectionLost(self, reason):
+        self.connected = 0
         self.factory.unregisterProtocol(self)
         self._output.discard()
         if self._close_timer is not None:

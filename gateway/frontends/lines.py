@@ -73,7 +73,8 @@ class LinesFrontend(Protocol):
         _, account, _ = login
         if not self._gone:
             self.log.info("{peer} logged in as {name} by client certificate", peer=self.capabilities.peer, name=account.name)
-            self._started(self.core.connect_authenticated(self, account))
+            greeting = f"Logged in as {account.name} by your client certificate."
+            self._started(self.core.connect_authenticated(self, account, greeting))
 
     def _not_certified(self, failure):
         if self._gone:

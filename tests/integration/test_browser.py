@@ -158,13 +158,19 @@ class WebClientTests(TestCase):
             "the page is wider than a phone screen",
         )
 
-        # A dropped connection is shown, and the page reconnects by itself
-        # once the daemon is back on the same port.
+        # A server shutdown is shown with its message; the page does not
+        # retry by itself but offers a button to reconnect once the daemon
+        # is back on the same port.
         port = self.daemon.ports["web"]
         self.daemon.stop()
-        self.wait_for(lambda: "retrying" in status.text, "the lost connection is not shown")
+        self.wait_for(lambda: status.text == "disconnected", "the shutdown is not shown")
+        self.wait_for_output("The server is shutting down. Goodbye.")
+        reconnect = self.browser.find_element(By.ID, "reconnect")
+        self.assertTrue(reconnect.is_displayed())
         # Only the web listener moves; telnet keeps its configured endpoint.
         self.daemon.listen = [f"web=tcp:{port}:interface=127.0.0.1"]
         self.daemon.start(expect=2)
+        self.assertEqual(status.text, "disconnected")
+        reconnect.click()
         self.wait_for(lambda: status.text == "connected", "the page did not reconnect")
         self.wait_for(lambda: prompt.text.strip() == "Name:", "no name prompt after reconnecting")

@@ -120,7 +120,8 @@ class SSHDaemonTests(TestCase):
         args = SSH_OPTIONS + ["-p", self.port, "-i", key, "-o", "BatchMode=yes", "-t", "alice@127.0.0.1"]
         child = pexpect.spawn("ssh", args, dimensions=(24, 100), timeout=15)
         self.addCleanup(child.close, force=True)
-        child.expect("A wide square of worn flagstones, open to the sky. A dry fountain stands in\r\n")
+        # The description is folded once, to the window's 100 columns.
+        child.expect("A wide square of worn flagstones, open to the sky. A dry fountain stands in the middle, its basin\r\n")
         child.expect("Exits:")
         bob.expect("Alice has arrived.")
         child.send("say hello\r")
@@ -138,7 +139,10 @@ class SSHDaemonTests(TestCase):
         # lines indented.
         child.setwinsize(30, 40)
         child.send("look\r")
-        child.expect("A wide square of worn flagstones, open\r\n  to the sky. A dry fountain stands in\r\n")
+        child.expect(
+            "A wide square of worn flagstones, open\r\n  to the sky. A dry fountain stands in\r\n"
+            "  the middle, its basin full of coins\r\n"
+        )
         self.assertIn("width=40, height=30", self.daemon.output())
         child.send("password\r")
         child.expect("Current password: ")

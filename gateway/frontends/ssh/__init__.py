@@ -92,7 +92,11 @@ def build_factory(core, portal, options):
     settings = build_settings(SSHOptions, options, "options")
     config = core.settings
     keys = host_keys(host_key_paths(config, settings))
+    # The operator's banner goes to everyone before authentication; the
+    # built-in one is a hint for newcomers, after a failed password.
     banner = (settings.banner or _BANNERS[settings.new_accounts]).format(
         host=config.server.host_name, user=settings.sign_up_user
     )
-    return GatewaySSHFactory(core, portal, settings, keys, core.clock, banner)
+    if settings.banner:
+        return GatewaySSHFactory(core, portal, settings, keys, core.clock, banner)
+    return GatewaySSHFactory(core, portal, settings, keys, core.clock, "", banner)

@@ -79,6 +79,10 @@ class UserAuthService(SSHUserAuthServer):
     listener's banner first and logging failed attempts with the peer's
     address (the way the telnet login does).  C{none} is never among the
     methods, so it always fails.
+
+    The built-in hint for newcomers (where to sign up) is sent only after
+    the first failed password: a player who logs in, or runs C{ssh host
+    who} with a key, never gets it on standard error.
     """
 
     log = Logger()
@@ -93,7 +97,11 @@ class UserAuthService(SSHUserAuthServer):
         self.attemptsBeforeDisconnect = server.settings.max_auth_attempts - 1
         super().serviceStarted()
         if server.banner:
-            self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(server.banner.encode("utf-8")) + NS(b""))
+            self._send_banner(server.banner)
+        self._hint = server.hint
+
+    def _send_banner(self, text):
+        self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(text.encode("utf-8")) + NS(b""))
 
     def ssh_USERAUTH_REQUEST(self, packet):
         failures = self.loginAttempts
@@ -109,6 +117,9 @@ class UserAuthService(SSHUserAuthServer):
                 method=loggable(self.method), name=loggable(self.user),
                 peer=describe(self.transport.transport.getPeer()),
             )
+            if self._hint and self.method == b"password":
+                hint, self._hint = self._hint, ""
+                self._send_banner(hint)
         return result
 
 

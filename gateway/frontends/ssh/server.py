@@ -114,12 +114,14 @@ class GatewaySSHFactory(SSHFactory):
     @ivar core: the L{gateway.core.game.GameCore}.
     @ivar settings: the listener's L{gateway.frontends.ssh.SSHOptions}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
-    @ivar banner: text clients show before authentication.
+    @ivar banner: text clients show before authentication, or C{""}.
+    @ivar hint: text for newcomers (where to sign up) clients show after
+        a failed password, or C{""}.
     """
 
     protocol = ServerTransport
 
-    def __init__(self, core, portal, settings, host_keys, clock, banner):
+    def __init__(self, core, portal, settings, host_keys, clock, banner, hint=""):
         """
         @param portal: the shared L{twisted.cred.portal.Portal}.
         @param host_keys: SSH key type to private L{twisted.conch.ssh.keys.Key}.
@@ -128,6 +130,7 @@ class GatewaySSHFactory(SSHFactory):
         self.settings = settings
         self.clock = clock
         self.banner = banner
+        self.hint = hint
         self.portal = AccountPortal(portal, self)
         self.privateKeys = dict(host_keys)
         self.publicKeys = {kind: key.public() for kind, key in host_keys.items()}

@@ -39,15 +39,19 @@ class HandshakeLimits:
     C{timeout} seconds refuse everyone.
     """
 
-    def __init__(self, clock, timeout, max_handshakes):
+    def __init__(self, clock, timeout, max_handshakes, close_log):
         """
         @param clock: the L{twisted.internet.interfaces.IReactorTime}.
         @param timeout: seconds a handshake (and the check of the client
             certificate after it) may take.
         @param max_handshakes: how many may be unfinished at once, over
             all listeners; at the cap the oldest is dropped.
+        @param close_log: the daemon's L{gateway.core.closelog.CloseLog}:
+            the lines about connections that end in their handshake are
+            logged within its budget (C{limits.prelogin_log_rate}).
         """
         self.clock = clock
+        self.close_log = close_log
         self.timeout = timeout
         self.max_handshakes = max_handshakes
         # Insertion-ordered: the oldest unfinished handshake comes first.
@@ -144,14 +148,23 @@ class HandshakeGate(ProtocolWrapper):
         if oldest is not None:
             oldest._give_way()
 
+    def _log_end(self, level, format, **kwargs):
+        """
+        Log, with C{level} (a L{Logger} method), why this connection ends
+        before its frontend got it: within C{limits.prelogin_log_rate}, like
+        every connection that closes before logging in.
+        """
+        self._limits.close_log.prelogin(level, format, peer=self._peer, **kwargs)
+
     def _give_way(self):
         """
         Drop this unfinished handshake to make room for a newer one.
         """
-        self.log.warn(
+        self._log_end(
+            self.log.warn,
             "Dropped TLS handshake from {peer}: the limit of {limit} unfinished handshakes "
             "(tls.max_handshakes) is reached and it is the oldest",
-            peer=self._peer, limit=self._limits.max_handshakes,
+            limit=self._limits.max_handshakes,
         )
         self._end_handshake("dropped")
         self.transport.abortConnection()
@@ -167,9 +180,9 @@ class HandshakeGate(ProtocolWrapper):
     def _handshake_expired(self):
         self._timer = None
         what = "Certificate check of TLS client" if self._checking else "TLS handshake from"
-        self.log.info(
-            "{what} {peer} not finished in {timeout:g} seconds; closed",
-            what=what, peer=self._peer, timeout=self._limits.timeout,
+        self._log_end(
+            self.log.info, "{what} {peer} not finished in {timeout:g} seconds; closed",
+            what=what, timeout=self._limits.timeout,
         )
         self._end_handshake("timed out")
         self.transport.abortConnection()
@@ -230,7 +243,7 @@ class HandshakeGate(ProtocolWrapper):
         Write C{reason}, then close once it is flushed; a client that never
         reads is cut off when the timeout runs out.
         """
-        self.log.info("Refused TLS client {peer}: {reason}", peer=self._peer, reason=reason)
+        self._log_end(self.log.info, "Refused TLS client {peer}: {reason}", reason=reason)
         self._end_handshake("refused")
         self.transport.write(encode_line(reason))
         self._timer = self._limits.clock.callLater(self._limits.timeout, self.transport.abortConnection)
@@ -251,7 +264,7 @@ class HandshakeGate(ProtocolWrapper):
             # looked up: kept for the frontend, within a bound.
             self._early.append(data)
             if sum(map(len, self._early)) > MAX_EARLY_BYTES:
-                self.log.info("TLS client {peer} sent too much before it was admitted; closed", peer=self._peer)
+                self._log_end(self.log.info, "TLS client {peer} sent too much before it was admitted; closed")
                 self._end_handshake("refused")
                 self.transport.abortConnection()
 
@@ -262,10 +275,10 @@ class HandshakeGate(ProtocolWrapper):
         if state == "connected":
             self.wrappedProtocol.connectionLost(reason)
         elif state == "handshaking" and self._checking:
-            self.log.info("TLS client {peer} left while its certificate was checked", peer=self._peer)
+            self._log_end(self.log.info, "TLS client {peer} left while its certificate was checked")
         elif state == "handshaking":
             if reason.check(ConnectionDone, ConnectionLost):
                 why = "the client closed the connection"
             else:
                 why = openssl_reason(reason.value)
-            self.log.info("TLS handshake from {peer} failed: {why}", peer=self._peer, why=why)
+            self._log_end(self.log.info, "TLS handshake from {peer} failed: {why}", why=why)
