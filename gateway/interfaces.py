@@ -60,15 +60,16 @@ class IInputFlow(Interface):
     Optional for an L{ISessionTransport}: flow control on input.  The
     session pauses input when its queue of waiting lines is full and
     resumes it when the queue has drained, so a huge paste waits in the
-    client's socket instead of being refused line by line.  A frontend on a
+    client's socket and every line of it runs, in order.  A frontend on a
     stream transport implements these with the transport's
     C{pauseProducing}/C{resumeProducing}.
     """
 
     def pause_input():
         """
-        Stop delivering lines until L{resume_input} (lines already received
-        may still arrive).
+        Stop reading from the client until L{resume_input}.  Lines already
+        read should wait in the frontend (a stream frontend's line buffer
+        keeps them as bytes); any that are still delivered join the queue.
         """
 
     def resume_input():

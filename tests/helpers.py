@@ -164,3 +164,14 @@ def log_in(core, name, password="secret1", protocol="test"):
     session.line_received(password)
     transport.clear()
     return transport, session
+
+
+def split(buffer, data):
+    """
+    Feed C{data} to a L{gateway.frontends.linebuffer.LineBuffer} and take
+    the lines it then holds.
+
+    @return: a L{list} of lines.
+    """
+    buffer.feed(data)
+    return list(buffer.lines())

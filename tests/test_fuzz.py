@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.frontends import messages
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
-from tests.helpers import make_core, sign_up
+from tests.helpers import make_core, sign_up, split
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -29,7 +29,7 @@ class LineBufferFuzz(SynchronousTestCase):
         buffer = LineBuffer(limit)
         got = []
         for chunk in chunks:
-            got.extend(buffer.feed(chunk))
+            got.extend(split(buffer, chunk))
             self.assertLessEqual(buffer.pending, limit)
         data = b"".join(chunks)
         complete = re.split(b"\r\n|\r|\n", data)[:-1]

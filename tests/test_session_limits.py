@@ -51,19 +51,38 @@ class CommandRateTests(SynchronousTestCase):
         self.assertEqual(transport.lines().count("Exits:"), 5)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_full_queue_pauses_input_and_refuses_with_one_message(self):
+    def test_full_queue_pauses_input_and_loses_nothing(self):
+        """
+        A full queue pauses input; lines the frontend had read already still
+        join the queue, and every line runs in order, none refused.
+        """
         core = make_core(self.clock, config_with(commands_per_second=1, command_burst=1, max_pending_lines=4))
         transport = FlowTransport()
         session = logged_in(core, "Alice", transport)
         for n in range(10):
             session.line_received(f"say {n}")
-        self.assertIn(("flow", "pause"), transport.events)
-        self.assertEqual(transport.lines().count("Too many commands are waiting"), 1)
-        self.assertIn("(ignored: say 5)", transport.lines())
+        self.assertEqual(transport.events.count(("flow", "pause")), 1)
+        self.assertNotIn("Too many commands", transport.lines())
         self.clock.advance(1)
         self.assertNotIn(("flow", "resume"), transport.events)
-        self.clock.advance(1)
+        self.clock.pump([1] * 8)
         self.assertIn(("flow", "resume"), transport.events)
+        said = [line for line in transport.lines().splitlines() if line.startswith("You say")]
+        self.assertEqual(said, [f'You say, "{n}"' for n in range(10)])
+
+    def test_full_queue_refuses_when_input_cannot_pause(self):
+        """
+        A transport without L{IInputFlow} has the lines beyond a full queue
+        refused, with one message and a count once the queue has drained.
+        """
+        core = make_core(self.clock, config_with(commands_per_second=1, command_burst=1, max_pending_lines=4))
+        transport = RecordingTransport()
+        session = logged_in(core, "Alice", transport)
+        for n in range(10):
+            session.line_received(f"say {n}")
+        self.assertEqual(transport.lines().count("Too many commands are waiting"), 1)
+        self.assertIn("(ignored: say 5)", transport.lines())
+        self.clock.pump([1] * 2)
         self.assertIn("5 lines in all were ignored while commands were waiting.", transport.lines())
         self.clock.pump([1] * 10)
         said = [line for line in transport.lines().splitlines() if line.startswith("You say")]

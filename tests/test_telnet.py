@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.telnet import build_factory
-from tests.helpers import make_core
+from tests.helpers import make_core, split
 
 IAC, WILL, WONT, DO, DONT, SB, SE = telnet.IAC, telnet.WILL, telnet.WONT, telnet.DO, telnet.DONT, telnet.SB, telnet.SE
 ECHO, SGA, NAWS, GA = telnet.ECHO, telnet.SGA, telnet.NAWS, telnet.GA
@@ -25,38 +25,38 @@ LINEMODE = telnet.LINEMODE
 class LineBufferTests(SynchronousTestCase):
     def test_line_endings(self):
         buffer = LineBuffer(100)
-        self.assertEqual(buffer.feed(b"a\r\nb\nc\rd"), [b"a", b"b", b"c"])
-        self.assertEqual(buffer.feed(b"\n"), [b"d"])
+        self.assertEqual(split(buffer, b"a\r\nb\nc\rd"), [b"a", b"b", b"c"])
+        self.assertEqual(split(buffer, b"\n"), [b"d"])
 
     def test_empty_data_keeps_a_pending_cr(self):
         # Found by tests.test_fuzz: CR, nothing, LF is one line end.
         buffer = LineBuffer(100)
-        self.assertEqual(buffer.feed(b"a\r"), [b"a"])
-        self.assertEqual(buffer.feed(b""), [])
-        self.assertEqual(buffer.feed(b"\nb\n"), [b"b"])
+        self.assertEqual(split(buffer, b"a\r"), [b"a"])
+        self.assertEqual(split(buffer, b""), [])
+        self.assertEqual(split(buffer, b"\nb\n"), [b"b"])
 
     def test_crlf_split_across_packets_is_one_line_end(self):
         buffer = LineBuffer(100)
-        self.assertEqual(buffer.feed(b"a\r"), [b"a"])
-        self.assertEqual(buffer.feed(b"\nb\n"), [b"b"])
+        self.assertEqual(split(buffer, b"a\r"), [b"a"])
+        self.assertEqual(split(buffer, b"\nb\n"), [b"b"])
 
     def test_every_split_point(self):
         data = b"one\r\ntwo\nthree\r\n\r\nfour\r"
         expected = [b"one", b"two", b"three", b"", b"four"]
         for cut in range(len(data) + 1):
             buffer = LineBuffer(100)
-            self.assertEqual(buffer.feed(data[:cut]) + buffer.feed(data[cut:]), expected, cut)
+            self.assertEqual(split(buffer, data[:cut]) + split(buffer, data[cut:]), expected, cut)
 
     def test_too_long_reported_once_and_skipped(self):
         buffer = LineBuffer(8)
-        self.assertEqual(buffer.feed(b"x" * 5), [])
-        self.assertEqual(buffer.feed(b"x" * 5), [TOO_LONG])
-        self.assertEqual(buffer.feed(b"x" * 1000), [])
+        self.assertEqual(split(buffer, b"x" * 5), [])
+        self.assertEqual(split(buffer, b"x" * 5), [TOO_LONG])
+        self.assertEqual(split(buffer, b"x" * 1000), [])
         self.assertEqual(buffer.pending, 0)
-        self.assertEqual(buffer.feed(b"xx\nok\n"), [b"ok"])
+        self.assertEqual(split(buffer, b"xx\nok\n"), [b"ok"])
 
     def test_exactly_max_is_accepted(self):
-        self.assertEqual(LineBuffer(4).feed(b"abcd\n"), [b"abcd"])
+        self.assertEqual(split(LineBuffer(4), b"abcd\n"), [b"abcd"])
 
 
 class TelnetTests(SynchronousTestCase):
@@ -90,28 +90,58 @@ class TelnetTests(SynchronousTestCase):
         self.assertTrue(self.written().endswith(IAC + WILL + ECHO + b"Choose a password (at least 6 characters): " + IAC + GA))
         self.feed(IAC + DO + ECHO)
         self.feed(b"secret1\r\n")
-        # Echo back on (CR LF for the unechoed Enter), then off again for
-        # the repeat once the client has acknowledged (RFC 1143: one
-        # negotiation of an option at a time).
-        self.assertEqual(self.written(), b"\r\n" + IAC + WONT + ECHO + b"Repeat the password: " + IAC + GA)
-        self.feed(IAC + DONT + ECHO)
-        self.assertEqual(self.written(), IAC + WILL + ECHO)
-        self.feed(IAC + DO + ECHO + b"secret1\r\n")
+        # Echo back on (CR LF for the unechoed Enter), then off again at
+        # once for the repeat, before its prompt.
+        self.assertEqual(
+            self.written(), b"\r\n" + IAC + WONT + ECHO + IAC + WILL + ECHO + b"Repeat the password: " + IAC + GA
+        )
+        self.feed(IAC + DONT + ECHO + IAC + DO + ECHO)
+        self.assertEqual(self.written(), b"")
+        self.feed(b"secret1\r\n")
         output = self.written()
         self.assertIn(IAC + WONT + ECHO, output)
         self.assertIn(b"Welcome, Alice!", output)
         self.assertEqual(self.session.account.name, "Alice")
 
+    def test_every_password_prompt_hidden_without_wont_echo_answers(self):
+        """
+        A client that answers C{WILL ECHO} but never C{WONT ECHO}
+        (TinTin++) still has every password prompt preceded by C{WILL
+        ECHO}: sign-up's two and the C{password} command's three.
+        """
+        self.feed(b"Alice\r\nyes\r\n")
+        prompts = []
+
+        def answer(line):
+            output = self.written()
+            prompts.append(output)
+            self.feed(IAC + DO + ECHO + line)
+
+        answer(b"secret1\r\n")
+        answer(b"secret1\r\n")
+        self.assertEqual(self.session.account.name, "Alice")
+        self.written()
+        self.feed(b"password\r\n")
+        answer(b"secret1\r\n")
+        answer(b"secret2\r\n")
+        answer(b"secret2\r\n")
+        self.assertIn(b"changed", self.written())
+        self.assertEqual(len(prompts), 5)
+        for output in prompts:
+            self.assertRegex(output, IAC + WILL + ECHO + b"[^\r\n]*: " + IAC + GA + b"$")
+        self.assertEqual(self.frontend.transport.getOptionState(ECHO).us.state, "no")
+
     def test_echo_restored_after_typed_ahead_password(self):
         """
-        A client that answers late still ends with echo on: the WONT ECHO
-        waits for the WILL ECHO negotiation to settle.
+        A client that answers late still ends with echo on: each request is
+        written at once, and the late answers change nothing.
         """
         self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
         self.assertEqual(self.session.account.name, "Alice")
-        self.written()
-        self.feed(IAC + DO + ECHO)
-        self.assertIn(IAC + WONT + ECHO, self.written())
+        self.assertEqual(self.written().count(IAC + WONT + ECHO), 2)
+        self.feed(IAC + DO + ECHO + IAC + DONT + ECHO + IAC + DO + ECHO + IAC + DONT + ECHO)
+        self.assertEqual(self.written(), b"")
+        self.assertEqual(self.frontend.transport.getOptionState(ECHO).us.state, "no")
 
     def test_iac_iac_is_data_and_output_is_escaped(self):
         self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")

@@ -21,6 +21,18 @@ def config_with(**limits):
 
 
 class TokenBucketTests(SynchronousTestCase):
+    def test_token_short_by_rounding_is_taken(self):
+        """
+        A token a rounding error short is given, not a wait too small for
+        the clock to move on (a command queue would spin on it).
+        """
+        clock = Clock()
+        clock.advance(12.35)
+        bucket = TokenBucket(clock, rate=200, burst=1)
+        bucket.take()
+        clock.advance(0.005 - 1e-15)
+        self.assertEqual(bucket.take(), 0)
+
     def test_burst_then_rate(self):
         clock = Clock()
         bucket = TokenBucket(clock, rate=2, burst=3)

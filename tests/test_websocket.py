@@ -275,7 +275,11 @@ class InputFlowTests(TestCase):
         transport = self.frontend.transport
         self.send("\n".join(f"say {n}" for n in range(6)))
         self.assertEqual(transport.producerState, "paused")
+        # The message's last line joined the queue: 5 wait, and reading
+        # resumes once 2 are left.
         self.clock.pump([1] * 2)
+        self.assertEqual(transport.producerState, "paused")
+        self.clock.advance(1)
         self.assertEqual(transport.producerState, "producing")
 
     def test_closing_resumes_reading(self):

@@ -38,10 +38,12 @@ class Session:
 
     Commands run at most C{limits.commands_per_second} per second after a
     burst of C{limits.command_burst}: faster input waits in the queue, so a
-    paste cannot monopolise the server.  When the queue is full, reading
-    from the client is paused (if its transport provides L{IInputFlow}) and
-    lines that still arrive are refused with one message per episode.  A
-    transport whose C{send} raises ends only its own session.
+    paste cannot monopolise the server.  When the queue is full, input is
+    paused (if the transport provides L{IInputFlow}) until the queue is half
+    drained: no line is lost, and what the frontend had already read still
+    joins the queue.  A transport that cannot pause has the lines beyond
+    the queue refused, with one message per episode.  A transport whose
+    C{send} raises ends only its own session.
 
     @ivar account: the L{gateway.interfaces.IAccount} once logged in.
     @ivar room: the id of the room the session is in, once logged in.
@@ -159,7 +161,7 @@ class Session:
             waiter.callback(text)
             return
         limit = self.core.settings.limits.max_pending_lines
-        if len(self._pending) >= limit:
+        if len(self._pending) >= limit and not self._input_paused:
             self._refuse(text)
             return
         self._pending.append(text)

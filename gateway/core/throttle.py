@@ -41,7 +41,9 @@ class TokenBucket:
         now = self._clock.seconds()
         self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
         self._updated = now
-        if self._tokens >= 1:
+        # A token short by a rounding error is a token: waiting for it
+        # would be a wait too small for the clock to move on.
+        if self._tokens >= 1 - 1e-9:
             self._tokens -= 1
             return 0
         return (1 - self._tokens) / self._rate

@@ -32,8 +32,8 @@ class LinesFrontend(Protocol):
     Adapts a line connection to a core session.
 
     Until the session exists (a certificate login is looked up first),
-    received lines wait, at most C{limits.max_pending_lines} of them.
-    What the lines of one read make the core send goes out as one write
+    reading from the connection pauses and what was read waits in the line
+    buffer.  What the lines of one read make the core send goes out as one write
     per session (see L{gateway.core.outbox.Outbox}), and reading pauses
     while the session's queue of waiting commands is full.
     """
@@ -49,7 +49,6 @@ class LinesFrontend(Protocol):
         self.core = core
         self.settings = settings
         self.session = None
-        self._early = []
         self._closing = False
         self._gone = False
 
@@ -66,6 +65,7 @@ class LinesFrontend(Protocol):
         if not fingerprint:
             self._started(self.core.connect(self))
             return
+        self.pause_input()
         d = self.core.portal.login(CertificateFingerprint(fingerprint), None, IAccount)
         d.addCallbacks(self._certified, self._not_certified)
 
@@ -89,21 +89,26 @@ class LinesFrontend(Protocol):
 
     def _started(self, session):
         self.session = session
-        early, self._early = self._early, None
-        for text in early:
-            session.line_received(text)
+        if self._lines.paused:
+            self.resume_input()
 
     def dataReceived(self, data):
+        self._lines.feed(data)
+        self._deliver()
+
+    def _deliver(self):
+        """
+        Hand the session the lines received, until they are used up or the
+        session pauses input.
+        """
         with self.core.outbox.batch():
-            for line in self._lines.feed(data):
+            for line in self._lines.lines():
                 if line is TOO_LONG:
-                    # Through the session when there is one, in order with
-                    # what the batch holds for it.
-                    (self.session or self).send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                elif self.session is not None:
+                    # Through the session, in order with what the batch
+                    # holds for it.
+                    self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+                else:
                     self.session.line_received(decode_line(line))
-                elif len(self._early) < self.core.settings.limits.max_pending_lines:
-                    self._early.append(decode_line(line))
 
     def connectionLost(self, reason):
         self._gone = True
@@ -134,13 +139,18 @@ class LinesFrontend(Protocol):
             self.send(reason)
         self.transport.loseConnection()
 
-    # IInputFlow: pause reading from the connection.
+    # IInputFlow: pause reading from the connection; what was read stays in
+    # the line buffer meanwhile.
 
     def pause_input(self):
+        self._lines.paused = True
         self.transport.pauseProducing()
 
     def resume_input(self):
-        self.transport.resumeProducing()
+        self._lines.paused = False
+        self._deliver()
+        if not self._lines.paused:
+            self.transport.resumeProducing()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ machine; FIGURES below is what the docs quote.
 """
 
 import os
+import re
 import signal
 import socket
 import ssl
@@ -28,6 +29,7 @@ CHAT_ROUNDS = 20
 CHATTERS = 50 if FULL else 10
 PASSWORD_ATTEMPTS = 10000 if FULL else 300
 PASTE_BYTES = (10 if FULL else 4) * 1024 * 1024
+PASTE_LINES = 20000 if FULL else 4000
 ACCOUNT_BURST = 50 if FULL else 12
 
 #: The figures each test measured go to trial's log (_trial_temp/test.log).
@@ -285,17 +287,28 @@ class PasteTests(FaultTestCase):
         self.assertLess(growth, 50 * 1024)
 
     def test_paste_with_newlines(self):
-        line = b"say " + b"p" * 60 + b"\r\n"
-        paster, sender, growth = self.paste(line * (PASTE_BYTES // len(line)))
-        # The paster reads its output, so the paste drains at the command rate.
-        deadline = time.monotonic() + 90
-        while sender.is_alive():
-            self.assertLess(time.monotonic(), deadline, "the paste did not drain")
+        """
+        Every line of a paste runs, in order, at the command rate: the full
+        queue pauses reading and the rest waits in the paster's socket.
+        """
+        lines = [b"say p%06d " % n + b"p" * 60 + b"\r\n" for n in range(PASTE_LINES)]
+        paster, sender, growth = self.paste(b"".join(lines))
+        # The paster reads its output while the paste drains.
+        deadline = time.monotonic() + PASTE_LINES / self.limits["commands_per_second"] + 60
+        received = b""
+        said = []
+        while len(said) < PASTE_LINES:
+            self.assertLess(time.monotonic(), deadline, f"the paste did not drain ({len(said)} lines ran)")
             paster.sock.settimeout(1)
             try:
-                paster.sock.recv(65536)
+                received += paster.sock.recv(65536)
             except socket.timeout:
-                pass
+                continue
+            complete, _, received = received.rpartition(b"\n")
+            said.extend(int(n) for n in re.findall(rb'You say, "p(\d+)', complete))
+        self.assertEqual(said, list(range(PASTE_LINES)))
+        sender.join(10)
+        self.assertFalse(sender.is_alive())
         output = self.daemon.output()
         self.assertNotIn("Traceback", output)
         self.assertLess(growth, 50 * 1024)

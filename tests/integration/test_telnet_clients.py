@@ -12,7 +12,7 @@ import subprocess
 
 from twisted.trial.unittest import SkipTest, TestCase
 
-from tests.daemon import ROOT, Daemon, LineClient, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, log_in, sign_up
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 TINTIN = "/usr/games/tt++"
@@ -25,6 +25,21 @@ TINTIN_SCRIPT = """\
 #action {{Repeat the password}} {{#send secret1}}
 #action {{^Exits:}} {{#send say hello from tintin}}
 #action {{Bob says, "bye"}} {{#send quit}}
+#session mud 127.0.0.1 {port}
+"""
+
+TINTIN_PASSWORD_SCRIPT = """\
+#config {{DEBUG TELNET}} ON
+#event {{SESSION DISCONNECTED}} {{#end}}
+#action {{Name: }} {{#send Alice}}
+#action {{Create it?}} {{#send yes}}
+#action {{Choose a password}} {{#send {old}}}
+#action {{Repeat the password}} {{#send {old}}}
+#action {{Your account has been created}} {{#send password}}
+#action {{Current password: }} {{#send {old}}}
+#action {{New password (at least}} {{#send {new}}}
+#action {{Repeat the new password: }} {{#send {new}}}
+#action {{Your password has been changed}} {{#send quit}}
 #session mud 127.0.0.1 {port}
 """
 
@@ -75,6 +90,31 @@ class TinTinTests(ClientTestCase):
         self.assertIn("client='TinTin++'", output)
         self.assertIn("ansi=True", output)
         self.assertIn("Alice telnet", output)
+
+    def test_passwords_hidden_on_screen(self):
+        """
+        TinTin++ answers C{WILL ECHO} but never C{WONT ECHO}: it signs up
+        and changes its password with its telnet debugging on, and none of
+        the five password prompts shows what it typed: its debugging shows
+        the server taking over the echo (C{WILL ECHO}) before each one.
+        """
+        script = self.mktemp()
+        with open(script, "w") as f:
+            f.write(TINTIN_PASSWORD_SCRIPT.format(port=self.port, old="Tintin-old-pw", new="Tintin-new-pw"))
+        tintin = subprocess.Popen(
+            ["timeout", "30", TINTIN, "-H", "-G", script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env=dict(os.environ, TERM="xterm"),
+        )
+        self.addCleanup(lambda: tintin.poll() is None and tintin.kill())
+        screen = tintin.communicate(timeout=40)[0].decode("utf-8", "replace")
+        self.assertIn("Your password has been changed.", screen)
+        for prompt in ("Choose a password", "Repeat the password", "Current password", "New password",
+                       "Repeat the new password"):
+            before = screen[:screen.index(prompt)]
+            self.assertGreater(before.rfind("RCVD IAC WILL ECHO"), before.rfind("RCVD IAC WONT ECHO"), prompt)
+        self.assertNotIn("Tintin-old-pw", screen)
+        self.assertNotIn("Tintin-new-pw", screen)
+        log_in(self.line_client(), "Alice", "Tintin-new-pw")
 
 
 class TelnetLib3Tests(ClientTestCase):

@@ -191,11 +191,24 @@ class SessionChannel(SSHChannel):
         if self._terminal is not None:
             self._terminal.dataReceived(data)
         elif self._lines is not None:
-            for line in self._lines.feed(data):
-                if line is TOO_LONG:
-                    self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                else:
-                    self._line(decode_line(line))
+            self._lines.feed(data)
+            self._deliver()
+
+    def _deliver(self):
+        """
+        Take the lines received without a terminal, until they are used up
+        or the session pauses input.
+        """
+        for line in self._lines.lines():
+            if line is TOO_LONG:
+                self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self._line(decode_line(line))
+        if self._input_ended and not self._lines.paused and self._mode == "shell" and self.session is not None:
+            # `ssh -T host < commands`: leave once they have been handled
+            # (nothing is read after the end of input).
+            self._lines = None
+            self.session.line_received("quit")
 
     def _line(self, text):
         if self._mode == "exec":
@@ -232,13 +245,17 @@ class SessionChannel(SSHChannel):
         if self._mode == "exec":
             self._answer()
         elif self._mode == "shell" and self.session is not None:
-            # `ssh -T host < commands`: leave once they have been handled.
-            self.session.line_received("quit")
+            if self._lines is not None:
+                self._deliver()
+            else:
+                self.session.line_received("quit")
 
     def closed(self):
         self._gone = True
         if self._input_paused:
-            # The connection may outlive this channel.
+            # The connection may outlive this channel; what this channel
+            # read is not wanted any more.
+            self._lines = None
             self.resume_input()
         if self.session is not None:
             session, self.session = self.session, None
@@ -261,13 +278,21 @@ class SessionChannel(SSHChannel):
     # IInputFlow: pause reading from the connection under SSH.  Every
     # channel of the connection waits with this one (a player has one).
 
+    # Without a terminal, what was read stays in the line buffer meanwhile.
+
     def pause_input(self):
         self._input_paused = True
+        if self._lines is not None:
+            self._lines.paused = True
         self.conn.transport.transport.pauseProducing()
 
     def resume_input(self):
         self._input_paused = False
-        self.conn.transport.transport.resumeProducing()
+        if self._lines is not None:
+            self._lines.paused = False
+            self._deliver()
+        if not self._input_paused:
+            self.conn.transport.transport.resumeProducing()
 
     # ISessionTransport
 

@@ -2,22 +2,9 @@
 The shape of an option handler, and EOR, which needs no more than it.
 """
 
-from twisted.conch import telnet
-from twisted.internet.error import ConnectionDone, ConnectionLost
 
 from gateway.frontends.telnet.codes import EOR, NAMES
 from gateway.logtext import Logger, loggable
-
-
-def negotiation_failed(failure):
-    """
-    A refused, redundant or interrupted option negotiation is no error: the
-    connection simply carries on without the option.
-    """
-    failure.trap(
-        telnet.OptionRefused, telnet.AlreadyEnabled, telnet.AlreadyDisabled,
-        telnet.AlreadyNegotiating, ConnectionDone, ConnectionLost,
-    )
 
 
 class OptionHandler:

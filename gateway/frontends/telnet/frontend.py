@@ -12,7 +12,7 @@ from zope.interface import implementer
 from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
-from gateway.frontends.telnet.base import EndOfRecord, negotiation_failed
+from gateway.frontends.telnet.base import EndOfRecord
 from gateway.frontends.telnet.charset import Charset
 from gateway.frontends.telnet.codes import ECHO, EOR, EOR_MARK, GA, NAMES, NOP, SGA
 from gateway.frontends.telnet.environ import Environment
@@ -71,7 +71,6 @@ class TelnetFrontend(telnet.TelnetProtocol):
         self.encoding = codecs.lookup(settings.encoding).name
         self.handlers = {}
         self._hide_input = False
-        self._echo_negotiation = None
         self._keepalive = None
 
     def connectionMade(self):
@@ -99,10 +98,18 @@ class TelnetFrontend(telnet.TelnetProtocol):
             self._keepalive.start(self.settings.keepalive, now=False)
 
     def dataReceived(self, data):
+        self._lines.feed(data)
+        self._deliver()
+
+    def _deliver(self):
+        """
+        Hand the session the lines received, until they are used up or the
+        session pauses input.
+        """
         # One batch per read: what these lines make the core send to each
         # session goes out as one write per session (see Outbox).
         with self.core.outbox.batch():
-            for line in self._lines.feed(data):
+            for line in self._lines.lines():
                 if line is TOO_LONG:
                     self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
                 else:
@@ -233,32 +240,22 @@ class TelnetFrontend(telnet.TelnetProtocol):
         if on:
             # The client did not echo the line end of the hidden input.
             self.transport.write(b"\r\n")
-        if self._echo_negotiation is None:
-            self._echo_negotiation = self._negotiate_echo()
-        else:
-            self._echo_negotiation.addBoth(lambda _: self._negotiate_echo())
-
-    def _negotiate_echo(self):
-        """
-        Bring the ECHO option in line with the latest wish, after any
-        negotiation in flight has settled.
-        """
-        state = self.transport.getOptionState(ECHO).us.state
-        if self._hide_input and state == "no":
-            return self.transport.will(ECHO).addErrback(negotiation_failed)
-        if not self._hide_input and state == "yes":
-            return self.transport.wont(ECHO).addErrback(negotiation_failed)
-        return None
+        self.transport.hide_input(hide)
 
     def close(self, reason=None):
         if reason:
             self.send(reason)
         self.transport.loseConnection()
 
-    # IInputFlow: pause reading from the connection under the telnet layer.
+    # IInputFlow: pause reading from the connection under the telnet layer;
+    # what was read stays in the line buffer meanwhile.
 
     def pause_input(self):
+        self._lines.paused = True
         self.transport.transport.pauseProducing()
 
     def resume_input(self):
-        self.transport.transport.resumeProducing()
+        self._lines.paused = False
+        self._deliver()
+        if not self._lines.paused:
+            self.transport.transport.resumeProducing()

@@ -5,12 +5,14 @@ with the Q method's error cases handled as the RFC says, and MCCP2 output
 compression.
 """
 
+from collections import deque
+
 from twisted.conch import telnet
 from twisted.internet.interfaces import ISSLTransport
 
 from gateway.auth.fingerprints import client_fingerprint
 from gateway.frontends.telnet.batch import BatchingTransport
-from gateway.frontends.telnet.codes import DO, DONT, IAC, WILL, WONT
+from gateway.frontends.telnet.codes import DO, DONT, ECHO, IAC, WILL, WONT
 from gateway.frontends.telnet.mccp import CompressingTransport
 from gateway.logtext import Logger
 
@@ -94,6 +96,14 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     (C{DO} answering our C{WONT}, C{WILL} answering our C{DONT}), on which
     Twisted asserts, turn the option off as the RFC says.
 
+    ECHO, which the server performs only while the player types a
+    password, is not negotiated one request at a time: L{hide_input} sends
+    each request at once, whether or not the client answered the one before
+    (RFC 1143 lets the server go ahead), and answers that come later are
+    taken as answers, not as the client's own requests.  Some clients
+    (TinTin++) never answer C{WONT ECHO}; waiting for that answer would
+    leave every later password prompt shown.
+
     Everything is written through L{compression}, a
     L{CompressingTransport} that MCCP2 switches on, and under it
     L{batching}, which turns what the connection's start and each read
@@ -107,6 +117,9 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
     """
 
     MAX_SUBNEGOTIATION = 8192
+    #: At most this many of the client's answers to C{WILL}/C{WONT ECHO}
+    #: are awaited; older ones are forgotten.
+    MAX_ECHO_ANSWERS = 8
     log = Logger()
 
     def __init__(self, *args, **kwargs):
@@ -116,6 +129,9 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         # Options offered (option -> local) whose state is not made yet;
         # None once all are answered (an emptied dict keeps its size).
         self._unanswered = None
+        # The client's answers (DO or DONT) to our ECHO requests, oldest
+        # first, until they arrive.
+        self._echo_answers = deque(maxlen=self.MAX_ECHO_ANSWERS)
 
     def makeConnection(self, transport):
         """
@@ -213,12 +229,44 @@ class GatewayTelnetTransport(telnet.TelnetTransport):
         self._forget_at_rest(option)
 
     def telnet_DO(self, option):
-        super().telnet_DO(option)
+        if not self._echo_answered(option, DO):
+            super().telnet_DO(option)
         self._forget_at_rest(option)
 
     def telnet_DONT(self, option):
-        super().telnet_DONT(option)
+        if not self._echo_answered(option, DONT):
+            super().telnet_DONT(option)
         self._forget_at_rest(option)
+
+    def hide_input(self, hide):
+        """
+        Ask the client now to stop (C{True}) or go back to (C{False})
+        echoing what it sends, whatever became of the previous request.
+
+        @type hide: L{bool}
+        """
+        side = self.getOptionState(ECHO).us
+        side.state, side.negotiating, side.onResult = ("yes" if hide else "no"), False, None
+        self._echo_answers.append(DO if hide else DONT)
+        self.transport.write(IAC + (WILL if hide else WONT) + ECHO)
+
+    def _echo_answered(self, option, answer):
+        """
+        Whether C{answer} (C{DO} or C{DONT}) to C{option} answers requests
+        made by L{hide_input}: it answers the oldest awaited one it matches,
+        the ones before being taken as never answered; one that matches none
+        while answers are awaited is an error answer (RFC 1143), ignored.
+        A client's own request reaches the state machine.
+        """
+        answers = self._echo_answers
+        if option != ECHO or not answers:
+            return False
+        if answer in answers:
+            while answers.popleft() != answer:
+                pass
+        else:
+            answers.popleft()
+        return True
 
     def _enabled(self, option, local):
         if self.protocol is not None:
