@@ -2,7 +2,6 @@
 The shape of an option handler, and EOR, which needs no more than it.
 """
 
-
 from gateway.frontends.telnet.codes import EOR, NAMES
 from gateway.logtext import Logger, loggable
 
