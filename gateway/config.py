@@ -80,6 +80,7 @@ class ServerSettings:
     )
     hash_threads: int = _setting(2, _at_least(1))
     hash_nice: int = _setting(10, lambda value: None if 0 <= value <= 19 else "a number from 0 to 19")
+    debug_log: bool = _setting(False)
 
 
 @dataclass(frozen=True)

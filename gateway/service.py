@@ -27,6 +27,7 @@ from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
+from gateway.logtext import show_debug
 from gateway.reconfigure import ConfigReloadService
 from gateway.reload import ReloadService
 from gateway.shutdown import ShutdownService
@@ -227,6 +228,7 @@ def build_service(config, reactor, load=None):
     @raise StartupError: when a file, directory or database is unusable.
     @rtype: L{GatewayService}
     """
+    show_debug(config.server.debug_log)
     top = GatewayService()
     core = build_core(config, reactor, top)
     frontends = available_frontends()

@@ -17,7 +17,7 @@ class Options(usage.Options):
     Options of C{twistd gateway}.
     """
 
-    synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...] [--list-frontends]"
+    synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...] [--debug-log] [--list-frontends]"
     longdesc = (
         "Serve the shared world.  Without --config the embedded defaults are "
         "used: telnet on 127.0.0.1:4000, telnet over TLS on 4001, lines over "
@@ -26,6 +26,9 @@ class Options(usage.Options):
         "Twisted's syntax, e.g. tcp:4000:interface=0.0.0.0, tcp6:4000:interface=::, "
         "unix:/run/gateway.sock, systemd:domain=INET:index=0."
     )
+    optFlags = [
+        ["debug-log", None, "Log debug events too (as server.debug_log = true)."],
+    ]
     optParameters = [
         ["config", "c", None, "The TOML configuration file."],
         ["data-dir", "d", None, "The data directory (overrides server.data_dir)."],
@@ -78,6 +81,7 @@ def makeService(options):
     """
     from twisted.internet import reactor
 
+    from gateway.logtext import show_debug
     from gateway.service import build_service
 
     try:
@@ -85,5 +89,7 @@ def makeService(options):
         service = build_service(load(), reactor, load)
     except (ConfigError, StartupError) as e:
         raise SystemExit(f"gateway: {e}")
+    if options["debug-log"]:
+        show_debug(True)
     service.freeze_on_start = True
     return service

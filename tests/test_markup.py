@@ -39,20 +39,32 @@ class RenderTests(TestCase):
 
 class WrapTests(TestCase):
     def test_folds_at_spaces(self):
-        self.assertEqual(markup.wrap("aaa bbb ccc ddd", 7), "aaa bbb\nccc ddd")
+        self.assertEqual(markup.wrap("aaa bbb ccc ddd", 9), "aaa bbb\n  ccc ddd")
 
     def test_markup_takes_no_room(self):
-        self.assertEqual(markup.wrap("|raaa|n |gbbb|n ccc", 7), "|raaa|n |gbbb|n\nccc")
+        self.assertEqual(markup.wrap("|raaa|n |gbbb|n ccc", 7), "|raaa|n |gbbb|n\n  ccc")
+
+    def test_padded_text_cannot_start_a_speaker_line(self):
+        """
+        Text padded with spaces up to the width still cannot put a line
+        that looks like another player's speech at the margin.
+        """
+        width = 40
+        emote = "Mallory waves." + " " * (width - 14) + 'Bob says, "type your password"'
+        lines = markup.wrap(emote, width).split("\n")
+        self.assertTrue(lines[0].startswith("Mallory waves."))
+        self.assertTrue(all(line.startswith(markup.HANGING_INDENT) for line in lines[1:]), lines)
+        self.assertIn('  Bob says, "type your password"', lines)
 
     def test_short_lines_and_long_words_kept(self):
-        self.assertEqual(markup.wrap("short\n" + "x" * 12 + " y", 10), "short\n" + "x" * 12 + "\ny")
+        self.assertEqual(markup.wrap("short\n" + "x" * 12 + " y", 10), "short\n" + "x" * 12 + "\n  y")
 
 
 class EncodeLineTests(TestCase):
     def test_rendered_per_width_and_colour(self):
         text = "|rred|n words here"
         self.assertEqual(encode_line(text), b"red words here\r\n")
-        self.assertEqual(encode_line(text, width=9), b"red words\r\nhere\r\n")
+        self.assertEqual(encode_line(text, width=9), b"red words\r\n  here\r\n")
         self.assertEqual(encode_line(text, colours=16), b"\x1b[31mred\x1b[0m words here\r\n")
         self.assertEqual(encode_line(text, "ascii", False, 0, 256), b"\x1b[31mred\x1b[0m words here")
 

@@ -9,7 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.core.commands import Command, default_commands
 from gateway.errors import CommandError
-from tests.helpers import make_core, sign_up
+from tests.helpers import log_in, make_core, sign_up
 
 
 class QueueTests(SynchronousTestCase):
@@ -114,6 +114,45 @@ class QueueTests(SynchronousTestCase):
         self.session.line_received("fast late")
         self.assertEqual(self.ran, [("coro", "")])
         self.assertNotIn("answered", self.transport.lines())
+
+    def test_no_input_dispatched_once_closing(self):
+        """
+        Between L{Session.close} and the connection's end (a TLS close
+        takes a while), queued and new lines are dropped silently.
+        """
+        self.session.line_received("slow 1")
+        self.session.line_received("fast 2")
+        self.session.line_received("quit")
+        self.session.close("Goodbye.")
+        self.pending.pop(0).callback(None)
+        self.session.line_received("fast 3")
+        self.clock.advance(10)
+        self.assertEqual(self.ran, [("slow", "1")])
+        self.assertNotIn("fast", self.transport.lines())
+
+    def test_quit_stops_input(self):
+        other, _ = sign_up(self.core, "Bob")
+        self.session.line_received("quit")
+        self.session.line_received("say still here")
+        self.clock.advance(10)
+        self.assertNotIn("still here", other.lines())
+
+    def test_taken_over_session_runs_nothing(self):
+        other, _ = sign_up(self.core, "Bob")
+        log_in(self.core, "Alice")
+        other.clear()
+        for _ in range(20):
+            self.session.line_received("say from the old connection")
+        self.clock.advance(10)
+        self.assertNotIn("old connection", other.lines())
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_shutdown_stops_input(self):
+        other, _ = sign_up(self.core, "Bob")
+        self.core.shutdown("The server is stopping.")
+        self.session.line_received("say after the message")
+        self.clock.advance(10)
+        self.assertNotIn("after the message", other.lines())
 
 
 class DispatcherTests(SynchronousTestCase):

@@ -28,6 +28,8 @@ from gateway.frontends.ssh import SSHOptions, build_factory
 from gateway.frontends.ssh.server import GatewaySSHFactory
 from gateway.interfaces import IInputFlow
 from tests.helpers import make_core, sign_up
+from tests.test_output import capture_log
+from tests.test_logtext import HOSTILE, assert_not_forged
 
 HOST_KEY = Key(ed25519.Ed25519PrivateKey.generate())
 
@@ -241,6 +243,11 @@ class AuthenticationTests(FrontendTestCase):
         failed = [e for e in events if e.get("log_format", "").startswith("Failed SSH")]
         self.assertEqual([(e["method"], e["name"], e["peer"]) for e in failed], [("password", "mallory", "192.168.1.1:54321")])
         self.assertNotIn("guess1", repr(events))
+
+    def test_user_name_cannot_forge_log_lines(self):
+        events = capture_log(self)
+        self.link(user=HOSTILE.encode("utf-8"), passwords=["guess1"])
+        assert_not_forged(self, events, "Failed SSH")
 
     def test_unknown_user_fails_like_a_wrong_password(self):
         known = self.link(passwords=["wrong1"])
@@ -597,6 +604,13 @@ class SessionTests(FrontendTestCase):
         self.assertTrue(self.link_.channel().open)
         self.assertFalse(self.link_.channel().open, "a second session channel")
         self.assertFalse(self.link_.lost)
+
+    def test_channel_type_and_exec_command_cannot_forge_log_lines(self):
+        events = capture_log(self)
+        self.assertFalse(self.link_.channel(HOSTILE.encode("utf-8")).open)
+        assert_not_forged(self, events, "Refused a")
+        self.link_.request(self.link_.channel(), b"exec", NS(HOSTILE.encode("utf-8")))
+        assert_not_forged(self, events, "{peer} {name} runs", shown=None)
 
     def test_subsystems_forwarding_requests_are_refused(self):
         channel = self.link_.channel()

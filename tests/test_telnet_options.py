@@ -46,10 +46,10 @@ class WindowSizeTests(SplitMixin, TestCase):
 
     def test_resize_updates_wrapping(self):
         c = TelnetConnection()
-        c.feed(IAC + WILL + NAWS + sb(NAWS, b"\x00\x0a\x00\x18"))
+        c.feed(IAC + WILL + NAWS + sb(NAWS, b"\x00\x0c\x00\x18"))
         c.take()
         c.frontend.send("one two three four")
-        self.assertEqual(c.take(), b"one two\r\nthree four\r\n")
+        self.assertEqual(c.take(), b"one two\r\n  three four\r\n")
         c.feed(sb(NAWS, b"\x00\x50\x00\x18"))
         c.frontend.send("one two three four")
         self.assertEqual(c.take(), b"one two three four\r\n")

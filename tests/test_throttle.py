@@ -210,5 +210,7 @@ class LoginThrottleTests(SynchronousTestCase):
         self.assertEqual(transport.events[-1], ("prompt", "Name: "))
         self.assertIsNone(self.successResultOf(core.store.account_by_name("Dave")))
         self.clock.advance(3600)
-        session.line_received("Dave")
+        # That connection timed out at the login prompt meanwhile.
+        transport = RecordingTransport(peer="198.51.100.1:3")
+        core.connect(transport).line_received("Dave")
         self.assertIn("Create it?", transport.output())

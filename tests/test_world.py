@@ -87,10 +87,12 @@ class ParagraphTests(SynchronousTestCase):
         for width in (40, 60, 80, 120):
             for room in rooms.values():
                 shown = encode_line(room.description, width=width).decode().split("\r\n")[:-1]
-                self.assertEqual([" ".join(p.split("\r\n")) for p in "\r\n".join(shown).split("\r\n\r\n")],
+                # Continuation lines start with the hanging indent.
+                self.assertEqual([" ".join(line.strip() for line in p.split("\r\n"))
+                                  for p in "\r\n".join(shown).split("\r\n\r\n")],
                                  room.description.split("\n\n"))
                 for line, following in zip(shown, shown[1:]):
                     self.assertLessEqual(len(line), width)
                     if following:
                         # The next line's first word did not fit on this one.
-                        self.assertGreater(len(line) + 1 + len(following.split(" ")[0]), width, (width, room.id, shown))
+                        self.assertGreater(len(line) + 1 + len(following.split()[0]), width, (width, room.id, shown))

@@ -12,6 +12,7 @@ from gateway.auth.names import check_name
 from gateway.core.throttle import describe_wait
 from gateway.errors import HashingBusy, InvalidName, NameTaken
 from gateway.interfaces import IAccount
+from gateway.logtext import loggable
 
 log = Logger()
 
@@ -79,7 +80,7 @@ async def _check_password(session, name):
             session.send(BUSY)
             continue
         except UnauthorizedLogin:
-            log.info("Failed login for {name} from {peer}", name=name, peer=session.capabilities.peer)
+            log.info("Failed login for {name} from {peer}", name=loggable(name), peer=session.capabilities.peer)
             failures += 1
             if failures < core.settings.login.max_attempts:
                 session.send("Wrong password.")

@@ -122,11 +122,20 @@ def _nearest_256(rgb):
     return 16 + 36 * cube[0] + 6 * cube[1] + cube[2]
 
 
+HANGING_INDENT = "  "
+"""
+What starts each continuation line of a folded line, so that no text a
+player pads to the width can start a line looking like another speaker's
+(C{bob says, ...}): only the first line of a message starts at the margin.
+"""
+
+
 def wrap(text, width):
     """
     Fold the lines of C{text} longer than C{width} visible characters at
-    spaces.  Markup takes no room; a word longer than the width gets a line
-    of its own rather than being cut.
+    spaces, continuation lines indented by L{HANGING_INDENT}.  Markup takes
+    no room; a word longer than the width gets a line of its own rather
+    than being cut.
 
     @rtype: L{str}
     """
@@ -135,13 +144,15 @@ def wrap(text, width):
         if visible_length(line) <= width:
             lines.append(line)
             continue
-        current, used = [], 0
+        folded, current, used = [], [], 0
         for word in line.split(" "):
             size = visible_length(word)
             if current and used + 1 + size > width:
-                lines.append(" ".join(current))
-                current, used = [], 0
+                folded.append(" ".join(current))
+                current, used = [], len(HANGING_INDENT)
             used += size + (1 if current else 0)
             current.append(word)
-        lines.append(" ".join(current))
+        folded.append(" ".join(current))
+        lines.append(folded[0])
+        lines.extend(HANGING_INDENT + piece for piece in folded[1:])
     return "\n".join(lines)

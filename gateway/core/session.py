@@ -6,7 +6,6 @@ import itertools
 import uuid
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -15,8 +14,14 @@ from gateway.core.markup import escape
 from gateway.core.throttle import TokenBucket
 from gateway.errors import CommandError, InvalidName, SessionClosed
 from gateway.interfaces import IInputFlow, ISession, IStructuredTransport
+from gateway.logtext import Logger
 
 _ids = itertools.count(1)
+
+MAX_CAPABILITY_LOGS = 16
+"""
+How many capability changes of one connection are logged (debug).
+"""
 
 
 @implementer(ISession)
@@ -70,6 +75,8 @@ class Session:
         self._sleeping = {}
         self._input_paused = False
         self._refused = 0
+        self._input_stopped = False
+        self._capability_logs = 0
         self.closed = False
 
     @property
@@ -130,13 +137,23 @@ class Session:
         closes the connection and calls L{connection_lost}.
         """
         if not self.closed:
+            self.stop_input()
             self.core.outbox.flush(self)
             self.transport.close(reason)
+
+    def stop_input(self):
+        """
+        Dispatch no more input: the connection is being closed (a TLS
+        close, for one, takes a while).  Lines queued or arriving from now
+        on are dropped silently.
+        """
+        self._input_stopped = True
+        self._pending.clear()
 
     # Input
 
     def line_received(self, text):
-        if self.closed:
+        if self.closed or self._input_stopped:
             return
         self.last_input_at = self.core.clock.seconds()
         if self._waiter is not None:
@@ -285,9 +302,14 @@ class Session:
     def capabilities_changed(self):
         """
         The frontend learned more about the client; output already follows
-        the new capabilities, so this only records the change in the log.
+        the new capabilities, so this only records the change in the log:
+        the first L{MAX_CAPABILITY_LOGS} changes of the connection (the
+        negotiation), not every one of a client resizing its window many
+        times a second.
         """
-        self.log.debug("{session} capabilities: {caps}", session=self, caps=self.capabilities)
+        if self._capability_logs < MAX_CAPABILITY_LOGS:
+            self._capability_logs += 1
+            self.log.debug("{session} capabilities: {caps}", session=self, caps=self.capabilities)
 
     def connection_lost(self, reason):
         if self.closed:

@@ -53,6 +53,7 @@ from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import clean_text
 from gateway.interfaces import IInputFlow, IRefusingFactory, ISessionTransport, IStructuredTransport
+from gateway.logtext import loggable
 
 log = Logger()
 
@@ -231,8 +232,8 @@ class WebSocketFrontend(WebSocketServerProtocol):
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This host name is not served here.")
         if not origin_allowed(request.origin, host, secure, self.allowed):
             log.info(
-                "Refused a WebSocket from {peer}: origin {origin!r} is not allowed",
-                peer=describe(self.transport.getPeer()), origin=request.origin,
+                "Refused a WebSocket from {peer}: origin '{origin}' is not allowed",
+                peer=describe(self.transport.getPeer()), origin=loggable(request.origin or ""),
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
         self.structured = JSON in request.protocols

@@ -50,7 +50,8 @@ class SSHDaemonTests(TestCase):
         data = Path(self.mktemp()).resolve()
         prepared_host_keys(data)
         self.daemon = Daemon(
-            data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", f"ssh={EPHEMERAL}"]
+            data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", f"ssh={EPHEMERAL}"],
+            extra_args=["--debug-log"],  # window sizes show in debug events
         )
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)
@@ -134,10 +135,14 @@ class SSHDaemonTests(TestCase):
         child.expect("lo")
         child.send("ok\r")
         child.expect("Here: Bob")
-        # A narrower window: the room's text is folded to it.
+        # A narrower window: the room's text is folded to it, continuation
+        # lines indented.
         child.setwinsize(30, 40)
         child.send("look\r")
-        child.expect("A wide square of worn flagstones, open\r\nto the sky. A dry fountain stands in the\r\nmiddle, its basin full of coins nobody\r\n")
+        child.expect(
+            "A wide square of worn flagstones, open\r\n  to the sky. A dry fountain stands in\r\n"
+            "  the middle, its basin full of coins\r\n"
+        )
         self.assertIn("width=40, height=30", self.daemon.output())
         child.send("password\r")
         child.expect("Current password: ")

@@ -47,7 +47,10 @@ TINTIN_PASSWORD_SCRIPT = """\
 class ClientTestCase(TestCase):
     def setUp(self):
         data = self.mktemp()
-        self.daemon = Daemon(data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"])
+        self.daemon = Daemon(
+            data, config=ROOT / "etc" / "gateway.toml", listen=[f"telnet={EPHEMERAL}", "ssh=off"],
+            extra_args=["--debug-log"],  # the negotiation shows in debug events
+        )
         self.addCleanup(self.daemon.stop)
         self.daemon.start()
         self.port = self.daemon.ports["telnet"]

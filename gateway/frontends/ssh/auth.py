@@ -25,6 +25,7 @@ from gateway.errors import HashingBusy
 from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.ssh.session import SessionChannel
 from gateway.interfaces import IAccount
+from gateway.logtext import loggable
 
 
 class Player(ConchUser):
@@ -144,7 +145,7 @@ class UserAuthService(SSHUserAuthServer):
         if self.loginAttempts > failures:
             self.log.info(
                 "Failed SSH {method} login for {name} from {peer}",
-                method=self.method.decode("ascii", "replace"), name=self.user.decode("utf-8", "replace"),
+                method=loggable(self.method), name=loggable(self.user),
                 peer=describe(self.transport.transport.getPeer()),
             )
             if self._hint and self.method == b"password":
@@ -252,8 +253,8 @@ class ConnectionService(SSHConnection):
         else:
             reason, text = OPEN_UNKNOWN_CHANNEL_TYPE, b"only session channels are served"
         self.log.info(
-            "Refused a {type!r} channel from {peer}",
-            type=channel_type.decode("ascii", "replace"), peer=self.transport.transport.getPeer(),
+            "Refused a '{type}' channel from {peer}",
+            type=loggable(channel_type), peer=self.transport.transport.getPeer(),
         )
         (sender,) = struct.unpack(">L", rest[:4])
         self.transport.sendPacket(MSG_CHANNEL_OPEN_FAILURE, struct.pack(">2L", sender, reason) + NS(text) + NS(b""))

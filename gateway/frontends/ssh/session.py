@@ -24,6 +24,7 @@ from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.ssh.editor import LineEditor
 from gateway.frontends.text import decode_line, encode_line
 from gateway.interfaces import IInputFlow, ISessionTransport
+from gateway.logtext import loggable
 
 #: Exit statuses of C{exec} requests.
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
@@ -191,8 +192,8 @@ class SessionChannel(SSHChannel):
             self._exit(EXIT_REFUSED)
             return
         self.log.info(
-            "{peer} {name} runs {command!r} over SSH exec",
-            peer=self.capabilities.peer, name=account.name, command=command.split(" ", 1)[0],
+            "{peer} {name} runs '{command}' over SSH exec",
+            peer=self.capabilities.peer, name=account.name, command=loggable(command.split(" ", 1)[0]),
         )
         self.session, done = self._core.execute(self, account, command)
         done.addCallback(lambda succeeded: self._exit(EXIT_OK if succeeded else EXIT_FAILED))

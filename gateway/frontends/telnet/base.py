@@ -2,10 +2,8 @@
 The shape of an option handler, and EOR, which needs no more than it.
 """
 
-from twisted.conch import telnet
-from twisted.logger import Logger
-
 from gateway.frontends.telnet.codes import EOR, NAMES
+from gateway.logtext import Logger, loggable
 
 
 class OptionHandler:
@@ -58,7 +56,7 @@ class OptionHandler:
         A subnegotiation arrived for this option (without C{IAC SB option}
         and C{IAC SE}); ignored unless a handler knows what to do.
         """
-        self.log.debug("Ignored a {name} subnegotiation {data!r}", name=self.name, data=data[:64])
+        self.log.debug("Ignored a {name} subnegotiation {data}", name=self.name, data=loggable(data, 64))
 
 
 class EndOfRecord(OptionHandler):

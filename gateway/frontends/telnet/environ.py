@@ -9,6 +9,7 @@ import ipaddress
 from gateway.frontends.telnet.base import OptionHandler
 from gateway.frontends.telnet.codes import NEW_ENVIRON
 from gateway.frontends.telnet.terminal import MAX_NAME, apply_mtts, clean_name
+from gateway.logtext import loggable
 
 IS, SEND, INFO = b"\x00", b"\x01", b"\x02"
 VAR, VALUE, ESC, USERVAR = 0, 1, 2, 3
@@ -60,7 +61,7 @@ class Environment(OptionHandler):
     @ivar values: variable name to value (L{str}), MNES names only.
     """
 
-    __slots__ = ("values",)
+    __slots__ = ("values", "_address_logged")
 
     option = NEW_ENVIRON
     offer = "do"
@@ -69,6 +70,7 @@ class Environment(OptionHandler):
     def __init__(self, frontend):
         super().__init__(frontend)
         self.values = {}
+        self._address_logged = False
 
     def enabled(self, local):
         self.send(SEND + b"".join(bytes([VAR]) + name.encode("ascii") for name in VARIABLES))
@@ -106,13 +108,22 @@ class Environment(OptionHandler):
         try:
             address = ipaddress.ip_address(value)
         except ValueError:
-            self.log.info("Ignored IPADDRESS {value!r} that is no address", value=value)
+            self._log_address("Ignored IPADDRESS '{value}' that is no address", value=loggable(value))
             return
         if not frontend.from_trusted_proxy():
-            self.log.info(
+            self._log_address(
                 "Ignored IPADDRESS {value} from {peer}, which is not a trusted proxy",
                 value=value, peer=frontend.capabilities.peer,
             )
             return
-        self.log.info("{peer} relays a player from {address}", peer=frontend.capabilities.peer, address=address)
+        self._log_address("{peer} relays a player from {address}", peer=frontend.capabilities.peer, address=address)
         frontend.capabilities.peer = str(address) if address.version == 4 else f"[{address}]"
+
+    def _log_address(self, format, **fields):
+        """
+        Log what became of an C{IPADDRESS}: the first one of the connection
+        only, as a client may send thousands.
+        """
+        if not self._address_logged:
+            self._address_logged = True
+            self.log.info(format, **fields)

@@ -7,7 +7,6 @@ import ipaddress
 
 from twisted.conch import telnet
 from twisted.internet import task
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.core.capabilities import Capabilities
@@ -23,6 +22,7 @@ from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
 from gateway.interfaces import IInputFlow, ISessionTransport, IStructuredTransport
+from gateway.logtext import Logger
 
 
 def option_handlers(settings, secure):

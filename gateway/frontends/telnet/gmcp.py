@@ -7,6 +7,7 @@ import json
 
 from gateway.frontends.telnet.base import OptionHandler
 from gateway.frontends.telnet.codes import GMCP
+from gateway.logtext import loggable
 
 #: How many modules a client may declare with Core.Supports.
 MAX_MODULES = 64
@@ -33,7 +34,7 @@ def decode_message(payload):
     text = payload.decode("utf-8")
     package, _, body = text.strip().partition(" ")
     if not package or not package.isprintable() or len(package) > 128:
-        raise ValueError(f"bad package name {package[:40]!r}")
+        raise ValueError(f"bad package name '{loggable(package, 40)}'")
     try:
         return package, (json.loads(body) if body.strip() else None)
     except RecursionError:
@@ -93,7 +94,7 @@ class Gmcp(OptionHandler):
             "core.ping": self._ping,
         }.get(package.lower())
         if handler is None:
-            self.log.debug("Ignored GMCP {package}", package=package)
+            self.log.debug("Ignored GMCP {package}", package=loggable(package))
             return
         handler(body)
 

@@ -9,12 +9,12 @@ from collections import deque
 
 from twisted.conch import telnet
 from twisted.internet.interfaces import ISSLTransport
-from twisted.logger import Logger
 
 from gateway.auth.fingerprints import client_fingerprint
 from gateway.frontends.telnet.batch import BatchingTransport
 from gateway.frontends.telnet.codes import DO, DONT, ECHO, IAC, WILL, WONT
 from gateway.frontends.telnet.mccp import CompressingTransport
+from gateway.logtext import Logger
 
 _COMMANDS = frozenset(
     [telnet.EOR, telnet.NOP, telnet.DM, telnet.BRK, telnet.IP, telnet.AO, telnet.AYT, telnet.EC, telnet.EL, telnet.GA]
