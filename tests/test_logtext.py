@@ -83,7 +83,7 @@ class WebSocketLogTests(TestCase):
         except ImportError:
             raise self.skipTest("needs autobahn")
         events = capture_log(self)
-        frontend = WebSocketFrontend(make_core(), frozenset())
+        frontend = WebSocketFrontend(make_core(), frozenset(), frozenset(["play.example.org"]))
         frontend.transport = StringTransport()
         request = ConnectionRequest(
             "tcp4:192.168.1.1:54321", {"host": "play.example.org"}, "play.example.org", "/ws", {}, 13,
