@@ -62,3 +62,15 @@ class HashingBusy(GatewayError):
     was not started.  The player is told the server is busy and to try
     again.
     """
+
+
+class DuplicateKey(GatewayError):
+    """
+    The account already has this key.
+    """
+
+
+class TooManyKeys(GatewayError):
+    """
+    The account already has as many keys as allowed.
+    """

@@ -13,7 +13,7 @@ from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
-from gateway.auth.certificates import CertificateChecker
+from gateway.auth.certificate_checker import CertificateChecker
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
@@ -28,11 +28,11 @@ from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.listener import ListenerService
 from gateway.logtext import show_debug
-from gateway.reconfigure import ConfigReloadService
-from gateway.reload import ReloadService
+from gateway.live_settings import ConfigReloadService
+from gateway.sighup import ReloadService
 from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
-from gateway.store.service import Store, StoreService, connection_pool
+from gateway.store.database import Store, StoreService, connection_pool
 
 log = Logger()
 
@@ -208,7 +208,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
 
 
 def _build_tls(config, reactor, parent, source, close_log):
-    from gateway.frontends.tls.service import build_tls
+    from gateway.frontends.tls.wrapping import build_tls
 
     try:
         return build_tls(config, reactor, parent, close_log)

@@ -13,7 +13,7 @@ from twisted.python.failure import Failure
 from twisted.internet.task import Clock
 from zope.interface import implementer
 
-from gateway.auth.certificates import CertificateChecker
+from gateway.auth.certificate_checker import CertificateChecker
 from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher
 from gateway.auth.realm import Realm
@@ -26,7 +26,7 @@ from gateway.core.game import GameCore
 from gateway.core.world import Room, World
 from gateway.interfaces import ISessionTransport
 from gateway.store.schema import migrate
-from gateway.store.service import Store
+from gateway.store.database import Store
 
 
 class SyncPool:

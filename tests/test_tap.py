@@ -18,7 +18,7 @@ from gateway.frontends.limits import LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.interfaces import IFrontendPlugin
 from gateway.listener import ListenerService
-from gateway.reload import reloadable_services
+from gateway.sighup import reloadable_services
 from gateway.service import build_listeners
 from gateway.tap import Options, makeService
 from tests.helpers import make_core

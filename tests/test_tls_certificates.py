@@ -13,7 +13,7 @@ from twisted.trial.unittest import TestCase
 
 from gateway.config import load_config
 from gateway.errors import StartupError
-from gateway.frontends.tls.certificates import (
+from gateway.frontends.tls.keypair import (
     DEVELOPMENT_CA, DEVELOPMENT_CERTIFICATE, DEVELOPMENT_KEY, generate_development_certificate, load_key_pair,
 )
 from gateway.frontends.tls.context import ServerTLS

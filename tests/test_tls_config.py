@@ -17,7 +17,7 @@ from gateway.frontends.limits import LimitingFactory
 from gateway.frontends.plugin import Frontends
 from gateway.frontends.tls.handshake import HandshakeGateFactory
 from gateway.interfaces import IRefusingFactory
-from gateway.reload import IReloadable
+from gateway.sighup import IReloadable
 from gateway.service import build_listeners
 from tests.helpers import make_core
 

@@ -24,7 +24,7 @@ from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.frontends.tls.context import ServerTLS
 from gateway.frontends.tls.handshake import MAX_EARLY_BYTES, HandshakeGate, HandshakeGateFactory, HandshakeLimits
-from gateway.frontends.tls.service import TLSFactory
+from gateway.frontends.tls.wrapping import TLSFactory
 from gateway.interfaces import IRefusingFactory
 from tests.certs import self_signed, x509_of
 from tests.helpers import make_core
@@ -35,7 +35,7 @@ from tests.test_tls_certificates import captured_log, config_for
 @implementer(ISSLTransport)
 class FakeTLSTransport(StringTransport):
     """
-    Stands in for L{gateway.frontends.tls.service.TLSProtocol} under the
+    Stands in for L{gateway.frontends.tls.wrapping.TLSProtocol} under the
     gate.
     """
 

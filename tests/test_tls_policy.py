@@ -9,7 +9,7 @@ from OpenSSL import SSL, crypto
 from twisted.trial.unittest import TestCase
 
 from gateway.errors import ConfigError
-from gateway.frontends.tls.certificates import use_key_pair
+from gateway.frontends.tls.keypair import use_key_pair
 from gateway.frontends.tls.context import POLICY_OPTIONS, ServerTLS
 from tests.certs import self_signed, write_pair, x509_of
 from tests.test_tls_certificates import config_for

@@ -19,7 +19,7 @@ class GameCore:
 
     @ivar settings: the L{gateway.config.Config}.
     @ivar world: the L{gateway.core.world.World}.
-    @ivar store: the L{gateway.store.service.Store}.
+    @ivar store: the L{gateway.store.database.Store}.
     @ivar portal: the L{twisted.cred.portal.Portal}.
     @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
     @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
@@ -52,7 +52,7 @@ class GameCore:
 
     def reconfigure(self, settings):
         """
-        Use a reloaded configuration (see L{gateway.reconfigure}): sessions
+        Use a reloaded configuration (see L{gateway.live_settings}): sessions
         opened from now on get its limits and login settings, the login
         throttles follow its limits, the hasher its queue bound, and every session runs commands at its
         rate and is watched with its idle timeout.

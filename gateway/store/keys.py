@@ -6,19 +6,7 @@ DB-API cursor and runs in the caller's transaction.
 import sqlite3
 from dataclasses import dataclass
 
-from gateway.errors import GatewayError
-
-
-class DuplicateKey(GatewayError):
-    """
-    The account already has this key.
-    """
-
-
-class TooManyKeys(GatewayError):
-    """
-    The account already has as many keys as allowed.
-    """
+from gateway.errors import DuplicateKey, TooManyKeys
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ def default_commands():
     """
     Every built-in command, in the order C{help} lists them.
     """
-    from gateway.core.commands import account, basic, certificates, comms, keys, movement
+    from gateway.core.commands import account, basic, cert, comms, keys, movement
 
     return (
         basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS + keys.COMMANDS
-        + certificates.COMMANDS
+        + cert.COMMANDS
     )

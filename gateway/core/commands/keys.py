@@ -5,8 +5,7 @@ Managing one's SSH public keys: C{keys add|list|remove}.
 from gateway.auth.sshkeys import BadPublicKey, parse_public_key
 from gateway.core.commands import Command
 from gateway.core.markup import escape
-from gateway.errors import CommandError
-from gateway.store.keys import DuplicateKey, TooManyKeys
+from gateway.errors import CommandError, DuplicateKey, TooManyKeys
 
 _USAGE = "keys list | keys add <public key line> | keys remove <fingerprint>"
 

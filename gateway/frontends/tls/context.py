@@ -9,7 +9,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.errors import ConfigError, StartupError
-from gateway.frontends.tls.certificates import (
+from gateway.frontends.tls.keypair import (
     DEVELOPMENT_CA, DEVELOPMENT_CERTIFICATE, DEVELOPMENT_KEY, covers, generate_development_certificate,
     load_key_pair, use_key_pair,
 )
@@ -41,7 +41,7 @@ def build_context(settings, pair, request_client_certificates):
     A server context for one certificate and the policy in C{settings}.
 
     @param settings: the L{gateway.config.TLSSettings}.
-    @param pair: the L{gateway.frontends.tls.certificates.KeyPair}.
+    @param pair: the L{gateway.frontends.tls.keypair.KeyPair}.
     @param request_client_certificates: whether clients are asked for a
         certificate.
     @raise ConfigError: when C{tls.ciphers} selects no cipher.

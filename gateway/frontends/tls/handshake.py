@@ -4,7 +4,7 @@ protocol, and connects the frontend only once the handshake is done and
 the client certificate (if any) passes the listener's rules.
 
 The frontend is then connected to the TLS protocol itself
-(L{gateway.frontends.tls.service.TLSProtocol}, an L{ISSLTransport}), whose
+(L{gateway.frontends.tls.wrapping.TLSProtocol}, an L{ISSLTransport}), whose
 C{getPeerCertificate()} gives it the client's certificate.
 """
 
@@ -19,7 +19,7 @@ from zope.interface import implementer
 from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerprint
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import encode_line
-from gateway.frontends.tls.certificates import not_after, not_yet_valid, openssl_reason
+from gateway.frontends.tls.keypair import not_after, not_yet_valid, openssl_reason
 
 #: Bytes a client may send while its certificate is being looked up.
 MAX_EARLY_BYTES = 65536

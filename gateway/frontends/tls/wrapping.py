@@ -12,7 +12,7 @@ from zope.interface.declarations import Provides
 from gateway.frontends.tls.context import ServerTLS
 from gateway.frontends.tls.handshake import HandshakeGate, HandshakeGateFactory, HandshakeLimits
 from gateway.interfaces import IRefusingFactory
-from gateway.reload import IReloadable
+from gateway.sighup import IReloadable
 
 
 @implementer(ISSLTransport)

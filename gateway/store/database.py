@@ -6,7 +6,7 @@ database thread and returns a L{Deferred}.
 from twisted.application.service import Service
 from twisted.enterprise import adbapi
 
-from gateway.store import accounts, certificates, keys, schema
+from gateway.store import accounts, bound_certificates, keys, schema
 
 
 class Store:
@@ -52,16 +52,16 @@ class Store:
         return self.pool.runInteraction(keys.account_for_key, name, blob)
 
     def bind_certificate(self, account_id, fingerprint):
-        return self.pool.runInteraction(certificates.bind, account_id, fingerprint)
+        return self.pool.runInteraction(bound_certificates.bind, account_id, fingerprint)
 
     def certificates_of(self, account_id):
-        return self.pool.runInteraction(certificates.list_for, account_id)
+        return self.pool.runInteraction(bound_certificates.list_for, account_id)
 
     def unbind_certificate(self, account_id, fingerprint):
-        return self.pool.runInteraction(certificates.unbind, account_id, fingerprint)
+        return self.pool.runInteraction(bound_certificates.unbind, account_id, fingerprint)
 
     def account_id_by_certificate(self, fingerprint):
-        return self.pool.runInteraction(certificates.account_for, fingerprint)
+        return self.pool.runInteraction(bound_certificates.account_for, fingerprint)
 
 
 def _open_connection(connection):

@@ -8,7 +8,7 @@ from twisted.application.service import MultiService, Service
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from gateway.reload import IReloadable, ReloadService
+from gateway.sighup import IReloadable, ReloadService
 
 
 @implementer(IReloadable)

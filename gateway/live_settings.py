@@ -11,7 +11,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.errors import ConfigError
-from gateway.reload import IReloadable
+from gateway.sighup import IReloadable
 
 #: The settings applied live: section to its live keys (L{None}: all of
 #: them).  Everything else (listeners, data directory, TLS files, world,

@@ -15,7 +15,7 @@ from gateway.config import load_config
 from gateway.frontends.limits import ConnectionLimiter
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.telnet import build_factory as telnet_factory
-from gateway.reconfigure import ConfigReloadService
+from gateway.live_settings import ConfigReloadService
 from gateway.shutdown import ShutdownService
 from tests.daemon import Daemon, LineClient
 from tests.helpers import connect, make_core, sign_up
