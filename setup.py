@@ -27,6 +27,7 @@ setup(
         "gateway.frontends.telnet",
         "gateway.game",
         "gateway.store",
+        "gateway.upstream",
         "twisted.plugins",
     ],
     package_data={"gateway": ["data/*", "data/web/*"]},
