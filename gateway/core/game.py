@@ -11,6 +11,7 @@ from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
 from gateway.core.session import Session
 from gateway.core.throttle import LoginGuard
+from gateway.metrics import COMMAND, LOGGING_IN, PLAYING, Metrics
 
 
 class GameCore:
@@ -28,12 +29,17 @@ class GameCore:
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
     @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
         and account creations.
-    @ivar started_at: when the core started, in C{clock} seconds.
+    @ivar metrics: the daemon's L{gateway.metrics.Metrics}, which also
+        knows when it started and how many are playing.
     """
 
     log = Logger()
 
-    def __init__(self, settings, world, store, portal, hasher, games, clock):
+    def __init__(self, settings, world, store, portal, hasher, games, clock, metrics=None):
+        """
+        @param metrics: the daemon's L{gateway.metrics.Metrics}; new ones
+            when L{None}.
+        """
         self.settings = settings
         self.world = world
         self.store = store
@@ -42,7 +48,7 @@ class GameCore:
         hasher.limit = settings.login.max_hashing_queue
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
-        self.started_at = clock.seconds()
+        self.metrics = Metrics(clock) if metrics is None else metrics
         self.sessions = set()
         self.outbox = Outbox()
         self.close_log = CloseLog(clock, settings.limits.prelogin_log_rate)
@@ -131,6 +137,7 @@ class GameCore:
             client has been told).
         """
         session = self._open(transport)
+        self.metrics.session_state(session, COMMAND)
         session.account = account
         session.room = self.world.place_for(account.location)
         return session, session.run(self.dispatcher.dispatch, line)
@@ -138,6 +145,7 @@ class GameCore:
     def _open(self, transport):
         session = Session(self, transport)
         self.sessions.add(session)
+        self.metrics.session_state(session, LOGGING_IN)
         limits = self.settings.limits
         if limits.idle_timeout:
             self._idle[session] = IdleWatch(session, limits.idle_timeout, limits.idle_warning)
@@ -165,11 +173,13 @@ class GameCore:
         if timer is not None:
             timer.cancel()
         session.account = account
+        self.metrics.session_state(session, PLAYING)
         previous = self.world.find_online(account.name)
         if previous is not None:
             room = previous.room
             self.world.leave(previous)
             previous.room = None
+            self.metrics.session_state(previous, None)
             previous.close("You have logged in from another connection; this one is being closed.")
             self.world.enter(session, room)
             session.send("You were already connected; that connection has been closed and you carry on here.")
@@ -187,6 +197,7 @@ class GameCore:
         A session's connection is gone: it leaves the world.
         """
         self.sessions.discard(session)
+        self.metrics.session_state(session, None)
         timer = self._login_timers.pop(session, None)
         if timer is not None:
             timer.cancel()
