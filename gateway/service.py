@@ -188,6 +188,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     if limiter is None:
         limiter = ConnectionLimiter(core.clock, config.limits)
     tls = None
+    cores = {}
     for listener in config.listeners.values():
         if not listener.enabled:
             continue
@@ -197,7 +198,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
                 f"installed frontend (available: {frontends.describe()})"
             )
-        factory = listener_factory(plugin, core, listener, source)
+        factory = listener_factory(plugin, listener_core(config, core, reactor, listener, cores), listener, source)
         if listener.tls:
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core.close_log)
@@ -205,6 +206,26 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
         factory = LimitingFactory(factory, limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
+
+
+def listener_core(config, core, reactor, listener, cores):
+    """
+    The core a listener's frontend is given: the built-in world's, or the
+    upstream core of the game the listener names (one per upstream and
+    login mode, shared by the listeners that have the same).
+
+    @param cores: the upstream cores made so far, by C{(upstream, login)}.
+    """
+    if not listener.upstream:
+        return core
+    key = (listener.upstream, listener.login_mode)
+    if key not in cores:
+        from gateway.upstream.core import UpstreamCore, upstream_endpoint
+
+        upstream = config.upstreams[listener.upstream]
+        endpoint = upstream_endpoint(reactor, upstream, config)
+        cores[key] = UpstreamCore(core, upstream, endpoint, listener.login_mode)
+    return cores[key]
 
 
 def _build_tls(config, reactor, parent, source, close_log):

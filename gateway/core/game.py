@@ -126,7 +126,18 @@ class GameCore:
         return session, session.run(self.dispatcher.dispatch, line)
 
     def _open(self, transport):
-        session = Session(self, transport)
+        return self.track(Session(self, transport))
+
+    def track(self, session):
+        """
+        Count C{session} among the daemon's sessions: it is watched for
+        idleness, follows reloaded limits, is closed at shutdown, and its
+        end is logged when its core calls L{disconnected}.  The upstream
+        cores (L{gateway.upstream.core.UpstreamCore}) track the sessions
+        they open here.
+
+        @return: C{session}.
+        """
         self.sessions.add(session)
         limits = self.settings.limits
         if limits.idle_timeout:
@@ -192,6 +203,24 @@ class GameCore:
             self.close_log.flush()
             drained, self._drained = self._drained, None
             drained.callback(None)
+
+    def players_online(self):
+        """
+        How many players are in the world.
+        """
+        return len(self.world.online())
+
+    def mssp_fields(self, port, settings):
+        """
+        The status a telnet listener sends MUD crawlers (MSSP).
+
+        @param port: the listener's port, or L{None}.
+        @param settings: the listener's L{gateway.frontends.telnet.options.TelnetOptions}.
+        @return: C{(name, values)} pairs.
+        """
+        from gateway.frontends.telnet.mssp import status_fields
+
+        return status_fields(self, port, settings)
 
     def shutdown(self, message):
         """

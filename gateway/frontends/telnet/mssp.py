@@ -16,7 +16,8 @@ def status_fields(core, port, settings):
     protocols this listener speaks, then the operator's own fields from
     C{[mssp]}.
 
-    @param core: the L{gateway.core.game.GameCore}.
+    @param core: the L{gateway.core.game.GameCore} or
+        L{gateway.upstream.core.UpstreamCore} (its C{players_online()}).
     @param port: the listener's port, or L{None} (UNIX sockets).
     @param settings: the listener's L{gateway.frontends.telnet.options.TelnetOptions}.
     @return: C{(name, values)} pairs, C{values} a L{list} of L{str}.
@@ -25,7 +26,7 @@ def status_fields(core, port, settings):
     flag = lambda on: "1" if on else "0"  # noqa: E731
     fields = [
         ("NAME", [config.server.name]),
-        ("PLAYERS", [str(len(core.world.online()))]),
+        ("PLAYERS", [str(core.players_online())]),
         ("UPTIME", [str(int(core.started_at))]),
         ("HOSTNAME", [config.server.host_name]),
         ("CODEBASE", [f"gateway {__version__}"]),
@@ -71,4 +72,4 @@ class ServerStatus(OptionHandler):
     def enabled(self, local):
         frontend = self.frontend
         port = getattr(frontend.transport.getHost(), "port", None)
-        self.send(encode_fields(status_fields(frontend.core, port, frontend.settings)))
+        self.send(encode_fields(frontend.core.mssp_fields(port, frontend.settings)))
