@@ -26,6 +26,7 @@ setup(
         "gateway.frontends.tls",
         "gateway.frontends.telnet",
         "gateway.store",
+        "gateway.upstream",
         "twisted.plugins",
     ],
     package_data={"gateway": ["data/*", "data/web/*"]},
