@@ -418,17 +418,25 @@ def _check_client_endpoint(description, where, source):
         )
 
 
+def _check_name(kind, name, source):
+    """
+    Refuse a listener or upstream name that is not lower-case letters,
+    digits and '-', starting with a letter.
+    """
+    if not _LISTENER_NAME.match(name):
+        raise ConfigError(
+            f"{source}: {kind} name {name!r} must be lower-case letters, "
+            f"digits and '-', starting with a letter"
+        )
+
+
 def _upstreams(table, source):
     if not isinstance(table, Mapping):
         raise ConfigError(f"{source}: [upstreams] must be a table of upstream tables")
     upstreams = {}
     for name, value in table.items():
         where = f"upstreams.{name}"
-        if not _LISTENER_NAME.match(name):
-            raise ConfigError(
-                f"{source}: upstream name {name!r} must be lower-case letters, "
-                f"digits and '-', starting with a letter"
-            )
+        _check_name("upstream", name, source)
         settings = build_settings(UpstreamSettings, value, where, source)
         if not settings.endpoint:
             raise ConfigError(f"{source}: {where}.endpoint is required")
@@ -480,11 +488,7 @@ def _listeners(table, overrides, source):
     listeners = {}
     for name, value in merged.items():
         where = f"listeners.{name}"
-        if not _LISTENER_NAME.match(name):
-            raise ConfigError(
-                f"{source}: listener name {name!r} must be lower-case letters, "
-                f"digits and '-', starting with a letter"
-            )
+        _check_name("listener", name, source)
         settings = build_settings(ListenerSettings, value, where, source)
         for key in ("frontend", "endpoint"):
             if not getattr(settings, key):

@@ -9,6 +9,7 @@ sockets.
 import zlib
 
 from twisted.conch import telnet
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import IStreamClientEndpoint
@@ -186,7 +187,9 @@ class FakeUpstreamEndpoint:
         client = factory.buildProtocol(iosim.FakeAddress())
         server = self.server()
         self.servers.append(server)
-        self.pumps.append(iosim.connect(server, iosim.makeFakeServer(server), client, iosim.makeFakeClient(client)))
+        game = IPv4Address("TCP", "127.0.0.1", 4000)
+        client_transport = iosim.FakeTransport(client, False, IPv4Address("TCP", "127.0.0.1", 50000), game)
+        self.pumps.append(iosim.connect(server, iosim.makeFakeServer(server), client, client_transport))
         return succeed(client)
 
     def flush(self):

@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 from twisted.application.service import MultiService
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.python.failure import Failure
@@ -19,12 +19,13 @@ from gateway.errors import ConfigError, StartupError
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.plugin import available_frontends
 from gateway.frontends.telnet.codes import (
-    CHARSET, DO, DONT, ECHO, EOR, GA, GMCP, IAC, MCCP2, MSSP, NAWS, NEW_ENVIRON, SB, SE, TTYPE, WILL, WONT,
+    CHARSET, DO, ECHO, EOR, GA, GMCP, IAC, MSSP, NAWS, NEW_ENVIRON, TTYPE, WILL, WONT,
 )
 from gateway.frontends.telnet.mssp import encode_fields
 from gateway.upstream.ansi import Colours, unfinished
 from gateway.service import build_listeners
-from gateway.upstream.core import UpstreamCore, endpoint_host
+from gateway.upstream.core import UpstreamCore, endpoint_host, peer_address
+from gateway.upstream.proxy import V2_SIGNATURE
 from tests.fakeupstream import FakeUpstream, upstream_core
 from tests.helpers import RecordingTransport, make_core, sign_up
 from tests.telnet_fixtures import TelnetConnection, sb
@@ -43,6 +44,22 @@ class Relayed:
         test.player = TelnetConnection(test.core, peer=peer)
         test.endpoint.flush()
         test.game = test.endpoint.servers[0] if test.endpoint.servers else None
+
+
+def offering_charsets(names):
+    """
+    A L{FakeUpstream} whose CHARSET request offers C{names} (L{bytes},
+    each after a C{;}).
+    """
+
+    class Offering(FakeUpstream):
+        def _on(self, result, option, local):
+            if option == CHARSET:
+                self.requestNegotiation(CHARSET, b"\x01" + names)
+            else:
+                super()._on(result, option, local)
+
+    return Offering
 
 
 class NegotiationTests(SynchronousTestCase):
@@ -99,14 +116,7 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual(self.game.charset, b"\x02UTF-8")
 
     def test_charset_configured_encoding_when_no_utf8(self):
-        class Latin(FakeUpstream):
-            def _on(self, result, option, local):
-                if option == CHARSET:
-                    self.requestNegotiation(CHARSET, b"\x01;ISO-8859-1;KOI8-R")
-                else:
-                    super()._on(result, option, local)
-
-        Relayed(self, server=Latin, encoding="latin-1")
+        Relayed(self, server=offering_charsets(b";ISO-8859-1;KOI8-R"), encoding="latin-1")
         self.assertEqual(self.game.charset, b"\x02ISO-8859-1")
         self.game.say("caf\xe9 \u20ac".encode("latin-1", "replace"))
         self.endpoint.flush()
@@ -116,14 +126,7 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual(self.game.received[-1], "né".encode("latin-1"))
 
     def test_charset_rejected(self):
-        class Koi(FakeUpstream):
-            def _on(self, result, option, local):
-                if option == CHARSET:
-                    self.requestNegotiation(CHARSET, b"\x01;KOI8-R")
-                else:
-                    super()._on(result, option, local)
-
-        Relayed(self, server=Koi)
+        Relayed(self, server=offering_charsets(b";KOI8-R"))
         self.assertEqual(self.game.charset, b"\x03")
 
     def test_gmcp_hello(self):
@@ -422,6 +425,28 @@ class LinesFrontendTests(SynchronousTestCase):
         protocol.dataReceived(b"look\r\n")
         endpoint.flush()
         self.assertEqual(game.received, [b"look"])
+
+
+class ProxyHeaderTests(SynchronousTestCase):
+    def test_proxy_v1_first(self):
+        Relayed(self, client_address="proxy-v1")
+        self.assertEqual(self.game.received[0], b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 4000")
+        self.assertIsNone(self.game.environment[b"IPADDRESS"])
+
+    def test_proxy_v2_first(self):
+        class Raw(FakeUpstream):
+            def dataReceived(self, data):
+                self.raw = getattr(self, "raw", b"") + data
+                super().dataReceived(data)
+
+        Relayed(self, server=Raw, client_address="proxy-v2")
+        self.assertTrue(self.game.raw.startswith(V2_SIGNATURE + b"\x21\x11"))
+
+    def test_peer_address(self):
+        self.assertEqual(peer_address("192.0.2.7:4242"), IPv4Address("TCP", "192.0.2.7", 4242))
+        self.assertEqual(peer_address("[2001:db8::1]:22"), IPv6Address("TCP", "2001:db8::1", 22))
+        self.assertIsNone(peer_address("unix"))
+        self.assertIsNone(peer_address("192.0.2.7"))
 
 
 class HostTests(SynchronousTestCase):

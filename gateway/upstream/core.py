@@ -5,15 +5,23 @@ client connection to the game (L{gateway.upstream.relay.UpstreamRelay});
 the player's lines go to the game, the game's text comes back.
 """
 
+import ipaddress
+
 from twisted.internet import endpoints, ssl
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import succeed
 from twisted.internet.protocol import Factory
 
+from gateway.core.capabilities import host_from_peer
 from gateway.core.login import login_dialogue
 from gateway.core.session import Session
 from gateway.errors import StartupError
 from gateway.logtext import Logger
+from gateway.upstream.proxy import proxy_header
 from gateway.upstream.relay import UpstreamRelay
+
+#: The PROXY protocol version of each C{client_address} mode that sends one.
+PROXY_VERSIONS = {"proxy-v1": 1, "proxy-v2": 2}
 
 
 def endpoint_host(description):
@@ -31,6 +39,26 @@ def endpoint_host(description):
             return argument[5:]
     positional = [a for a in arguments if "=" not in a]
     return positional[0] if positional else description
+
+
+def peer_address(peer):
+    """
+    The address a peer description (L{gateway.core.capabilities.Capabilities.peer})
+    names, for a PROXY header.
+
+    @type peer: L{str}
+    @return: an L{IPv4Address} or L{IPv6Address} of type C{"TCP"}, or
+        L{None} when C{peer} names no IP address and port (a UNIX socket).
+    """
+    host = host_from_peer(peer)
+    port = peer.rpartition(":")[2]
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if host == peer or not port.isdigit():
+        return None
+    return (IPv4Address if ip.version == 4 else IPv6Address)("TCP", host, int(port))
 
 
 def upstream_endpoint(reactor, upstream, config):
@@ -271,12 +299,17 @@ class UpstreamCore:
     def address_header(self, session, transport):
         """
         What to send the game before anything else to tell it the player's
-        address: nothing unless C{client_address} is a PROXY mode.
+        address: with C{client_address = "proxy-v1"} or C{"proxy-v2"} a
+        PROXY header from the player's address to the game's, else
+        nothing (C{"mnes"} tells it in NEW-ENVIRON).
 
         @param transport: the game connection's transport.
         @rtype: L{bytes}
         """
-        return b""
+        version = PROXY_VERSIONS.get(self.upstream.client_address)
+        if version is None:
+            return b""
+        return proxy_header(version, peer_address(session.capabilities.peer), transport.getPeer())
 
     def disconnected(self, session, reason):
         """
