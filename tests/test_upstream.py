@@ -361,12 +361,15 @@ class MSSPTests(SynchronousTestCase):
         self.assertIn(encode_fields([("NAME", ["Fake MUD"]), ("PLAYERS", ["42"])]), crawler.take())
 
     def test_gateway_status_before_the_game_said(self):
-        core, endpoint = upstream_core()
-        endpoint.mode = "silent"
-        crawler = TelnetConnection(core)
+        class NoStatus(FakeUpstream):
+            offers = (ECHO, EOR, GMCP)
+
+        Relayed(self, server=NoStatus)
+        crawler = TelnetConnection(self.core)
         crawler.take()
         crawler.feed(IAC + DO + MSSP)
-        self.assertIn(b"\x01PLAYERS\x021", crawler.take())
+        # The player and the crawler are both relayed to the game.
+        self.assertIn(b"\x01PLAYERS\x022", crawler.take())
 
 
 class LoginTests(SynchronousTestCase):

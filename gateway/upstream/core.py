@@ -17,6 +17,7 @@ from gateway.core.login import login_dialogue
 from gateway.core.session import Session
 from gateway.errors import StartupError
 from gateway.logtext import Logger
+from gateway.metrics import PLAYING
 from gateway.upstream.proxy import proxy_header
 from gateway.upstream.relay import UpstreamRelay
 
@@ -191,20 +192,13 @@ class UpstreamCore:
         return self.game.store
 
     @property
-    def started_at(self):
-        return self.game.started_at
-
-    def players_online(self):
-        """
-        How many players are relayed to the game.
-        """
-        return sum(1 for session in self.game.sessions if session.core is self)
+    def metrics(self):
+        return self.game.metrics
 
     def mssp_fields(self, port, settings):
         """
         The status a telnet listener sends MUD crawlers (MSSP): the game's
-        own, once a relay has received it, else the gateway's with the
-        count of relayed players.
+        own, once a relay has received it, else the gateway's.
         """
         if self.mssp is not None:
             return self.mssp
@@ -294,6 +288,7 @@ class UpstreamCore:
             return
         finally:
             session.connecting = None
+        self.metrics.session_state(session, PLAYING)
         self.log.info("{session} relayed to the game {name}", session=session, name=self.upstream.name)
 
     def address_header(self, session, transport):

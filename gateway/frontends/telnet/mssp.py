@@ -16,8 +16,8 @@ def status_fields(core, port, settings):
     protocols this listener speaks, then the operator's own fields from
     C{[mssp]}.
 
-    @param core: the L{gateway.core.game.GameCore} or
-        L{gateway.upstream.core.UpstreamCore} (its C{players_online()}).
+    @param core: the L{gateway.core.game.GameCore} or an
+        L{gateway.upstream.core.UpstreamCore} (its C{metrics}).
     @param port: the listener's port, or L{None} (UNIX sockets).
     @param settings: the listener's L{gateway.frontends.telnet.options.TelnetOptions}.
     @return: C{(name, values)} pairs, C{values} a L{list} of L{str}.
@@ -26,8 +26,8 @@ def status_fields(core, port, settings):
     flag = lambda on: "1" if on else "0"  # noqa: E731
     fields = [
         ("NAME", [config.server.name]),
-        ("PLAYERS", [str(core.players_online())]),
-        ("UPTIME", [str(int(core.started_at))]),
+        ("PLAYERS", [str(core.metrics.players_online())]),
+        ("UPTIME", [str(int(core.metrics.started_at))]),
         ("HOSTNAME", [config.server.host_name]),
         ("CODEBASE", [f"gateway {__version__}"]),
         ("ANSI", ["1"]), ("UTF-8", ["1"]), ("XTERM 256 COLORS", ["1"]), ("XTERM TRUE COLORS", ["1"]),
