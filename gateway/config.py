@@ -237,6 +237,7 @@ class ListenerSettings:
     tls: bool = _setting(False)
     client_certificates: str = _setting("off", _one_of("off", "optional", "required"))
     certificate_fingerprints: list = _setting([], _fingerprints)
+    trusted_proxies: list = _setting([], _networks)
     upstream: str = _setting("")
     login: str = _setting("", _one_of("upstream", "gateway"))
     name: str = field(default="", metadata={"internal": True})
