@@ -25,6 +25,7 @@ setup(
         "gateway.frontends.ssh",
         "gateway.frontends.tls",
         "gateway.frontends.telnet",
+        "gateway.game",
         "gateway.store",
         "gateway.upstream",
         "twisted.plugins",

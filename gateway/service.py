@@ -18,14 +18,15 @@ from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
 from gateway.auth.sshkeys import SSHKeyChecker
-from gateway.core.commands import default_commands
-from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
 from gateway.core.world import World, load_rooms
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
+from gateway.game.host import GameHost
+from gateway.game.loading import available_games, load_games
+from gateway.game.reloading import GameReloadService
 from gateway.listener import ListenerService
 from gateway.notify import Notifier, NotifyService
 from gateway.logtext import show_debug
@@ -118,8 +119,8 @@ def prepare_data_dir(path):
 
 def build_core(config, reactor, parent):
     """
-    Build the store, portal and game core, attaching their services to
-    C{parent}.
+    Build the store, portal, game plugins and game core, attaching their
+    services to C{parent}.
 
     @rtype: L{GameCore}
     """
@@ -127,7 +128,8 @@ def build_core(config, reactor, parent):
     prepare_data_dir(data_dir)
     database = data_dir / DATABASE_NAME
     open_database(database).close()
-    rooms, start_room = load_rooms(config.world_file)
+    games = GameHost(load_games(config.game.plugins, available_games()), config.world_file)
+    rooms, start_room = load_rooms(config.world_file, games.room_files())
     world = World(rooms, start_room, config.world.crowd)
 
     pool = connection_pool(database)
@@ -148,7 +150,7 @@ def build_core(config, reactor, parent):
             CertificateChecker(store),
         ],
     )
-    return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor, metrics)
+    return GameCore(config, world, store, portal, hasher, games, reactor, metrics)
 
 
 def listener_factory(plugin, core, listener, source):
@@ -244,6 +246,7 @@ def build_service(config, reactor, load=None):
     if load is None:
         load = functools.partial(load_config, config.path, None, config.data_dir)
     ConfigReloadService(load, core, limiter, shutdown).setServiceParent(top)
+    GameReloadService(core, config.data_dir).setServiceParent(top)
     ReloadService(reactor).setServiceParent(top)
     add_process_collectors(core.metrics.registry)
     ReactorWatch(core.metrics, reactor).setServiceParent(top)

@@ -24,7 +24,8 @@ class GameCore:
     @ivar store: the L{gateway.store.database.Store}.
     @ivar portal: the L{twisted.cred.portal.Portal}.
     @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
-    @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
+    @ivar games: the L{gateway.game.host.GameHost} running the game
+        plugins: their commands and hooks.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
     @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
@@ -37,7 +38,7 @@ class GameCore:
 
     log = Logger()
 
-    def __init__(self, settings, world, store, portal, hasher, dispatcher, clock, metrics=None):
+    def __init__(self, settings, world, store, portal, hasher, games, clock, metrics=None):
         """
         @param metrics: the daemon's L{gateway.metrics.Metrics}; new ones
             when L{None}.
@@ -48,7 +49,6 @@ class GameCore:
         self.portal = portal
         self.hasher = hasher
         hasher.limit = settings.login.max_hashing_queue
-        self.dispatcher = dispatcher
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
         self.metrics = Metrics(clock) if metrics is None else metrics
@@ -59,6 +59,16 @@ class GameCore:
         self._login_timers = {}
         self._idle = {}
         self._drained = None
+        self.games = games
+        games.attach(self)
+
+    @property
+    def dispatcher(self):
+        """
+        The L{gateway.core.dispatcher.Dispatcher} of the game plugins'
+        commands in service (a reload replaces it).
+        """
+        return self.games.dispatcher
 
     def reconfigure(self, settings):
         """
@@ -182,7 +192,9 @@ class GameCore:
             self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
         session.send_data("Char.Login.Result", {"success": True, "name": account.name})
-        self.dispatcher.dispatch(session, "look")
+        if "look" in self.dispatcher.commands:
+            self.dispatcher.dispatch(session, "look")
+        self.games.logged_in(session)
 
     def disconnected(self, session, reason):
         """
@@ -202,6 +214,7 @@ class GameCore:
             self.world.leave(session)
             if online:
                 self.world.announce(room, f"{session.account.name} has left.")
+                self.games.left(session)
         self.close_log.closed(session, reason)
         if self._drained is not None and not self.sessions:
             self.close_log.flush()
