@@ -168,11 +168,12 @@ class GameCore:
         return session
 
     async def _log_in(self, session):
-        account = None
         if session.capabilities.certificate:
             account = await self._certified_account(session)
-        if account is None:
-            account = await login_dialogue(session)
+            if account is not None:
+                self.enter(session, account, "client certificate")
+                return
+        account = await login_dialogue(session)
         if account is not None and not session.closed:
             self.enter(session, account)
 
@@ -199,7 +200,6 @@ class GameCore:
             raise SessionClosed()
         if account is None:
             return None
-        self.log.info("{session} presented the client certificate of {name}", session=session, name=account.name)
         session.send(f"Logged in as {account.name} by your client certificate.")
         return account
 
@@ -208,11 +208,14 @@ class GameCore:
         self.log.info("{session} did not log in in time", session=session)
         session.close(f"Login timed out after {self.settings.login.timeout:g} seconds. Goodbye.")
 
-    def enter(self, session, account):
+    def enter(self, session, account, method=None):
         """
         Put a freshly logged-in session into the world.  When the account is
         already online, the new session takes over the old one's place and
         the old connection is told why it is being closed.
+
+        @param method: how the account logged in when not by the login
+            dialogue or the frontend (C{"client certificate"}), for the log.
         """
         timer = self._login_timers.pop(session, None)
         if timer is not None:
@@ -229,7 +232,10 @@ class GameCore:
         else:
             self.world.enter(session, self.world.place_for(account.location))
             self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
-        self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        if method is None:
+            self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        else:
+            self.log.info("{session} logged in as {name} by {method}", session=session, name=account.name, method=method)
         session.send_data("Char.Login.Result", {"success": True, "name": account.name})
         self.dispatcher.dispatch(session, "look")
 
