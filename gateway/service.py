@@ -202,7 +202,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core.close_log)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
-        factory = LimitingFactory(factory, limiter, listener.name)
+        factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 

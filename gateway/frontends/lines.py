@@ -34,7 +34,7 @@ class LinesFrontend(Protocol):
     Until the session exists (a certificate login is looked up first),
     reading from the connection pauses and what was read waits in the line
     buffer.  What the lines of one read make the core send goes out as one write
-    per session (see L{gateway.core.outbox.Outbox}), and reading pauses
+    per session (see L{gateway.frontends.limits.LimitedProtocol}), and reading pauses
     while the session's queue of waiting commands is full.
     """
 
@@ -101,14 +101,13 @@ class LinesFrontend(Protocol):
         Hand the session the lines received, until they are used up or the
         session pauses input.
         """
-        with self.core.outbox.batch():
-            for line in self._lines.lines():
-                if line is TOO_LONG:
-                    # Through the session, in order with what the batch
-                    # holds for it.
-                    self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                else:
-                    self.session.line_received(decode_line(line))
+        for line in self._lines.lines():
+            if line is TOO_LONG:
+                # Through the session, in order with what the batch of the
+                # read holds for it.
+                self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self.session.line_received(decode_line(line))
 
     def connectionLost(self, reason):
         self._gone = True
