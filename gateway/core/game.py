@@ -11,6 +11,7 @@ from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
 from gateway.core.session import Session
 from gateway.core.throttle import LoginGuard
+from gateway.metrics import COMMAND, LOGGING_IN, PLAYING, Metrics
 
 
 class GameCore:
@@ -22,33 +23,48 @@ class GameCore:
     @ivar store: the L{gateway.store.database.Store}.
     @ivar portal: the L{twisted.cred.portal.Portal}.
     @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
-    @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
+    @ivar games: the L{gateway.game.host.GameHost} running the game
+        plugins: their commands and hooks.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
     @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
         and account creations.
-    @ivar started_at: when the core started, in C{clock} seconds.
+    @ivar metrics: the daemon's L{gateway.metrics.Metrics}, which also
+        knows when it started and how many are playing.
     """
 
     log = Logger()
 
-    def __init__(self, settings, world, store, portal, hasher, dispatcher, clock):
+    def __init__(self, settings, world, store, portal, hasher, games, clock, metrics=None):
+        """
+        @param metrics: the daemon's L{gateway.metrics.Metrics}; new ones
+            when L{None}.
+        """
         self.settings = settings
         self.world = world
         self.store = store
         self.portal = portal
         self.hasher = hasher
         hasher.limit = settings.login.max_hashing_queue
-        self.dispatcher = dispatcher
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
-        self.started_at = clock.seconds()
+        self.metrics = Metrics(clock) if metrics is None else metrics
         self.sessions = set()
         self.outbox = Outbox()
         self.close_log = CloseLog(clock, settings.limits.prelogin_log_rate)
         self._login_timers = {}
         self._idle = {}
         self._drained = None
+        self.games = games
+        games.attach(self)
+
+    @property
+    def dispatcher(self):
+        """
+        The L{gateway.core.dispatcher.Dispatcher} of the game plugins'
+        commands in service (a reload replaces it).
+        """
+        return self.games.dispatcher
 
     def reconfigure(self, settings):
         """
@@ -121,6 +137,7 @@ class GameCore:
             client has been told).
         """
         session = self._open(transport)
+        self.metrics.session_state(session, COMMAND)
         session.account = account
         session.room = self.world.place_for(account.location)
         return session, session.run(self.dispatcher.dispatch, line)
@@ -128,6 +145,7 @@ class GameCore:
     def _open(self, transport):
         session = Session(self, transport)
         self.sessions.add(session)
+        self.metrics.session_state(session, LOGGING_IN)
         limits = self.settings.limits
         if limits.idle_timeout:
             self._idle[session] = IdleWatch(session, limits.idle_timeout, limits.idle_warning)
@@ -155,11 +173,13 @@ class GameCore:
         if timer is not None:
             timer.cancel()
         session.account = account
+        self.metrics.session_state(session, PLAYING)
         previous = self.world.find_online(account.name)
         if previous is not None:
             room = previous.room
             self.world.leave(previous)
             previous.room = None
+            self.metrics.session_state(previous, None)
             previous.close("You have logged in from another connection; this one is being closed.")
             self.world.enter(session, room)
             session.send("You were already connected; that connection has been closed and you carry on here.")
@@ -168,13 +188,16 @@ class GameCore:
             self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
         session.send_data("Char.Login.Result", {"success": True, "name": account.name})
-        self.dispatcher.dispatch(session, "look")
+        if "look" in self.dispatcher.commands:
+            self.dispatcher.dispatch(session, "look")
+        self.games.logged_in(session)
 
     def disconnected(self, session, reason):
         """
         A session's connection is gone: it leaves the world.
         """
         self.sessions.discard(session)
+        self.metrics.session_state(session, None)
         timer = self._login_timers.pop(session, None)
         if timer is not None:
             timer.cancel()
@@ -187,6 +210,7 @@ class GameCore:
             self.world.leave(session)
             if online:
                 self.world.announce(room, f"{session.account.name} has left.")
+                self.games.left(session)
         self.close_log.closed(session, reason)
         if self._drained is not None and not self.sessions:
             self.close_log.flush()
