@@ -50,6 +50,18 @@ _SENT = {True: (WILL, WONT), False: (DO, DONT)}
 #: What is received about a side: the command to (local, asks for on).
 _RECEIVED = {DO: (True, True), DONT: (True, False), WILL: (False, True), WONT: (False, False)}
 
+#: Our own request to turn a side on (C{True}) or off, in a state: the new
+#: state and whether the request is sent.  In the states not listed the
+#: request changes nothing (already so, or already asked for).
+_ASKED = {
+    (True, NO): (WANTYES, True),
+    (True, WANTNO): (WANTNO_OPPOSITE, False),
+    (True, WANTYES_OPPOSITE): (WANTYES, False),
+    (False, YES): (WANTNO, True),
+    (False, WANTYES): (WANTYES_OPPOSITE, False),
+    (False, WANTNO_OPPOSITE): (WANTNO, False),
+}
+
 # The parser's states.
 _DATA, _ESCAPED, _OPTION, _SUBNEGOTIATION, _SUBNEGOTIATION_ESCAPED = range(5)
 
@@ -215,25 +227,14 @@ class TelnetCodec(Protocol):
         @return: the bytes to send, or C{b""}.
         """
         state = self.state(option, local)
-        yes, no = _SENT[local]
-        if enable:
-            if state == NO:
-                self._set(option, local, WANTYES)
-                return IAC + yes + option
-            if state == WANTNO:
-                self._set(option, local, WANTNO_OPPOSITE)
-            elif state == WANTYES_OPPOSITE:
-                self._set(option, local, WANTYES)
+        step = _ASKED.get((enable, state))
+        if step is None:
             return b""
+        new, send = step
+        self._set(option, local, new)
         if state == YES:
-            self._set(option, local, WANTNO)
             self._disabled(option, local)
-            return IAC + no + option
-        if state == WANTYES:
-            self._set(option, local, WANTYES_OPPOSITE)
-        elif state == WANTNO_OPPOSITE:
-            self._set(option, local, WANTNO)
-        return b""
+        return IAC + _SENT[local][0 if enable else 1] + option if send else b""
 
     def announce(self, option, local, enable):
         """
