@@ -6,6 +6,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 from gateway.core.closelog import CloseLog
+from gateway.core.countdown import Countdown
 from gateway.core.idle import IdleWatch
 from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
@@ -29,6 +30,8 @@ class GameCore:
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
     @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
         and account creations.
+    @ivar countdown: the L{gateway.core.countdown.Countdown} of an
+        admin's C{shutdown}.
     @ivar metrics: the daemon's L{gateway.metrics.Metrics}, which also
         knows when it started and how many are playing.
     """
@@ -49,6 +52,7 @@ class GameCore:
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
         self.metrics = Metrics(clock) if metrics is None else metrics
+        self.countdown = Countdown(self)
         self.sessions = set()
         self.outbox = Outbox()
         self.close_log = CloseLog(clock, settings.limits.prelogin_log_rate)
