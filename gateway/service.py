@@ -209,13 +209,9 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
-<<<<<<< HEAD
         factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch)
-=======
-        factory = LimitingFactory(factory, limiter, listener.name)
         if listener.trusted_proxies:
             factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name)
->>>>>>> main
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 
