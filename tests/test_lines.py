@@ -6,6 +6,7 @@ client certificate.
 import gc
 import weakref
 
+from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone
@@ -157,7 +158,7 @@ class CertificateLoginTests(TestCase):
             transport.value().decode(),
         )
         self.assertTrue(transport.disconnecting)
-        self.assertIsNone(protocol.session)
+        self.assertIsNone(protocol.session.account)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_lines_wait_for_the_certificate_login(self):
@@ -172,7 +173,8 @@ class CertificateLoginTests(TestCase):
         transport = tls_transport(CERTIFICATE)
         protocol = self.connect(transport)
         protocol.dataReceived(b"who\n")
-        self.assertIsNone(protocol.session)
+        self.assertIsNone(protocol.session.account)
+        self.assertNotIn("online", transport.value().decode())
         [(waiting, args)] = pending
         waiting.callback(self.successResultOf(type(portal).login(portal, *args)))
         self.assertIn("1 player online:", transport.value().decode())
@@ -182,9 +184,10 @@ class CertificateLoginTests(TestCase):
         self.patch(self.core.portal, "login", lambda *args: pending)
         protocol = self.connect(tls_transport(CERTIFICATE))
         protocol.connectionLost(Failure(ConnectionDone()))
-        pending.errback(Failure(ConnectionDone()))
+        pending.errback(UnauthorizedLogin())
         self.assertIsNone(protocol.session)
         self.assertEqual(self.core.sessions, set())
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 class LinesFlowTests(TestCase):
