@@ -21,7 +21,7 @@ from gateway import __version__
 from gateway.frontends.lines import build_factory
 from gateway.errors import ConfigError
 from tests.certs import self_signed, x509_of
-from tests.helpers import make_core, sign_up
+from tests.helpers import limited, make_core, sign_up
 from tests.test_throttle import config_with
 
 CERTIFICATE = x509_of(self_signed("bot")[0])
@@ -215,7 +215,7 @@ class LinesFlowTests(TestCase):
         What the lines of one read make the core send leaves as one write.
         """
         core = make_core(Clock(), config_with(commands_per_second=100, command_burst=100))
-        protocol = build_factory(core, core.portal, {}).buildProtocol(None)
+        protocol = limited(build_factory(core, core.portal, {}), core).buildProtocol(IPv4Address("TCP", "192.0.2.9", 4242))
         writes = []
         transport = PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
         protocol.makeConnection(transport)

@@ -29,7 +29,7 @@ class LinesFrontend(Protocol):
     Adapts a line connection to a core session.
 
     What the lines of one read make the core send goes out as one write
-    per session (see L{gateway.core.outbox.Outbox}), and reading pauses
+    per session (see L{gateway.frontends.limits.LimitedProtocol}), and reading pauses
     while the session's queue of waiting commands is full.
     """
 
@@ -66,14 +66,13 @@ class LinesFrontend(Protocol):
         Hand the session the lines received, until they are used up or the
         session pauses input.
         """
-        with self.core.outbox.batch():
-            for line in self._lines.lines():
-                if line is TOO_LONG:
-                    # Through the session, in order with what the batch
-                    # holds for it.
-                    self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                else:
-                    self.session.line_received(decode_line(line))
+        for line in self._lines.lines():
+            if line is TOO_LONG:
+                # Through the session, in order with what the batch of the
+                # read holds for it.
+                self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self.session.line_received(decode_line(line))
 
     def connectionLost(self, reason):
         if self.session is not None:

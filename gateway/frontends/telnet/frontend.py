@@ -106,14 +106,11 @@ class TelnetFrontend(telnet.TelnetProtocol):
         Hand the session the lines received, until they are used up or the
         session pauses input.
         """
-        # One batch per read: what these lines make the core send to each
-        # session goes out as one write per session (see Outbox).
-        with self.core.outbox.batch():
-            for line in self._lines.lines():
-                if line is TOO_LONG:
-                    self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                else:
-                    self.session.line_received(decode_line(line, self.encoding))
+        for line in self._lines.lines():
+            if line is TOO_LONG:
+                self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self.session.line_received(decode_line(line, self.encoding))
 
     def connectionLost(self, reason):
         if self._keepalive is not None and self._keepalive.running:
