@@ -92,8 +92,9 @@ class DiscoveryTests(SynchronousTestCase):
             self.assertIn("game.plugins must be", str(error))
 
     def test_unknown_plugin_named(self):
-        error = self.assertRaises(StartupError, load_games, ["core", "dice"], available_games())
-        self.assertEqual(str(error), "game.plugins: 'dice' is not an installed game plugin (available: core)")
+        available = {"core": available_games()["core"], "cards": LazyGame("cards", "Cards", "gateway.core.commands:game")}
+        error = self.assertRaises(StartupError, load_games, ["core", "dice"], available)
+        self.assertEqual(str(error), "game.plugins: 'dice' is not an installed game plugin (available: cards, core)")
 
     def test_plugin_failing_to_import_named(self):
         available = {"bad": LazyGame("bad", "Broken", "gateway_no_such_module:game")}

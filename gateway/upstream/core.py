@@ -5,17 +5,20 @@ client connection to the game (L{gateway.upstream.relay.UpstreamRelay});
 the player's lines go to the game, the game's text comes back.
 """
 
+import dataclasses
 import ipaddress
 
 from twisted.internet import endpoints, ssl
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import succeed
 from twisted.internet.protocol import Factory
+from zope.interface import implementer
 
 from gateway.core.capabilities import host_from_peer
-from gateway.core.login import login_dialogue
 from gateway.core.session import Session
+from gateway.core.status import CoreStatus
 from gateway.errors import StartupError
+from gateway.interfaces import IGatewayCore
 from gateway.logtext import Logger
 from gateway.metrics import PLAYING
 from gateway.upstream.proxy import proxy_header
@@ -23,6 +26,10 @@ from gateway.upstream.relay import UpstreamRelay
 
 #: The PROXY protocol version of each C{client_address} mode that sends one.
 PROXY_VERSIONS = {"proxy-v1": 1, "proxy-v2": 2}
+
+#: MSSP fields that L{gateway.core.status.CoreStatus} holds in fields of
+#: its own, or that the listener fills in.
+_MSSP_OWN = frozenset(["NAME", "PLAYERS", "UPTIME", "PORT", "CODEBASE", "HOSTNAME"])
 
 
 def endpoint_host(description):
@@ -128,10 +135,10 @@ class _RelayFactory(Factory):
         return self.relay
 
 
+@implementer(IGatewayCore)
 class UpstreamCore:
     """
-    Relays sessions to one upstream game.  It offers frontends the same
-    methods and attributes as L{gateway.core.game.GameCore}, and shares the
+    Relays sessions to one upstream game: an L{IGatewayCore} that shares the
     daemon's login throttle, output batching, limits and shutdown with
     it: its sessions are counted among the game core's
     (L{gateway.core.game.GameCore.track}).
@@ -168,69 +175,86 @@ class UpstreamCore:
     # What frontends and sessions read, shared with the game core.
 
     @property
-    def settings(self):
-        return self.game.settings
-
-    @property
     def clock(self):
         return self.game.clock
 
     @property
-    def portal(self):
-        return self.game.portal
+    def limits(self):
+        return self.game.limits
 
     @property
     def guard(self):
         return self.game.guard
 
     @property
-    def outbox(self):
-        return self.game.outbox
+    def metrics(self):
+        return self.game.metrics
+
+    @property
+    def settings(self):
+        return self.game.settings
+
+    @property
+    def portal(self):
+        return self.game.portal
 
     @property
     def store(self):
         return self.game.store
 
     @property
-    def metrics(self):
-        return self.game.metrics
+    def outbox(self):
+        return self.game.outbox
 
-    def mssp_fields(self, port, settings):
+    def file_path(self, configured, default_name):
         """
-        The status a telnet listener sends MUD crawlers (MSSP): the game's
-        own, once a relay has received it, else the gateway's.
+        See L{IGatewayCore.file_path}.
         """
-        if self.mssp is not None:
-            return self.mssp
-        from gateway.frontends.telnet.mssp import status_fields
+        return self.game.file_path(configured, default_name)
 
-        return status_fields(self, port, settings)
+    def status(self):
+        """
+        The gateway's status (see L{IGatewayCore.status}), with what the
+        game says of itself in MSSP once a relay has received it: its
+        name, player count, start time and other fields.
+
+        @rtype: L{CoreStatus}
+        """
+        status = self.game.status()
+        if self.mssp is None:
+            return status
+        fields = {name.upper(): values for name, values in self.mssp if values}
+        changes = {"listing": {
+            name: values[0] if len(values) == 1 else values
+            for name, values in self.mssp if values and name.upper() not in _MSSP_OWN
+        }}
+        if "NAME" in fields:
+            changes["name"] = fields["NAME"][0]
+        if fields.get("PLAYERS", [""])[0].isdigit():
+            changes["players"] = {self.upstream.name: int(fields["PLAYERS"][0])}
+        if fields.get("UPTIME", [""])[0].isdigit():
+            changes["started_at"] = float(fields["UPTIME"][0])
+        return dataclasses.replace(status, **changes)
 
     # Sessions.
 
-    def connect(self, transport):
+    def connect(self, transport, account=None):
         """
-        A client connected: relay it (after the gateway login with
-        C{login = "gateway"}).
+        A client connected: relay it, at once when the frontend already
+        authenticated C{account} or with C{login = "upstream"}, after the
+        gateway login with C{login = "gateway"} (see
+        L{IGatewayCore.connect}).
 
         @rtype: L{UpstreamSession}
         """
         session = self.game.track(UpstreamSession(self, transport))
-        if self.login == "gateway":
+        if account is not None:
+            session.account = account
+            session.run(self._relay)
+        elif self.login == "gateway":
             session.run(self._log_in)
         else:
             session.run(self._relay)
-        return session
-
-    def connect_authenticated(self, transport, account, greeting=None):
-        """
-        A client the frontend already authenticated: relay it at once.
-        """
-        session = self.game.track(UpstreamSession(self, transport))
-        session.account = account
-        if greeting is not None:
-            session.send(greeting)
-        session.run(self._relay)
         return session
 
     def execute(self, transport, account, line):
@@ -255,13 +279,14 @@ class UpstreamCore:
         timeout = self.settings.login.timeout
         timer = self.clock.callLater(timeout, self._login_expired, session)
         try:
-            account = await login_dialogue(session)
+            account, method = await self.game.authenticate(session)
         finally:
             if timer.active():
                 timer.cancel()
         if account is not None and not session.closed:
             session.account = account
-            self.log.info("{session} logged in as {name}", session=session, name=account.name)
+            self.log.info("{session} logged in as {name}{by}", session=session, name=account.name,
+                          by=f" by {method}" if method else "")
             await self._relay(session)
 
     def _login_expired(self, session):
