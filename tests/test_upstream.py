@@ -13,9 +13,11 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
+from gateway.interfaces import IGatewayCore
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.plugin import available_frontends
 from gateway.frontends.telnet.codes import (
@@ -359,6 +361,15 @@ class MSSPTests(SynchronousTestCase):
         crawler.take()
         crawler.feed(IAC + DO + MSSP)
         self.assertIn(encode_fields([("NAME", ["Fake MUD"]), ("PLAYERS", ["42"])]), crawler.take())
+
+    def test_status_from_the_game(self):
+        Relayed(self)
+        status = self.core.status()
+        self.assertEqual((status.name, status.online), ("Fake MUD", 42))
+
+    def test_core_interface(self):
+        core, endpoint = upstream_core()
+        self.assertTrue(verifyObject(IGatewayCore, core))
 
     def test_gateway_status_before_the_game_said(self):
         class NoStatus(FakeUpstream):
