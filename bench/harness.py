@@ -271,7 +271,7 @@ class Row:
 
     @property
     def ratio(self):
-        if not self.baseline:
+        if self.gateway is None or not self.baseline:
             return None
         return self.gateway / self.baseline
 
