@@ -81,9 +81,9 @@ class LingerTests(SynchronousTestCase):
         self.assertIs(self.core.world.find_online("alice"), session)
         self.assertEqual(session.room, "yard")
         self.assertEqual(
-            transport.lines(),
-            "Welcome back. You were away 90 seconds and missed 2 lines:\n"
-            'Bob says, "one"\nBob says, "two"',
+            transport.lines().split("\n")[:4],
+            ["Welcome back. You were away 90 seconds and missed 2 lines:", 'Bob says, "one"', 'Bob says, "two"',
+             "|CThe Yard|n"],
         )
         self.assertNotIn("left", self.bob.lines())
         self.assertNotIn("arrived", self.bob.lines())
@@ -94,7 +94,9 @@ class LingerTests(SynchronousTestCase):
     def test_resume_with_nothing_missed(self):
         self.drop_alice()
         transport, _ = log_in(self.core, "Alice")
-        self.assertEqual(transport.lines(), "Welcome back. You were away 1 second; you missed nothing.")
+        self.assertEqual(
+            transport.lines().split("\n")[:2], ["Welcome back. You were away 1 second; you missed nothing.", "|CThe Yard|n"]
+        )
 
     def test_replay_marked_for_structured_clients(self):
         self.drop_alice()
@@ -125,8 +127,8 @@ class LingerTests(SynchronousTestCase):
             self.bob_session.line_received(f"say {n}")
         transport, _ = log_in(self.core, "Alice")
         self.assertEqual(
-            transport.lines().split("\n")[1:],
-            ["(2 older lines were not kept.)", 'Bob says, "2"', 'Bob says, "3"', 'Bob says, "4"'],
+            transport.lines().split("\n")[1:6],
+            ["(2 older lines were not kept.)", 'Bob says, "2"', 'Bob says, "3"', 'Bob says, "4"', "|CThe Yard|n"],
         )
         self.assertIn("missed 5 lines", transport.lines())
 

@@ -164,8 +164,7 @@ class GameCore:
             timer.cancel()
         session.account = account
         previous = self.world.find_online(account.name)
-        resumed = previous is not None and previous.lingering is not None
-        if resumed:
+        if previous is not None and previous.lingering is not None:
             self.lingering.resume(previous, session)
         elif previous is not None and self.settings.sessions.per_account == "attach":
             self._attach(previous, session)
@@ -181,8 +180,7 @@ class GameCore:
             self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
         session.send_data("Char.Login.Result", {"success": True, "name": account.name})
-        if not resumed:
-            self.dispatcher.dispatch(session, "look")
+        self.dispatcher.dispatch(session, "look")
 
     def _attach(self, primary, session):
         """
