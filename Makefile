@@ -8,7 +8,8 @@ TRIAL_ARGS ?= tests
 DEBIAN_PYTHON ?= /usr/bin/python3
 DEBIAN_PACKAGES = python3-twisted python3-openssl python3-service-identity \
 	python3-zope.interface python3-cryptography python3-argon2 python3-hypothesis \
-	python3-pexpect python3-autobahn python3-bcrypt python3-pyasn1 python3-paramiko
+	python3-pexpect python3-autobahn python3-bcrypt python3-pyasn1 python3-paramiko \
+	python3-prometheus-client
 
 .PHONY: run test check test-debian bench venv clean
 

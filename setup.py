@@ -25,7 +25,9 @@ setup(
         "gateway.frontends.ssh",
         "gateway.frontends.tls",
         "gateway.frontends.telnet",
+        "gateway.game",
         "gateway.store",
+        "gateway.upstream",
         "twisted.plugins",
     ],
     package_data={"gateway": ["data/*", "data/web/*"]},
@@ -36,6 +38,8 @@ setup(
         "service-identity>=18.1",
         "zope.interface>=5.5",
         "argon2-cffi>=21.1",
+        # The game reads its live figures (MSSP, who, stats) from its metrics.
+        "prometheus-client>=0.16",
     ],
     extras_require={
         "test": ["hypothesis>=6.36", "telnetlib3>=5.0", "pexpect>=4.8", "autobahn>=22.7", "selenium>=4.8", "psutil", "matplotlib", "paramiko>=2.12"],

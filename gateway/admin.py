@@ -1,5 +1,7 @@
 """
-C{gateway-admin}: account administration on the daemon's data directory.
+C{gateway-admin}: account administration on the daemon's data directory,
+and C{reload-game}, which asks the running daemon to reload its game
+plugins (see L{gateway.game.reloading}).
 
 It opens the same SQLite database as the daemon (WAL mode lets both work at
 once) and hashes passwords with the same library.
@@ -7,12 +9,17 @@ once) and hashes passwords with the same library.
 
 import argparse
 import getpass
+import os
+import signal
 import sys
+import time
+import uuid
 
 from gateway.auth.hashing import PasswordHasher
 from gateway.auth.names import check_name
 from gateway.config import load_config
 from gateway.errors import ConfigError, InvalidName, NameTaken, StartupError
+from gateway.game.reloading import PID_FILE, REQUEST_FILE, RESULT_FILE
 from gateway.service import DATABASE_NAME, prepare_data_dir
 from gateway.store import accounts
 from gateway.store.schema import open_database
@@ -85,8 +92,43 @@ def delete_account(config, cursor, args):
     return f"deleted account {args.name}"
 
 
+def reload_game(config, args):
+    """
+    Ask the running daemon to reload its game plugins: write a request
+    file into the data directory, send SIGHUP to the process id the daemon
+    keeps there, and wait for its answer.
+    """
+    data_dir = config.data_dir
+    try:
+        pid = int((data_dir / PID_FILE).read_text())
+    except FileNotFoundError:
+        raise AdminError(f"no daemon is running on {data_dir} (no {PID_FILE} there)")
+    except ValueError:
+        raise AdminError(f"{data_dir / PID_FILE} does not hold a process id")
+    token = uuid.uuid4().hex
+    result = data_dir / RESULT_FILE
+    (data_dir / REQUEST_FILE).write_text(f"{token}\n")
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        (data_dir / REQUEST_FILE).unlink()
+        raise AdminError(f"no daemon is running on {data_dir} (process {pid} is gone)")
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        try:
+            answer_token, status, message = result.read_text().split("\n", 2)
+        except (FileNotFoundError, ValueError):
+            answer_token = None
+        if answer_token == token:
+            if status != "ok":
+                raise AdminError(message.strip())
+            return message.strip()
+        time.sleep(0.1)
+    raise AdminError(f"the daemon (process {pid}) did not answer within {args.timeout:g} seconds; see its log")
+
+
 def parser():
-    p = argparse.ArgumentParser(prog="gateway-admin", description="Manage gateway accounts.")
+    p = argparse.ArgumentParser(prog="gateway-admin", description="Manage gateway accounts; reload the running daemon's game plugins.")
     p.add_argument("--config", "-c", help="the daemon's TOML configuration (default: embedded defaults)")
     p.add_argument("--data-dir", "-d", help="the data directory (overrides server.data_dir)")
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -109,6 +151,12 @@ def parser():
     delete = commands.add_parser("delete-account", help="delete an account")
     delete.add_argument("name")
     delete.set_defaults(run=delete_account)
+
+    reload = commands.add_parser(
+        "reload-game", help="make the running daemon import its game plugins afresh (players stay connected)"
+    )
+    reload.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the daemon's answer")
+    reload.set_defaults(run=reload_game, database=False)
     return p
 
 
@@ -119,13 +167,16 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         config = load_config(args.config, data_dir=args.data_dir)
-        prepare_data_dir(config.data_dir)
-        connection = open_database(config.data_dir / DATABASE_NAME)
-        try:
-            with connection:
-                message = args.run(config, connection.cursor(), args)
-        finally:
-            connection.close()
+        if getattr(args, "database", True):
+            prepare_data_dir(config.data_dir)
+            connection = open_database(config.data_dir / DATABASE_NAME)
+            try:
+                with connection:
+                    message = args.run(config, connection.cursor(), args)
+            finally:
+                connection.close()
+        else:
+            message = args.run(config, args)
     except (AdminError, ConfigError, StartupError) as e:
         print(f"gateway-admin: {e}", file=sys.stderr)
         return 1

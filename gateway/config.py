@@ -155,6 +155,21 @@ class WorldSettings:
     crowd: int = _setting(100, _at_least(1))
 
 
+def _plugin_names(value):
+    if not all(isinstance(item, str) and item.strip() for item in value) or len(set(value)) != len(value):
+        return "a list of distinct game plugin names such as [\"core\", \"dice\"]"
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """
+    The C{[game]} section: the active game plugins, in order (see
+    docs/game-plugins.md).
+    """
+
+    plugins: list = _setting(["core"], _plugin_names)
+
+
 def _one_of(*choices):
     def check(value):
         if value not in choices:
@@ -248,6 +263,7 @@ _DEFAULT_LISTENERS = {
         "frontend": "lines", "endpoint": "tcp:4443:interface=127.0.0.1", "tls": True,
         "client_certificates": "optional",
     },
+    "metrics": {"frontend": "metrics", "endpoint": "tcp:9104:interface=127.0.0.1", "enabled": False},
 }
 
 
@@ -267,6 +283,7 @@ class Config:
     login: LoginSettings
     limits: LimitSettings
     world: WorldSettings
+    game: GameSettings
     tls: TLSSettings
     shutdown: ShutdownSettings
     mssp: MsspSettings
@@ -303,6 +320,7 @@ _SECTIONS = {
     "login": LoginSettings,
     "limits": LimitSettings,
     "world": WorldSettings,
+    "game": GameSettings,
     "tls": TLSSettings,
     "shutdown": ShutdownSettings,
     "mssp": MsspSettings,

@@ -187,3 +187,110 @@ class IFrontendPlugin(Interface):
         @raise gateway.errors.ConfigError: when C{options} are invalid.
         @return: a L{twisted.internet.interfaces.IProtocolFactory}.
         """
+
+
+class IGamePlugin(Interface):
+    """
+    A game plugin, found with L{twisted.plugin.getPlugins}: commands, rooms
+    and event hooks for the built-in world.  C{[game] plugins} in the
+    configuration names the active ones by L{name}; the built-in commands
+    are the plugin C{core}.
+
+    The object in C{twisted/plugins/} stays small: L{load} imports the
+    game's code, so discovery imports nothing heavy and a reload can import
+    it afresh (see L{gateway.game.LazyGame}).
+    """
+
+    name = Attribute("The name C{[game] plugins} uses (L{str}), e.g. C{'core'}.")
+    description = Attribute("One line saying what the plugin adds (L{str}).")
+    package = Attribute(
+        "The dotted name of the package (or module) holding the game's "
+        "code: a reload imports its modules afresh."
+    )
+
+    def load():
+        """
+        Import the plugin's code and build its game.
+
+        @return: an L{IGame} provider, new on every call.
+        """
+
+
+class IGame(Interface):
+    """
+    What one game plugin contributes to the world, as L{IGamePlugin.load}
+    builds it.  L{gateway.game.Game} provides every part with a default, so
+    a game sets or overrides only what it uses.
+
+    Hooks may return a value, a L{twisted.internet.defer.Deferred} or be
+    C{async def}.  The hooks of the active plugins run in the order of
+    C{[game] plugins}, each after the previous one's result has fired.
+    A hook that raises (or whose Deferred fails) is logged with a reference
+    id; the player, if still connected, gets one line naming the reference,
+    and the remaining plugins' hooks still run.
+    """
+
+    commands = Attribute(
+        "The L{gateway.core.commands.Command}s the game adds (a sequence, in "
+        "the order C{help} lists them)."
+    )
+    rooms = Attribute(
+        "The path of a TOML file of rooms in the world file's format (its "
+        "C{start} is optional and ignored), or L{None}."
+    )
+    tick_interval = Attribute(
+        "Seconds between calls of L{tick} (a L{float}), or L{None} for no "
+        "tick."
+    )
+
+    def setup(core):
+        """
+        Called once the game is loaded (at start and on every reload),
+        before any other hook, with the core it serves.  It must not block;
+        raising refuses the game: at start the daemon does not start, on a
+        reload the previous version stays.
+
+        @param core: the L{gateway.core.game.GameCore}.
+        """
+
+    def stop():
+        """
+        Called when this version of the game is taken out of service (a
+        reload replaced it, or the daemon stops); no hook of it runs after.
+        """
+
+    def logged_in(session):
+        """
+        A player logged in and is in the world, in C{session.room}.
+
+        @param session: the player's L{gateway.core.session.Session}.
+        """
+
+    def left(session):
+        """
+        A player left the world (quit or disconnected); C{session.room} is
+        the room they left.  The session is closed: sending to it does
+        nothing.
+        """
+
+    def entered(session, previous):
+        """
+        A player moved to C{session.room} from the room C{previous} (an id).
+        """
+
+    def said(session, text):
+        """
+        A player is about to say C{text} to their room.
+
+        @return: the text to say instead (or C{text} unchanged); its
+            L{Deferred} may fire later.
+        @raise gateway.errors.CommandError: to stop the line from being said;
+            the player gets the error's message.
+        """
+
+    def tick(core):
+        """
+        Called every L{tick_interval} seconds on the core's clock (a
+        L{twisted.internet.task.LoopingCall}): a tick returning a
+        L{Deferred} delays the next one until it has fired.
+        """

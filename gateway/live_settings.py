@@ -22,6 +22,7 @@ LIVE_SETTINGS = {
     "shutdown": None,
     "server": ("banner",),
     "sessions": None,
+    "game": None,
 }
 
 

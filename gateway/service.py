@@ -18,16 +18,19 @@ from gateway.auth.checkers import PasswordChecker, RegistrationChecker
 from gateway.auth.hashing import PasswordHasher, thread_runner
 from gateway.auth.realm import Realm
 from gateway.auth.sshkeys import SSHKeyChecker
-from gateway.core.commands import default_commands
-from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
 from gateway.core.world import World, load_rooms
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
+from gateway.game.host import GameHost
+from gateway.game.loading import available_games, load_games
+from gateway.game.reloading import GameReloadService
 from gateway.listener import ListenerService
+from gateway.notify import Notifier, NotifyService
 from gateway.logtext import show_debug
+from gateway.metrics import Metrics, ReactorWatch, add_process_collectors
 from gateway.live_settings import ConfigReloadService
 from gateway.sighup import ReloadService
 from gateway.shutdown import ShutdownService
@@ -116,8 +119,8 @@ def prepare_data_dir(path):
 
 def build_core(config, reactor, parent):
     """
-    Build the store, portal and game core, attaching their services to
-    C{parent}.
+    Build the store, portal, game plugins and game core, attaching their
+    services to C{parent}.
 
     @rtype: L{GameCore}
     """
@@ -125,16 +128,18 @@ def build_core(config, reactor, parent):
     prepare_data_dir(data_dir)
     database = data_dir / DATABASE_NAME
     open_database(database).close()
-    rooms, start_room = load_rooms(config.world_file)
+    games = GameHost(load_games(config.game.plugins, available_games()), config.world_file)
+    rooms, start_room = load_rooms(config.world_file, games.room_files())
     world = World(rooms, start_room, config.world.crowd)
 
     pool = connection_pool(database)
     StoreService(pool).setServiceParent(parent)
     store = Store(pool)
 
+    metrics = Metrics(reactor)
     threads = ThreadPool(minthreads=0, maxthreads=config.server.hash_threads, name="gateway-hash")
     ThreadPoolService(threads).setServiceParent(parent)
-    hasher = PasswordHasher(thread_runner(reactor, threads, config.server.hash_nice))
+    hasher = PasswordHasher(metrics.timed_hashing(thread_runner(reactor, threads, config.server.hash_nice)))
 
     portal = Portal(
         Realm(store),
@@ -145,7 +150,7 @@ def build_core(config, reactor, parent):
             CertificateChecker(store),
         ],
     )
-    return GameCore(config, world, store, portal, hasher, Dispatcher(default_commands()), reactor)
+    return GameCore(config, world, store, portal, hasher, games, reactor, metrics)
 
 
 def listener_factory(plugin, core, listener, source):
@@ -186,7 +191,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
     source = config.path or "(defaults)"
     if limiter is None:
-        limiter = ConnectionLimiter(core.clock, config.limits)
+        limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
     tls = None
     for listener in config.listeners.values():
         if not listener.enabled:
@@ -200,18 +205,18 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
         factory = listener_factory(plugin, core, listener, source)
         if listener.tls:
             if tls is None:
-                tls = _build_tls(config, reactor, parent, source, core.close_log)
+                tls = _build_tls(config, reactor, parent, source, core)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
         factory = LimitingFactory(factory, limiter, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 
 
-def _build_tls(config, reactor, parent, source, close_log):
+def _build_tls(config, reactor, parent, source, core):
     from gateway.frontends.tls.wrapping import build_tls
 
     try:
-        return build_tls(config, reactor, parent, close_log)
+        return build_tls(config, reactor, parent, core.close_log, core.metrics)
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}")
 
@@ -234,14 +239,19 @@ def build_service(config, reactor, load=None):
     frontends = available_frontends()
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
-    limiter = ConnectionLimiter(core.clock, config.limits)
+    limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
     shutdown = ShutdownService(core, limiter, config.shutdown, reactor)
     shutdown.setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)
     if load is None:
         load = functools.partial(load_config, config.path, None, config.data_dir)
     ConfigReloadService(load, core, limiter, shutdown).setServiceParent(top)
+    GameReloadService(core, config.data_dir).setServiceParent(top)
     ReloadService(reactor).setServiceParent(top)
+    add_process_collectors(core.metrics.registry)
+    ReactorWatch(core.metrics, reactor).setServiceParent(top)
+    # Last: it says "ready" once everything above has started.
+    NotifyService(Notifier(), core.metrics, reactor).setServiceParent(top)
     log.info(
         "gateway configured from {source}; data in {data}",
         source=config.path or "(defaults)", data=config.data_dir,

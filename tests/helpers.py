@@ -22,9 +22,10 @@ from gateway.auth.sshkeys import SSHKeyChecker
 from gateway.config import load_config
 from gateway.core.capabilities import Capabilities
 from gateway.core.commands import default_commands
-from gateway.core.dispatcher import Dispatcher
 from gateway.core.game import GameCore
 from gateway.core.world import Room, World
+from gateway.game import Game
+from gateway.game.host import GameHost
 from gateway.interfaces import ISessionTransport
 from gateway.store.schema import migrate
 from gateway.store.database import Store
@@ -129,21 +130,27 @@ def with_settings(config=None, **sections):
     )
 
 
-def make_core(clock=None, config=None, commands=None):
+def make_core(clock=None, config=None, commands=None, games=None, store=None):
     """
     A L{GameCore} over an in-memory store with the three L{TEST_ROOMS}.
+
+    @param commands: the commands of the one game plugin C{core} (the
+        built-in commands when L{None}).
+    @param games: a L{GameHost} to use instead.
+    @param store: a L{Store} to use instead of a new in-memory one.
     """
     config = config or load_config()
-    store = Store(SyncPool())
+    store = store or Store(SyncPool())
     hasher = fast_hasher()
     portal = Portal(
         Realm(store),
         [PasswordChecker(store, hasher), RegistrationChecker(store, hasher, config.accounts, "hall"), SSHKeyChecker(store),
          CertificateChecker(store)],
     )
-    dispatcher = Dispatcher(commands if commands is not None else default_commands())
+    if games is None:
+        games = GameHost([("core", Game(commands if commands is not None else default_commands()))])
     world = World(dict(TEST_ROOMS), "hall", config.world.crowd)
-    return GameCore(config, world, store, portal, hasher, dispatcher, clock or Clock())
+    return GameCore(config, world, store, portal, hasher, games, clock or Clock())
 
 
 def connect(core, protocol="test"):

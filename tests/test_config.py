@@ -118,7 +118,7 @@ class ConfigTests(SynchronousTestCase):
     def test_listen_override_unknown_listener(self):
         error = self.assertRaises(ConfigError, load_config, None, {"web": "tcp:22"})
         self.assertIn("--listen web=...: no listener named 'web'", str(error))
-        self.assertIn("configured: lines-tls, ssh, telnet, telnet-tls", str(error))
+        self.assertIn("configured: lines-tls, metrics, ssh, telnet, telnet-tls", str(error))
 
     def test_listen_override_bad_endpoint(self):
         error = self.assertRaises(ConfigError, load_config, None, {"telnet": "tcp:x"})

@@ -48,7 +48,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
         )
-        self.assertEqual([s.name for s in reloadable_services(service)], ["tls", "config"])
+        self.assertEqual([s.name for s in reloadable_services(service)], ["tls", "config", "game"])
         # The daemon leaves its start-up objects out of garbage collection.
         self.assertTrue(service.freeze_on_start)
 

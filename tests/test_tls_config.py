@@ -64,6 +64,7 @@ class ConfigTests(TestCase):
             "ssh": ("ssh", "tcp:4022:interface=127.0.0.1", False),
             "telnet-tls": ("telnet", "tcp:4001:interface=127.0.0.1", True),
             "lines-tls": ("lines", "tcp:4443:interface=127.0.0.1", True),
+            "metrics": ("metrics", "tcp:9104:interface=127.0.0.1", False),
         })
 
     def test_shipped_file_matches_defaults(self):

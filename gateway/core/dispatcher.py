@@ -22,7 +22,8 @@ class Dispatcher:
 
     Handlers are called as C{handler(session, args)} and may return a value,
     a L{Deferred}, or be C{async def}; the session runs them one at a time
-    and reports their failures.
+    and reports their failures.  An exit's name alone runs the C{go}
+    command, when there is one.
 
     @ivar commands: name to L{gateway.core.commands.Command}, aliases
         included.
@@ -61,6 +62,7 @@ class Dispatcher:
             return command.handler(session, args.strip())
         exits = session.core.world.rooms[session.room].exits
         exit_name = _EXIT_ABBREVIATIONS.get(name, name)
-        if not args and exit_name in exits:
-            return self.commands["go"].handler(session, exit_name)
+        go = self.commands.get("go")
+        if go is not None and not args and exit_name in exits:
+            return go.handler(session, exit_name)
         raise CommandError(f"Unknown command '{escape(name)}'. Type 'help' for the list of commands.")

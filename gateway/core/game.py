@@ -12,6 +12,7 @@ from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
 from gateway.core.session import Session
 from gateway.core.throttle import LoginGuard
+from gateway.metrics import COMMAND, LOGGING_IN, PLAYING, Metrics
 
 
 class GameCore:
@@ -23,29 +24,34 @@ class GameCore:
     @ivar store: the L{gateway.store.database.Store}.
     @ivar portal: the L{twisted.cred.portal.Portal}.
     @ivar hasher: the L{gateway.auth.hashing.PasswordHasher}.
-    @ivar dispatcher: the L{gateway.core.dispatcher.Dispatcher}.
+    @ivar games: the L{gateway.game.host.GameHost} running the game
+        plugins: their commands and hooks.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
     @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
         and account creations.
-    @ivar started_at: when the core started, in C{clock} seconds.
     @ivar lingering: the L{Lingering} keeping the sessions of dropped
         connections.
+    @ivar metrics: the daemon's L{gateway.metrics.Metrics}, which also
+        knows when it started and how many are playing.
     """
 
     log = Logger()
 
-    def __init__(self, settings, world, store, portal, hasher, dispatcher, clock):
+    def __init__(self, settings, world, store, portal, hasher, games, clock, metrics=None):
+        """
+        @param metrics: the daemon's L{gateway.metrics.Metrics}; new ones
+            when L{None}.
+        """
         self.settings = settings
         self.world = world
         self.store = store
         self.portal = portal
         self.hasher = hasher
         hasher.limit = settings.login.max_hashing_queue
-        self.dispatcher = dispatcher
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
-        self.started_at = clock.seconds()
+        self.metrics = Metrics(clock) if metrics is None else metrics
         self.sessions = set()
         self.outbox = Outbox()
         self.close_log = CloseLog(clock, settings.limits.prelogin_log_rate)
@@ -54,6 +60,16 @@ class GameCore:
         self._drained = None
         self._stopping = False
         self.lingering = Lingering(self)
+        self.games = games
+        games.attach(self)
+
+    @property
+    def dispatcher(self):
+        """
+        The L{gateway.core.dispatcher.Dispatcher} of the game plugins'
+        commands in service (a reload replaces it).
+        """
+        return self.games.dispatcher
 
     def reconfigure(self, settings):
         """
@@ -126,6 +142,7 @@ class GameCore:
             client has been told).
         """
         session = self._open(transport)
+        self.metrics.session_state(session, COMMAND)
         session.account = account
         session.room = self.world.place_for(account.location)
         return session, session.run(self.dispatcher.dispatch, line)
@@ -133,6 +150,7 @@ class GameCore:
     def _open(self, transport):
         session = Session(self, transport)
         self.sessions.add(session)
+        self.metrics.session_state(session, LOGGING_IN)
         limits = self.settings.limits
         if limits.idle_timeout:
             self._idle[session] = IdleWatch(session, limits.idle_timeout, limits.idle_warning)
@@ -163,6 +181,7 @@ class GameCore:
         if timer is not None:
             timer.cancel()
         session.account = account
+        self.metrics.session_state(session, PLAYING)
         previous = self.world.find_online(account.name)
         if previous is not None and previous.lingering is not None:
             self.lingering.resume(previous, session)
@@ -171,6 +190,7 @@ class GameCore:
             return
         elif previous is not None:
             self.take_place(previous, session)
+            self.metrics.session_state(previous, None)
             reason = "You have logged in from another connection; this one is being closed."
             for old in [previous] + previous.attached:
                 old.close(reason)
@@ -180,7 +200,9 @@ class GameCore:
             self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
         self.log.info("{session} logged in as {name}", session=session, name=account.name)
         session.send_data("Char.Login.Result", {"success": True, "name": account.name})
-        self.dispatcher.dispatch(session, "look")
+        if "look" in self.dispatcher.commands:
+            self.dispatcher.dispatch(session, "look")
+        self.games.logged_in(session)
 
     def _attach(self, primary, session):
         """
@@ -217,6 +239,7 @@ class GameCore:
         self.world.leave(session)
         if online:
             self.world.announce(room, f"{session.account.name} has left.")
+            self.games.left(session)
 
     def _may_linger(self, session):
         """
@@ -235,6 +258,7 @@ class GameCore:
         (see L{gateway.core.linger}); any other leaves the world.
         """
         self.sessions.discard(session)
+        self.metrics.session_state(session, None)
         timer = self._login_timers.pop(session, None)
         if timer is not None:
             timer.cancel()

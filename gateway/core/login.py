@@ -69,6 +69,7 @@ async def _check_password(session, name):
     while failures < core.settings.login.max_attempts:
         wait = core.guard.login_wait(host, name)
         if wait:
+            core.metrics.throttled(wait)
             session.send(f"Too many failed logins; please wait {describe_wait(wait)}.")
             await session.sleep(wait)
         password = await session.ask("Password: ", echo=False)
@@ -77,16 +78,19 @@ async def _check_password(session, name):
             _, account, _ = await core.portal.login(UsernamePassword(name, password), None, IAccount)
         except HashingBusy:
             core.guard.login_not_checked(host, name)
+            core.metrics.login("busy")
             session.send(BUSY)
             continue
         except UnauthorizedLogin:
             log.info("Failed login for {name} from {peer}", name=loggable(name), peer=session.capabilities.peer)
+            core.metrics.login("failed")
             failures += 1
             if failures < core.settings.login.max_attempts:
                 session.send("Wrong password.")
                 session.send_data("Char.Login.Result", {"success": False, "message": "Wrong password."})
             continue
         core.guard.login_succeeded(host, name)
+        core.metrics.login("ok")
         return account
     return None
 
@@ -105,6 +109,7 @@ async def _sign_up(session, name):
     host = session.capabilities.host
     wait = core.guard.creation_wait(host)
     if wait:
+        core.metrics.signup("refused")
         session.send(
             f"Too many accounts have been created from your address; try again in {describe_wait(wait)}."
         )
@@ -125,12 +130,15 @@ async def _sign_up(session, name):
     try:
         _, account, _ = await core.portal.login(NewAccount(name, password), None, IAccount)
     except HashingBusy:
+        core.metrics.signup("busy")
         session.send(BUSY)
         return None
     except NameTaken:
+        core.metrics.signup("name_taken")
         session.send(f"Someone has just taken the name {name}; please choose another.")
         return None
     core.guard.created(host)
+    core.metrics.signup("ok")
     log.info("Account {name} created from {peer}", name=account.name, peer=session.capabilities.peer)
     session.send(f"Welcome, {account.name}! Your account has been created.")
     return account

@@ -197,6 +197,7 @@ class Session:
 
     def _refuse(self, text):
         self._refused += 1
+        self.core.metrics.line_refused()
         if self._refused == 1:
             self.send(
                 f"Too many commands are waiting; input is ignored until they have run (ignored: {escape(text[:40])})"
@@ -206,6 +207,7 @@ class Session:
         flow = IInputFlow(self.transport, None)
         if flow is not None and not self._input_paused:
             self._input_paused = True
+            self.core.metrics.input_paused()
             flow.pause_input()
 
     def _resume_input(self):
@@ -292,7 +294,7 @@ class Session:
                 if wait:
                     self._rate_timer = self.core.clock.callLater(wait, self._rate_ready)
                     break
-                self.run(self.core.dispatcher.dispatch, self._pending.pop(0))
+                self.core.metrics.timed_command(self.run, self.core.dispatcher.dispatch, self._pending.pop(0))
         finally:
             self._pumping = False
         if (self._refused or self._input_paused) and not self.closed:

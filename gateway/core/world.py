@@ -44,12 +44,41 @@ def paragraphs(text):
     return "\n\n".join(paragraph for paragraph in found if paragraph)
 
 
-def load_rooms(path):
+def load_rooms(path, extra=()):
     """
-    Read and check a world file.
+    Read and check a world file, and the room files of game plugins: the
+    same format, whose C{start} is optional and ignored.  Exits may lead
+    to a room of any of the files.
 
+    @param extra: the paths of the game plugins' room files.
     @return: C{(rooms, start_room_id)} where C{rooms} maps id to L{Room}.
     @raise StartupError: naming the file and the problem.
+    """
+    rooms, start = _read_rooms(path)
+    if start not in rooms:
+        raise StartupError(f"{path}: start must name one of the rooms, not {start!r}")
+    where = {room_id: path for room_id in rooms}
+    for other in extra:
+        more, _ = _read_rooms(other)
+        for room_id, room in more.items():
+            if room_id in where:
+                raise StartupError(f"{other}: room {room_id!r} is already defined in {where[room_id]}")
+            where[room_id] = other
+            rooms[room_id] = room
+    for room in rooms.values():
+        for exit_name, target in room.exits.items():
+            if target not in rooms:
+                raise StartupError(
+                    f"{where[room.id]}: rooms.{room.id}.exits.{exit_name} leads to unknown room {target!r}"
+                )
+    return rooms, start
+
+
+def _read_rooms(path):
+    """
+    Read the rooms of one file, without checking where exits lead.
+
+    @return: C{(rooms, start)}; C{start} as the file gives it.
     """
     try:
         with open(path, "rb") as f:
@@ -87,14 +116,7 @@ def load_rooms(path):
             if not _EXIT_NAME.match(exit_name):
                 raise bad(f"{where}.exits: exit name {exit_name!r} must be lower-case letters, digits and '-'")
         rooms[room_id] = Room(room_id, name.strip(), paragraphs(description), dict(exits))
-    for room in rooms.values():
-        for exit_name, target in room.exits.items():
-            if target not in rooms:
-                raise bad(f"rooms.{room.id}.exits.{exit_name} leads to unknown room {target!r}")
-    start = raw.get("start")
-    if start not in rooms:
-        raise bad(f"start must name one of the rooms, not {start!r}")
-    return rooms, start
+    return rooms, raw.get("start")
 
 
 class World:
@@ -104,6 +126,10 @@ class World:
     Each online player is represented by their L{gateway.core.session.Session};
     the world keeps them by lower-cased name and by room, and fans text out
     to rooms.
+
+    @ivar moved: called as C{moved(session, previous_room_id)} after each
+        L{move}; the game plugins' host (L{gateway.game.host.GameHost}) sets
+        it to run their C{entered} hooks.
     """
 
     def __init__(self, rooms, start_room, crowd=100):
@@ -117,6 +143,22 @@ class World:
         self.crowd = crowd
         self._online = {}
         self._occupants = {room_id: {} for room_id in rooms}
+        self.moved = lambda session, previous: None
+
+    def replace_rooms(self, rooms):
+        """
+        Serve a new set of rooms (game plugins were reloaded); everyone
+        stays where they are.
+
+        @param rooms: room id to L{Room}.
+        @raise StartupError: naming the rooms someone is in that C{rooms}
+            leaves out; nothing is changed then.
+        """
+        gone = sorted(room_id for room_id, people in self._occupants.items() if people and room_id not in rooms)
+        if gone:
+            raise StartupError(f"rooms with players in them would disappear: {', '.join(gone)}")
+        self.rooms = rooms
+        self._occupants = {room_id: self._occupants.get(room_id, {}) for room_id in rooms}
 
     def online(self):
         """
@@ -163,10 +205,12 @@ class World:
 
     def move(self, session, room_id):
         """
-        Move a session from its room to C{room_id}.
+        Move a session from its room to C{room_id}, then tell L{moved}.
         """
-        self._occupants[session.room].pop(session.id, None)
+        previous = session.room
+        self._occupants[previous].pop(session.id, None)
         self._place(session, room_id)
+        self.moved(session, previous)
 
     def _place(self, session, room_id):
         session.room = room_id

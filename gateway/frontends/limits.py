@@ -20,6 +20,7 @@ from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.output import Flusher, output_for
 from gateway.frontends.text import encode_line
 from gateway.interfaces import IRefusingFactory
+from gateway.metrics import FULL, PER_ADDRESS, RATE, Metrics
 
 SERVER_FULL = "Server full, try again later."
 TOO_MANY_FROM_ADDRESS = "Too many connections from your address, try again later."
@@ -33,16 +34,20 @@ class ConnectionLimiter:
     @ivar connections: the open L{LimitedProtocol}s.
     @ivar flusher: the L{gateway.frontends.output.Flusher} sending every
         connection's output at the end of the reactor's turn.
+    @ivar metrics: the L{gateway.metrics.Metrics} counting connections.
     """
 
     log = Logger()
 
-    def __init__(self, clock, limits):
+    def __init__(self, clock, limits, metrics=None):
         """
         @param clock: an L{twisted.internet.interfaces.IReactorTime}.
         @param limits: the L{gateway.config.LimitSettings}.
+        @param metrics: the daemon's L{gateway.metrics.Metrics} (the core's);
+            a limiter of its own when L{None}.
         """
         self.clock = clock
+        self.metrics = Metrics(clock) if metrics is None else metrics
         self.limits = None
         self.connections = set()
         self.flusher = Flusher(clock)
@@ -70,17 +75,28 @@ class ConnectionLimiter:
 
         @return: L{None} when admitted, else the message for the client.
         """
+        reason, message = self._refusal(host)
+        if reason is not None:
+            self.metrics.connection_refused(reason)
+        return message
+
+    def _refusal(self, host):
+        """
+        @return: C{(reason, message)}: why C{host} is refused (a reason of
+            L{gateway.metrics}) and what it is told, or C{(None, None)} when
+            it is admitted (and counted).
+        """
         if len(self.connections) >= self.limits.max_connections:
-            return SERVER_FULL
+            return FULL, SERVER_FULL
         if host in self.trusted:
-            return None
+            return None, None
         if self._per_host.get(host, 0) >= self.limits.max_connections_per_address:
-            return TOO_MANY_FROM_ADDRESS
+            return PER_ADDRESS, TOO_MANY_FROM_ADDRESS
         wait = self._new.wait(host)
         if wait:
-            return f"Too many new connections from your address; try again in {describe_wait(wait)}."
+            return RATE, f"Too many new connections from your address; try again in {describe_wait(wait)}."
         self._new.record(host)
-        return None
+        return None, None
 
     def opened(self, protocol):
         self.connections.add(protocol)
@@ -198,6 +214,7 @@ class LimitedProtocol(ProtocolWrapper):
         if size > limit and not self._failed:
             self._failed = True
             self.log.warn("Cut {peer}: it left over {limit} bytes of output unread", peer=describe(self.getPeer()), limit=limit)
+            self.factory.limiter.metrics.output_cut()
             self.abortConnection()
 
     def abortConnection(self):
@@ -316,6 +333,7 @@ class LimitingFactory(WrappingFactory):
             return self._refusal(addr, f"Sorry, the server failed to accept you (reference {ref}).")
         if wrapped is None:
             return None
+        self.limiter.metrics.connection_accepted(self.name)
         return self.protocol(self, wrapped, host)
 
     def _refusal(self, addr, message):

@@ -102,9 +102,14 @@ def list_all(cursor):
 
 def delete(cursor, name):
     """
-    Delete the account called C{name}.
+    Delete the account called C{name}, and the game plugins' data about it.
 
     @return: whether it existed.
     """
+    cursor.execute(
+        "DELETE FROM plugin_data WHERE scope = 'account' AND owner IN "
+        "(SELECT CAST(id AS TEXT) FROM accounts WHERE name = ?)",
+        (name,),
+    )
     cursor.execute("DELETE FROM accounts WHERE name = ?", (name,))
     return cursor.rowcount == 1

@@ -6,7 +6,7 @@ database thread and returns a L{Deferred}.
 from twisted.application.service import Service
 from twisted.enterprise import adbapi
 
-from gateway.store import accounts, bound_certificates, keys, schema
+from gateway.store import accounts, bound_certificates, keys, plugin_data, schema
 
 
 class Store:
@@ -62,6 +62,21 @@ class Store:
 
     def account_id_by_certificate(self, fingerprint):
         return self.pool.runInteraction(bound_certificates.account_for, fingerprint)
+
+    def plugin_data_get(self, plugin, scope, owner, key):
+        return self.pool.runInteraction(plugin_data.get, plugin, scope, owner, key)
+
+    def plugin_data_put(self, plugin, scope, owner, key, value):
+        return self.pool.runInteraction(plugin_data.put, plugin, scope, owner, key, value)
+
+    def plugin_data_delete(self, plugin, scope, owner, key):
+        return self.pool.runInteraction(plugin_data.delete, plugin, scope, owner, key)
+
+    def plugin_data_keys(self, plugin, scope, owner):
+        return self.pool.runInteraction(plugin_data.keys, plugin, scope, owner)
+
+    def plugin_data_update(self, plugin, scope, owner, key, function, default):
+        return self.pool.runInteraction(plugin_data.update, plugin, scope, owner, key, function, default)
 
 
 def _open_connection(connection):

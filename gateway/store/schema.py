@@ -51,6 +51,16 @@ MIGRATIONS = (
     );
     CREATE INDEX certificates_by_account ON certificates (account_id);
     """,
+    """
+    CREATE TABLE plugin_data (
+        plugin TEXT NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('account', 'room')),
+        owner TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (plugin, scope, owner, key)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,3 +27,9 @@ websocket = LazyFrontend(
     "WebSocket (RFC 6455) with the browser client: page at /, socket at /ws (needs autobahn)",
     "gateway.frontends.websocket:build_factory",
 )
+
+metrics = LazyFrontend(
+    "metrics",
+    "Prometheus metrics over HTTP at /metrics (keep it on loopback or a private network)",
+    "gateway.metrics:build_factory",
+)

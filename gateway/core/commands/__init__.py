@@ -1,6 +1,7 @@
 """
-The game's commands.  Each is a L{Command}: a name, aliases, a one-line
-summary and usage for C{help}, and a handler C{handler(session, args)}.
+The built-in commands, served as the game plugin C{core} (L{game}).  Each
+is a L{Command}: a name, aliases, a one-line summary and usage for C{help},
+and a handler C{handler(session, args)}.
 """
 
 from dataclasses import dataclass
@@ -29,9 +30,21 @@ def default_commands():
     """
     Every built-in command, in the order C{help} lists them.
     """
-    from gateway.core.commands import account, basic, cert, comms, keys, movement
+    from gateway.core.commands import account, basic, cert, comms, keys, movement, reloading
 
     return (
         basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS + keys.COMMANDS
-        + cert.COMMANDS
+        + cert.COMMANDS + reloading.COMMANDS
     )
+
+
+def game():
+    """
+    The game plugin C{core}: the built-in commands (its C{say} runs the
+    game plugins' C{said} hooks).
+
+    @rtype: L{gateway.game.Game}
+    """
+    from gateway.game import Game
+
+    return Game(default_commands())

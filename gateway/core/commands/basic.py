@@ -47,7 +47,8 @@ def who(session, args):
     online = session.core.world.online()
     now = session.core.clock.seconds()
     width = max((len(s.account.name) for s in online), default=0)
-    lines = [f"{len(online)} {'player' if len(online) == 1 else 'players'} online:"]
+    count = session.core.metrics.players_online()
+    lines = [f"{count} {'player' if count == 1 else 'players'} online:"]
     for other in online:
         if other.lingering is not None:
             via, state = "-", f"lingering {describe_duration(now - other.lingering.since)}"

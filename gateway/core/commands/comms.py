@@ -7,9 +7,12 @@ from gateway.core.markup import escape
 from gateway.errors import CommandError
 
 
-def say(session, args):
+async def say(session, args):
     if not args:
         raise CommandError("Say what? Usage: say <text>")
+    args = await session.core.games.said(session, args)
+    if session.closed:
+        return
     name = session.account.name
     session.core.world.tell_room(
         session.room, f'{name} says, "{escape(args)}"', exclude=session,

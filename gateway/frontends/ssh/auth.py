@@ -175,10 +175,13 @@ class UserAuthService(SSHUserAuthServer):
             return fail(UnauthorizedLogin("another login attempt of this connection is being checked"))
         transport.checking = True
         guard = transport.factory.core.guard
+        metrics = transport.factory.core.metrics
+        method = self.method.decode("ascii")
         host = host_of(transport.transport.getPeer())
         name = self.user.decode("utf-8", "replace")
         wait = guard.login_wait(host, name)
         if wait:
+            metrics.throttled(wait)
             self._send_banner(f"Too many failed logins; please wait {describe_wait(wait)}.\n")
             d = deferLater(self.clock, wait, lambda: None)
         else:
@@ -190,9 +193,11 @@ class UserAuthService(SSHUserAuthServer):
 
         def succeeded(result):
             guard.login_succeeded(host, name)
+            metrics.ssh_auth(method, "ok")
             return result
 
         def busy(reason):
+            metrics.ssh_auth(method, "busy" if reason.check(HashingBusy) else "failed")
             reason.trap(HashingBusy)
             guard.login_not_checked(host, name)
             self._send_banner(BUSY + "\n")

@@ -25,8 +25,8 @@ def status_fields(core, port, settings):
     flag = lambda on: "1" if on else "0"  # noqa: E731
     fields = [
         ("NAME", [config.server.name]),
-        ("PLAYERS", [str(len(core.world.online()))]),
-        ("UPTIME", [str(int(core.started_at))]),
+        ("PLAYERS", [str(core.metrics.players_online())]),
+        ("UPTIME", [str(int(core.metrics.started_at))]),
         ("HOSTNAME", [config.server.host_name]),
         ("CODEBASE", [f"gateway {__version__}"]),
         ("ANSI", ["1"]), ("UTF-8", ["1"]), ("XTERM 256 COLORS", ["1"]), ("XTERM TRUE COLORS", ["1"]),

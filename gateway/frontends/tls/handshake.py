@@ -20,6 +20,7 @@ from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerp
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import encode_line
 from gateway.frontends.tls.keypair import not_after, not_yet_valid, openssl_reason
+from gateway.metrics import Metrics
 
 #: Bytes a client may send while its certificate is being looked up.
 MAX_EARLY_BYTES = 65536
@@ -39,7 +40,7 @@ class HandshakeLimits:
     C{timeout} seconds refuse everyone.
     """
 
-    def __init__(self, clock, timeout, max_handshakes, close_log):
+    def __init__(self, clock, timeout, max_handshakes, close_log, metrics=None):
         """
         @param clock: the L{twisted.internet.interfaces.IReactorTime}.
         @param timeout: seconds a handshake (and the check of the client
@@ -49,8 +50,11 @@ class HandshakeLimits:
         @param close_log: the daemon's L{gateway.core.closelog.CloseLog}:
             the lines about connections that end in their handshake are
             logged within its budget (C{limits.prelogin_log_rate}).
+        @param metrics: the daemon's L{gateway.metrics.Metrics}; one of its
+            own when L{None}.
         """
         self.clock = clock
+        self.metrics = Metrics(clock) if metrics is None else metrics
         self.close_log = close_log
         self.timeout = timeout
         self.max_handshakes = max_handshakes
@@ -167,6 +171,7 @@ class HandshakeGate(ProtocolWrapper):
             limit=self._limits.max_handshakes,
         )
         self._end_handshake("dropped")
+        self._limits.metrics.handshake_dropped()
         self.transport.abortConnection()
 
     def _end_handshake(self, state):
@@ -185,9 +190,11 @@ class HandshakeGate(ProtocolWrapper):
             what=what, timeout=self._limits.timeout,
         )
         self._end_handshake("timed out")
+        self._limits.metrics.tls_handshake("timed_out")
         self.transport.abortConnection()
 
     def handshakeCompleted(self):
+        self._limits.metrics.tls_handshake("completed")
         if self._refusal_message is not None:
             self._refuse(self._refusal_message)
             return

@@ -106,19 +106,22 @@ class TLSService(Service):
         return TLSFactory(self.tls.creator(listener.client_certificates != "off"), False, gate)
 
 
-def build_tls(config, clock, parent, close_log):
+def build_tls(config, clock, parent, close_log, metrics):
     """
     Load the certificate and attach a L{TLSService} to C{parent}.
 
     @param close_log: the daemon's L{gateway.core.closelog.CloseLog}, whose
         budget the handshakes' log lines share.
+    @param metrics: the daemon's L{gateway.metrics.Metrics}.
     @raise gateway.errors.StartupError: when the certificate or key is
         unusable.
     @rtype: L{TLSService}
     """
     settings = config.tls
     service = TLSService(
-        ServerTLS(config), HandshakeLimits(clock, settings.handshake_timeout, settings.max_handshakes, close_log)
+        ServerTLS(config), HandshakeLimits(
+            clock, settings.handshake_timeout, settings.max_handshakes, close_log, metrics
+        )
     )
     service.setServiceParent(parent)
     return service
