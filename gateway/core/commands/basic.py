@@ -47,7 +47,9 @@ def who(session, args):
     online = session.core.world.online()
     now = session.core.clock.seconds()
     width = max((len(s.account.name) for s in online), default=0)
-    count = session.core.metrics.players_online()
+    # Everyone in the world: a lingering player counts, an account with
+    # several connections attached counts once.
+    count = len(online)
     lines = [f"{count} {'player' if count == 1 else 'players'} online:"]
     for other in online:
         if other.lingering is not None:
