@@ -252,6 +252,7 @@ class ListenerSettings:
     tls: bool = _setting(False)
     client_certificates: str = _setting("off", _one_of("off", "optional", "required"))
     certificate_fingerprints: list = _setting([], _fingerprints)
+    trusted_proxies: list = _setting([], _networks)
     name: str = field(default="", metadata={"internal": True})
 
 

@@ -24,6 +24,8 @@ from twisted.internet.task import LoopingCall
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from gateway.core.durations import describe_left
+
 #: The session states counted by L{Metrics.sessions}.
 LOGGING_IN = "logging_in"
 PLAYING = "playing"
@@ -376,3 +378,44 @@ def build_factory(core, portal, options):
     site = Site(root)
     site.displayTracebacks = False
     return site
+
+
+def describe(samples, now):
+    """
+    The key figures, as lines for people: C{stats} in the game and
+    C{gateway-admin status} show them.
+
+    @param samples: the samples of the daemon's metrics, objects with
+        C{name}, C{labels} and C{value} (from a registry's C{collect()} or
+        parsed from the text format).
+    @param now: the time now, in seconds since the epoch.
+    @rtype: L{list} of L{str}
+    """
+    figures = {}
+    for sample in samples:
+        figures.setdefault(sample.name, []).append((sample.labels, sample.value))
+
+    def total(name, **match):
+        return int(sum(v for labels, v in figures.get(name, ()) if all(labels.get(k) == w for k, w in match.items())))
+
+    def by(name, label, **match):
+        counts = {}
+        for labels, value in figures.get(name, ()):
+            if value and all(labels.get(k) == w for k, w in match.items()):
+                counts[labels[label]] = counts.get(labels[label], 0) + int(value)
+        return ", ".join(f"{count} {key}" for key, count in sorted(counts.items())) or "none"
+
+    started = figures.get("gateway_start_time_seconds", [({}, now)])[0][1]
+    return [
+        f"Up for {describe_left(max(now - started, 0))}.",
+        f"Players online: {total('gateway_sessions', state=PLAYING)} "
+        f"({by('gateway_sessions', 'frontend', state=PLAYING)}); "
+        f"logging in: {total('gateway_sessions', state=LOGGING_IN)}.",
+        f"Connections accepted: {total('gateway_connections_accepted_total')}; "
+        f"refused: {by('gateway_connections_refused_total', 'reason')}.",
+        f"Logins: {by('gateway_logins_total', 'result')}; SSH: {by('gateway_ssh_auth_attempts_total', 'result')}; "
+        f"sign-ups: {by('gateway_signups_total', 'result')}.",
+        f"Commands run: {by('gateway_commands_total', 'result')}; output cuts: {total('gateway_output_cuts_total')}; "
+        f"input lines refused: {total('gateway_input_lines_refused_total')}.",
+        f"Password hashing: {total('gateway_password_hash_queue')} running or waiting.",
+    ]

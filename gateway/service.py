@@ -24,6 +24,7 @@ from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
+from gateway.frontends.proxied import ProxiedFactory
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, load_games
 from gateway.game.reloading import GameReloadService
@@ -181,7 +182,8 @@ def listener_factory(plugin, core, listener, source):
 def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
     Add one L{ListenerService} per enabled listener to C{parent}, each
-    factory wrapped in a L{LimitingFactory}.
+    factory wrapped in a L{LimitingFactory} (and, for a listener with
+    C{trusted_proxies}, in a L{ProxiedFactory} outside it).
 
     @param frontends: the installed plugins, a
         L{gateway.frontends.plugin.Frontends}.
@@ -208,6 +210,8 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
                 tls = _build_tls(config, reactor, parent, source, core)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
         factory = LimitingFactory(factory, limiter, listener.name)
+        if listener.trusted_proxies:
+            factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
 

@@ -6,6 +6,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 from gateway.core.closelog import CloseLog
+from gateway.core.countdown import Countdown
 from gateway.core.idle import IdleWatch
 from gateway.core.linger import Lingering
 from gateway.core.login import login_dialogue
@@ -32,6 +33,8 @@ class GameCore:
         and account creations.
     @ivar lingering: the L{Lingering} keeping the sessions of dropped
         connections.
+    @ivar countdown: the L{gateway.core.countdown.Countdown} of an
+        admin's C{shutdown}.
     @ivar metrics: the daemon's L{gateway.metrics.Metrics}, which also
         knows when it started and how many are playing.
     """
@@ -52,6 +55,7 @@ class GameCore:
         self.clock = clock
         self.guard = LoginGuard(clock, settings.limits)
         self.metrics = Metrics(clock) if metrics is None else metrics
+        self.countdown = Countdown(self)
         self.sessions = set()
         self.outbox = Outbox()
         self.close_log = CloseLog(clock, settings.limits.prelogin_log_rate)

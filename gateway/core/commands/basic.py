@@ -12,13 +12,14 @@ def help_(session, args):
     dispatcher = session.core.dispatcher
     if args:
         command = dispatcher.commands.get(args.lower())
-        if command is None:
+        if command is None or not command.allowed(session):
             raise CommandError(f"There is no command '{escape(args)}'. Type 'help' for the list.")
         aliases = f" (also: {', '.join(command.aliases)})" if command.aliases else ""
         session.send(f"{command.usage}{aliases}\n  {command.summary}")
         return
-    width = max(len(c.name) for c in dispatcher.listed)
-    lines = [f"  {c.name.ljust(width)}  {c.summary}" for c in dispatcher.listed]
+    listed = [c for c in dispatcher.listed if c.allowed(session)]
+    width = max(len(c.name) for c in listed)
+    lines = [f"  {c.name.ljust(width)}  {c.summary}" for c in listed]
     session.send(
         "Commands:\n" + "\n".join(lines) + "\nExit names (north, n, up, ...) work as commands too. "
         "Type 'help <command>' for details."
