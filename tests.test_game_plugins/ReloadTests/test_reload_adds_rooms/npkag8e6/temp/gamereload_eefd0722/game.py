@@ -1,0 +1,13 @@
+
+from gateway.core.commands import Command
+from gateway.game import Game
+
+class Dice(Game):
+    def setup(self, core):
+        pass
+
+def roll(session, args):
+    session.send('You roll a 4.')
+
+def game():
+    return Dice([Command("roll", roll, "roll <dice>", "Roll dice.")], rooms='/work/wt-games/tests.test_game_plugins/ReloadTests/test_reload_adds_rooms/npkag8e6/temp/rooms.toml')
