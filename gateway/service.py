@@ -27,7 +27,7 @@ from gateway.frontends.plugin import available_frontends
 from gateway.frontends.proxied import ProxiedFactory
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, load_games
-from gateway.game.reloading import GameReloadService
+from gateway.game.reloading import GamePluginsService, GameReloadService
 from gateway.listener import ListenerService
 from gateway.notify import Notifier, NotifyService
 from gateway.logtext import show_debug
@@ -209,7 +209,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
-        factory = LimitingFactory(factory, limiter, listener.name)
+        factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch)
         if listener.trusted_proxies:
             factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
@@ -244,6 +244,7 @@ def build_service(config, reactor, load=None):
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
     limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
+    GamePluginsService(core, config.data_dir).setServiceParent(top)
     shutdown = ShutdownService(core, limiter, config.shutdown, reactor)
     shutdown.setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)

@@ -24,6 +24,7 @@ from gateway.core.capabilities import Capabilities
 from gateway.core.commands import default_commands
 from gateway.core.game import GameCore
 from gateway.core.world import Room, World
+from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.game import Game
 from gateway.game.host import GameHost
 from gateway.interfaces import ISessionTransport
@@ -194,3 +195,14 @@ def split(buffer, data):
     """
     buffer.feed(data)
     return list(buffer.lines())
+
+
+def limited(factory, core):
+    """
+    C{factory} behind the connection limits every listener gets, with
+    C{core}'s outbox batching each read, as L{gateway.service} builds it.
+
+    @rtype: L{gateway.frontends.limits.LimitingFactory}
+    """
+    limiter = ConnectionLimiter(core.clock, core.settings.limits)
+    return LimitingFactory(factory, limiter, "test", core.outbox.batch)

@@ -257,6 +257,7 @@ class HandshakeTests(TestCase):
         frontend.transport = StringTransport()
         if secure:
             directlyProvides(frontend.transport, ISSLTransport)
+            frontend.transport.getPeerCertificate = lambda: None
         request = ConnectionRequest(
             "tcp4:192.168.1.1:54321", {"host": host, "user-agent": "Test\x07Browser"},
             "play.example.org", "/ws", {}, 13, origin, protocols, [],

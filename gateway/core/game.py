@@ -2,8 +2,12 @@
 The game core every frontend connects to.
 """
 
+from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
+from zope.interface import implementer
+
+from gateway.auth.credentials import CertificateFingerprint
 
 from gateway.core.closelog import CloseLog
 from gateway.core.countdown import Countdown
@@ -12,13 +16,18 @@ from gateway.core.linger import Lingering
 from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
 from gateway.core.session import Session
+from gateway.core.status import CoreStatus
 from gateway.core.throttle import LoginGuard
+from gateway.errors import SessionClosed
+from gateway.interfaces import IAccount, IGatewayCore
 from gateway.metrics import COMMAND, LOGGING_IN, PLAYING, Metrics
 
 
+@implementer(IGatewayCore)
 class GameCore:
     """
-    Owns the sessions and brings them into the world once logged in.
+    The built-in world's L{IGatewayCore}: owns the sessions and brings them
+    into the world once logged in.
 
     @ivar settings: the L{gateway.config.Config}.
     @ivar world: the L{gateway.core.world.World}.
@@ -100,35 +109,57 @@ class GameCore:
                 for session in self.sessions:
                     self._idle[session] = IdleWatch(session, new.idle_timeout, new.idle_warning)
 
-    def connect(self, transport):
+    @property
+    def limits(self):
         """
-        A client connected: give it a session that starts with the login
-        dialogue, closed if the login is not finished in time.
+        The live L{gateway.config.LimitSettings}, those of the configuration
+        loaded last (see L{IGatewayCore.limits}).
+        """
+        return self.settings.limits
+
+    def status(self):
+        """
+        See L{IGatewayCore.status}.
+
+        @rtype: L{CoreStatus}
+        """
+        players = {
+            protocol: count for (protocol, state), count in self.metrics.sessions().items() if state == PLAYING and count
+        }
+        server = self.settings.server
+        return CoreStatus(
+            name=server.name, host_name=server.host_name, started_at=self.metrics.started_at,
+            uptime=self.metrics.uptime(), players=players,
+            listing=dict(self.settings.mssp.fields),
+        )
+
+    def file_path(self, configured, default_name):
+        """
+        See L{IGatewayCore.file_path}.
+        """
+        if configured:
+            return self.settings.resolve(configured)
+        return self.settings.data_dir / default_name
+
+    def connect(self, transport, account=None):
+        """
+        A client connected: give it a session (see L{IGatewayCore.connect}).
+        An C{account} goes straight into the world; otherwise the session
+        logs in by its bound client certificate or with the login dialogue,
+        and is closed if that is not finished in time.
 
         @param transport: the frontend's L{gateway.interfaces.ISessionTransport}.
+        @param account: the L{gateway.interfaces.IAccount} the frontend
+            authenticated, or L{None}.
         @rtype: L{Session}
         """
         session = self._open(transport)
+        if account is not None:
+            self.enter(session, account)
+            return session
         timeout = self.settings.login.timeout
         self._login_timers[session] = self.clock.callLater(timeout, self._login_expired, session)
         session.run(self._log_in)
-        return session
-
-    def connect_authenticated(self, transport, account, greeting=None):
-        """
-        A client connected that the frontend already authenticated (an SSH
-        user, a TLS client certificate): it goes straight into the world.
-
-        @param account: the L{gateway.interfaces.IAccount} avatar.
-        @param greeting: a line for the client before it enters the world
-            (who it is logged in as, when the client did not say it), or
-            L{None}.
-        @rtype: L{Session}
-        """
-        session = self._open(transport)
-        if greeting is not None:
-            session.send(greeting)
-        self.enter(session, account)
         return session
 
     def execute(self, transport, account, line):
@@ -163,16 +194,47 @@ class GameCore:
         return session
 
     async def _log_in(self, session):
+        if session.capabilities.certificate:
+            account = await self._certified_account(session)
+            if account is not None:
+                self.enter(session, account, "client certificate")
+                return
         account = await login_dialogue(session)
         if account is not None and not session.closed and session.account is None:
             self.enter(session, account)
+
+    async def _certified_account(self, session):
+        """
+        The account the session's client certificate is bound to.
+
+        @return: the L{IAccount} (the client has been told), or L{None}
+            when the certificate is bound to no account.
+        @raise SessionClosed: when the client left meanwhile, or the lookup
+            failed (logged; the client has been told and is being
+            disconnected).
+        """
+        credentials = CertificateFingerprint(session.capabilities.certificate)
+        try:
+            _, account, _ = await self.portal.login(credentials, None, IAccount)
+        except UnauthorizedLogin:
+            account = None
+        except Exception:
+            self.log.failure("Certificate login failed for {session}", session=session)
+            session.close("Sorry, logging in with your certificate went wrong on our side; it has been logged.")
+            raise SessionClosed()
+        if session.closed:
+            raise SessionClosed()
+        if account is None:
+            return None
+        session.send(f"Logged in as {account.name} by your client certificate.")
+        return account
 
     def _login_expired(self, session):
         del self._login_timers[session]
         self.log.info("{session} did not log in in time", session=session)
         session.close(f"Login timed out after {self.settings.login.timeout:g} seconds. Goodbye.")
 
-    def enter(self, session, account):
+    def enter(self, session, account, method=None):
         """
         Put a freshly logged-in session into the world.  When the account's
         session lingers (see L{gateway.core.linger}), the new one resumes
@@ -180,6 +242,9 @@ class GameCore:
         what happens: with C{"replace"} the new session takes over the old
         one's place and the old connection is told why it is being closed;
         with C{"attach"} the new connection joins the old session.
+
+        @param method: how the account logged in when not by the login
+            dialogue or the frontend (C{"client certificate"}), for the log.
         """
         timer = self._login_timers.pop(session, None)
         if timer is not None:
@@ -202,7 +267,10 @@ class GameCore:
         else:
             self.world.enter(session, self.world.place_for(account.location))
             self.world.announce(session.room, f"{account.name} has arrived.", exclude=session)
-        self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        if method is None:
+            self.log.info("{session} logged in as {name}", session=session, name=account.name)
+        else:
+            self.log.info("{session} logged in as {name} by {method}", session=session, name=account.name, method=method)
         session.send_data("Char.Login.Result", {"success": True, "name": account.name})
         if "look" in self.dispatcher.commands:
             self.dispatcher.dispatch(session, "look")

@@ -46,6 +46,7 @@ except ImportError as e:
         f"or apt install python3-autobahn"
     ) from e
 
+from gateway.auth.fingerprints import client_fingerprint
 from gateway.config import at_least, build_settings, positive, setting
 from gateway.core import markup
 from gateway.core.capabilities import Capabilities
@@ -208,7 +209,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     def __init__(self, core, allowed, hosts):
         """
-        @param core: the L{gateway.core.game.GameCore}.
+        @param core: the L{gateway.interfaces.IGatewayCore}.
         @param allowed: the listener's normalized C{allowed_origins}.
         @param hosts: the listener's lower-case C{host_names}.
         """
@@ -243,6 +244,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
             xterm256=self.structured, truecolor=self.structured, structured=self.structured,
             peer=describe(self.transport.getPeer()),
             client=clean_text(request.headers.get("user-agent", ""))[:80],
+            certificate=client_fingerprint(self.transport) if secure else "",
         )
         if self.structured:
             return JSON
@@ -258,7 +260,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
             self._error("binary messages are not supported; send text")
             return
         text = payload.decode("utf-8")
-        max_bytes = self.core.settings.limits.max_line_bytes
+        max_bytes = self.core.limits.max_line_bytes
         try:
             if self.structured:
                 messages.deliver(text, self.session, self.capabilities, max_bytes)

@@ -117,7 +117,7 @@ class GatewaySSHFactory(SSHFactory):
     services) lives on the instance; nothing is set on a class.  A client
     the connection limits turn away gets an SSH disconnect message.
 
-    @ivar core: the L{gateway.core.game.GameCore}.
+    @ivar core: the L{gateway.interfaces.IGatewayCore}.
     @ivar settings: the listener's L{gateway.frontends.ssh.SSHOptions}.
     @ivar clock: the L{twisted.internet.interfaces.IReactorTime} for timers.
     @ivar banner: text clients show before authentication, or C{""}.
