@@ -12,6 +12,7 @@ copy of examples/dice goes on the daemon's C{PYTHONPATH}.
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.daemon import ROOT, Daemon, LineClient, log_in, sign_up
 from tests.integration.test_ssh_integration import EPHEMERAL, SSH_OPTIONS, need, prepared_host_keys
+from tests.integration.test_tls_integration import wait_for
 
 EXAMPLE = ROOT / "examples" / "dice"
 
@@ -44,11 +46,8 @@ class DicePluginTests(TestCase):
         base = Path(self.mktemp()).resolve()
         data = base / "data"
         prepared_host_keys(data)
-        config = base / "gateway.toml"
-        text = (ROOT / "etc" / "gateway.toml").read_text()
-        text = text.replace('plugins = ["core"]', 'plugins = ["core", "dice"]')
-        text = text.replace('file = "world.toml"', f'file = "{ROOT / "etc" / "world.toml"}"')
-        config.write_text(text)
+        config = self.config = base / "gateway.toml"
+        self.configure('["core", "dice"]')
         env = {}
         path = example_path(base)
         if path is not None:
@@ -57,6 +56,16 @@ class DicePluginTests(TestCase):
         self.daemon = Daemon(data, config=config, listen=[f"telnet={EPHEMERAL}", f"ssh={EPHEMERAL}"], env=env)
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)
+
+    def configure(self, plugins):
+        """
+        Write the configuration: etc/gateway.toml with C{[game] plugins}
+        set to C{plugins} (TOML text).
+        """
+        text = (ROOT / "etc" / "gateway.toml").read_text()
+        text = text.replace('plugins = ["core"]', f"plugins = {plugins}")
+        text = text.replace('file = "world.toml"', f'file = "{ROOT / "etc" / "world.toml"}"')
+        self.config.write_text(text)
 
     def telnet(self, name, new=False):
         client = LineClient(self.daemon.ports["telnet"])
@@ -105,3 +114,17 @@ class DicePluginTests(TestCase):
         self.assertEqual((result.returncode, result.stdout), (0, "Game plugins reloaded: core, dice.\n"), result.stderr)
         alice.send_line("post After the reload")
         alice.expect("Your post is number 1 on the board here.")
+
+    def test_sighup_applies_a_changed_plugin_list(self):
+        alice = self.telnet("alice", new=True)
+        self.configure('["core"]')
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(self.daemon, "Game plugins reloaded: core\n")
+        alice.send_line("roll 2d6")
+        alice.expect("Unknown command 'roll'.")
+        self.configure('["core", "dice"]')
+        self.daemon.process.send_signal(signal.SIGHUP)
+        wait_for(self.daemon, "Game plugins reloaded: core, dice")
+        alice.send_line("roll 2d6")
+        alice.expect("You roll 2d6: ")
+        self.assertNotIn("Traceback", self.daemon.output())
