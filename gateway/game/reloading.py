@@ -10,7 +10,7 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 
 #: In the data directory: the daemon's process id while it runs.
 PID_FILE = "gateway.pid"
@@ -22,16 +22,14 @@ REQUEST_FILE = "reload-game.request"
 RESULT_FILE = "reload-game.result"
 
 
-@implementer(IReloadable)
+@implementer(IReconfigurable)
 class GameReloadService(Service):
     """
     Reloads the core's game plugins when asked (see the module
     docstring), keeps the daemon's process id in the data directory for
     C{gateway-admin}, and stops the plugins' ticks when the daemon stops.
 
-    It comes after L{gateway.live_settings.ConfigReloadService} in the
-    service tree, so on SIGHUP the core's settings already hold the
-    re-read C{[game] plugins}.
+    On a reload it takes the C{[game] plugins} of the new configuration.
     """
 
     name = "game"
@@ -57,7 +55,7 @@ class GameReloadService(Service):
         except FileNotFoundError:
             pass
 
-    def reload(self):
+    def reconfigService(self, new_config):
         """
         Reload the game plugins if a request file asks for it or the
         configured set changed; answer a request in the result file.
@@ -65,7 +63,7 @@ class GameReloadService(Service):
         @return: whether the plugins in service are the wanted ones.
         """
         games = self.core.games
-        wanted = list(self.core.settings.game.plugins)
+        wanted = list(new_config.game.plugins)
         request = self.data_dir / REQUEST_FILE
         try:
             token = request.read_text().strip()
