@@ -27,7 +27,7 @@ from gateway.frontends.plugin import available_frontends
 from gateway.frontends.proxied import ProxiedFactory
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, load_games
-from gateway.game.reloading import GameReloadService
+from gateway.game.reloading import GamePluginsService, GameReloadService
 from gateway.listener import ListenerService
 from gateway.notify import Notifier, NotifyService
 from gateway.logtext import show_debug
@@ -246,6 +246,7 @@ def build_service(config, reactor, load=None):
     LiveSettingsService(core).setServiceParent(top)
     limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
     limiter.setServiceParent(top)
+    GamePluginsService(core, config.data_dir).setServiceParent(top)
     shutdown = ShutdownService(core, limiter, config.shutdown, reactor)
     shutdown.setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)
