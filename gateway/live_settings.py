@@ -20,6 +20,7 @@ LIVE_SETTINGS = {
     "login": None,
     "shutdown": None,
     "server": ("banner",),
+    "sessions": None,
     "game": None,
 }
 
