@@ -192,6 +192,7 @@ class HookTests(SynchronousTestCase):
         core = core_with(("one", Recorder("one", events)), ("two", Recorder("two", events)))
         transport, session = sign_up(core, "alice")
         session.line_received("north")
+        session.line_received("quit")
         transport.disconnect()
         self.assertEqual(events, [
             ("one", "logged_in", "alice"), ("two", "logged_in", "alice"),
