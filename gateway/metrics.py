@@ -26,10 +26,19 @@ from prometheus_client.core import GaugeMetricFamily
 
 from gateway.core.durations import describe_left
 
-#: The session states counted by L{Metrics.sessions}.
+#: The session states counted by L{Metrics.sessions}: in the login
+#: dialogue, in the world with a connection, in the world after the
+#: connection dropped (C{sessions.linger}), a second connection attached
+#: to a player's session (C{sessions.per_account = "attach"}), an SSH
+#: C{exec} command.
 LOGGING_IN = "logging_in"
 PLAYING = "playing"
+LINGERING = "lingering"
+ATTACHED = "attached"
 COMMAND = "command"
+
+#: The states of the players in the world.
+IN_WORLD = (PLAYING, LINGERING)
 
 #: Refusal reasons (C{gateway_connections_refused_total{reason}}).
 FULL = "server_full"
@@ -187,11 +196,22 @@ class Metrics:
         """
         return dict(self._sessions.counts)
 
+    def players_by_frontend(self):
+        """
+        @return: C{{frontend: count}} of the players in the world (playing
+            or lingering); frontends without any are left out.
+        """
+        players = {}
+        for (frontend, state), count in self._sessions.counts.items():
+            if state in IN_WORLD:
+                players[frontend] = players.get(frontend, 0) + count
+        return players
+
     def players_online(self):
         """
-        @return: how many sessions are playing.
+        @return: how many players are in the world (playing or lingering).
         """
-        return sum(count for (_, state), count in self._sessions.counts.items() if state == PLAYING)
+        return sum(self.players_by_frontend().values())
 
     def uptime(self):
         """
@@ -410,6 +430,7 @@ def describe(samples, now):
         f"Up for {describe_left(max(now - started, 0))}.",
         f"Players online: {total('gateway_sessions', state=PLAYING)} "
         f"({by('gateway_sessions', 'frontend', state=PLAYING)}); "
+        f"lingering: {total('gateway_sessions', state=LINGERING)}; "
         f"logging in: {total('gateway_sessions', state=LOGGING_IN)}.",
         f"Connections accepted: {total('gateway_connections_accepted_total')}; "
         f"refused: {by('gateway_connections_refused_total', 'reason')}.",
