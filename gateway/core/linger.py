@@ -11,6 +11,7 @@ from twisted.logger import Logger
 
 from gateway.core.throttle import describe_wait
 from gateway.interfaces import IResumableTransport
+from gateway.metrics import LINGERING
 
 #: The structured message framing a replay (see L{Lingering.resume}):
 #: C{{"state": "start", "lines": N}} before the replayed lines and
@@ -172,6 +173,7 @@ class Lingering:
             clock.seconds(), ReplayBuffer(settings.replay_lines, settings.replay_bytes), timer
         )
         self.sessions.add(session)
+        self.core.metrics.session_state(session, LINGERING)
         self.log.info("{session} lingers for {seconds:g} s", session=session, seconds=settings.linger)
         if settings.flicker:
             name = session.account.name
@@ -194,6 +196,7 @@ class Lingering:
         self.sessions.discard(session)
         if linger.timer is not None:
             linger.timer.cancel()
+        self.core.metrics.session_state(session, None)
         self.core.leave_world(session)
 
     def end_all(self):
