@@ -81,6 +81,10 @@ class _Sessions:
         self.snapshot = dict(counts)
 
     def collect(self):
+        """
+        The C{gateway_sessions} gauge, from the last snapshot (called in
+        the thread of a scrape).
+        """
         family = GaugeMetricFamily(
             "gateway_sessions", "Sessions now, by frontend and state.", labels=("frontend", "state")
         )
@@ -222,6 +226,9 @@ class Metrics:
     # Connections
 
     def connection_accepted(self, listener):
+        """
+        The limits admitted a connection to the listener named C{listener}.
+        """
         self._accepted.labels(listener).inc()
 
     def connection_refused(self, reason):
@@ -246,6 +253,9 @@ class Metrics:
         self._refused.labels(HANDSHAKE_CAP).inc()
 
     def output_cut(self):
+        """
+        A connection was cut for leaving too much output unread.
+        """
         self._cuts.inc()
 
     # Logging in
@@ -296,9 +306,15 @@ class Metrics:
         return run(*args).addCallback(done)
 
     def line_refused(self):
+        """
+        An input line was refused: too many were waiting.
+        """
         self._lines_refused.inc()
 
     def input_paused(self):
+        """
+        A connection's reading was paused until its commands ran.
+        """
         self._input_paused.inc()
 
     # Password hashing

@@ -18,7 +18,7 @@ from pathlib import Path
 from twisted.trial.unittest import TestCase
 
 from tests.daemon import ROOT, Daemon, LineClient, sign_up
-from tests.integration.test_ssh_integration import SSH_OPTIONS, need, prepared_host_keys
+from tests.integration.test_ssh_integration import SSH_OPTIONS, prepared_host_keys
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 
