@@ -9,8 +9,11 @@ once) and hashes passwords with the same library.
 
 import argparse
 import getpass
+import http.client
 import os
+import re
 import signal
+import socket
 import sys
 import time
 import uuid
@@ -20,6 +23,7 @@ from gateway.auth.names import check_name
 from gateway.config import load_config
 from gateway.errors import ConfigError, InvalidName, NameTaken, StartupError
 from gateway.game.reloading import PID_FILE, REQUEST_FILE, RESULT_FILE
+from gateway.metrics import describe
 from gateway.service import DATABASE_NAME, prepare_data_dir
 from gateway.store import accounts
 from gateway.store.schema import open_database
@@ -92,6 +96,89 @@ def delete_account(config, cursor, args):
     return f"deleted account {args.name}"
 
 
+#: Seconds C{status} waits for the daemon's metrics listener.
+STATUS_TIMEOUT = 5
+
+#: Where a wildcard interface is reached from this machine.
+_LOOPBACK = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def _metrics_address(listener):
+    """
+    Where to reach a metrics listener from this machine.
+
+    @param listener: the L{gateway.config.ListenerSettings}.
+    @return: C{("tcp", host, port)} or C{("unix", path, None)}.
+    @raise AdminError: for an endpoint type C{status} cannot reach.
+    """
+    kind, *parts = re.split(r"(?<!\\):", listener.endpoint)
+    positional, keywords = [], {}
+    for part in parts:
+        key, equals, value = part.partition("=")
+        if equals:
+            keywords[key] = value.replace("\\:", ":")
+        else:
+            positional.append(part.replace("\\:", ":"))
+    if kind in ("tcp", "tcp6") and (positional or "port" in keywords):
+        interface = keywords.get("interface", "::" if kind == "tcp6" else "")
+        return "tcp", _LOOPBACK.get(interface, interface), int(positional[0] if positional else keywords["port"])
+    if kind == "unix" and (positional or "address" in keywords):
+        return "unix", positional[0] if positional else keywords["address"], None
+    raise AdminError(
+        f"listeners.{listener.name}: status reads tcp, tcp6 or unix endpoints, not {listener.endpoint!r}"
+    )
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """
+    HTTP over a unix socket.
+    """
+
+    def __init__(self, path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def status(config, args):
+    """
+    The running daemon's key figures, from its metrics listener.
+    """
+    from prometheus_client.parser import text_string_to_metric_families
+
+    listener = next((l for l in config.listeners.values() if l.enabled and l.frontend == "metrics"), None)
+    if listener is None:
+        raise AdminError(
+            f"{config.path or '(defaults)'}: no metrics listener is enabled; add [listeners.metrics] "
+            "with frontend = \"metrics\" (see docs/operations.md)"
+        )
+    kind, host, port = _metrics_address(listener)
+    where = f"listeners.{listener.name} ({listener.endpoint})"
+    if kind == "unix":
+        connection = _UnixHTTPConnection(host, STATUS_TIMEOUT)
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=STATUS_TIMEOUT)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as e:
+        raise AdminError(f"the daemon's metrics listener {where} does not answer: {e}")
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise AdminError(f"the daemon's metrics listener {where} answered {response.status} {response.reason}")
+    try:
+        samples = [s for family in text_string_to_metric_families(body) for s in family.samples]
+    except ValueError as e:
+        raise AdminError(f"{where} did not answer with metrics: {e}")
+    return "\n".join(describe(samples, time.time()))
+
+
 def reload_game(config, args):
     """
     Ask the running daemon to reload its game plugins: write a request
@@ -128,7 +215,7 @@ def reload_game(config, args):
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="gateway-admin", description="Manage gateway accounts; reload the running daemon's game plugins.")
+    p = argparse.ArgumentParser(prog="gateway-admin", description="Manage gateway accounts; reload the running daemon's game plugins; show its status.")
     p.add_argument("--config", "-c", help="the daemon's TOML configuration (default: embedded defaults)")
     p.add_argument("--data-dir", "-d", help="the data directory (overrides server.data_dir)")
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -157,7 +244,25 @@ def parser():
     )
     reload.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the daemon's answer")
     reload.set_defaults(run=reload_game, database=False)
+
+    running = commands.add_parser(
+        "status", help="players online, uptime and refusals of the running daemon (from its metrics listener)"
+    )
+    running.set_defaults(run=status, database=False)
     return p
+
+
+def _on_database(config, args):
+    """
+    Run an account command in one transaction on the daemon's database.
+    """
+    prepare_data_dir(config.data_dir)
+    connection = open_database(config.data_dir / DATABASE_NAME)
+    try:
+        with connection:
+            return args.run(config, connection.cursor(), args)
+    finally:
+        connection.close()
 
 
 def main(argv=None):
@@ -168,13 +273,7 @@ def main(argv=None):
     try:
         config = load_config(args.config, data_dir=args.data_dir)
         if getattr(args, "database", True):
-            prepare_data_dir(config.data_dir)
-            connection = open_database(config.data_dir / DATABASE_NAME)
-            try:
-                with connection:
-                    message = args.run(config, connection.cursor(), args)
-            finally:
-                connection.close()
+            message = _on_database(config, args)
         else:
             message = args.run(config, args)
     except (AdminError, ConfigError, StartupError) as e:

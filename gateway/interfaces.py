@@ -127,10 +127,46 @@ class IStructuredTransport(Interface):
         """
 
 
+class IResumableTransport(Interface):
+    """
+    Optional for an L{ISessionTransport} whose client can keep a secret
+    for the length of a visit and come back with it on a new connection
+    (the web client): after each login the core gives it a resume token,
+    and a later connection that hands the token to
+    L{ISession.resume_with_token} resumes the account's session without a
+    password while the session lasts (see L{gateway.core.linger}).
+    """
+
+    def resume_token(name, token):
+        """
+        Give the client the token that resumes the session of account
+        C{name}.  The token is a credential: a frontend passes it only to
+        a client it would accept it back from, and never logs it.
+
+        @type name: L{str}
+        @type token: L{str}
+        """
+
+
 class ISession(Interface):
     """
     What the core gives a frontend for one connected client.
     """
+
+    def resume_with_token(name, token):
+        """
+        The client, still logging in, asks to resume the session of account
+        C{name} with a token an earlier connection was given (see
+        L{IResumableTransport}).  A token is good once, for its account,
+        while that session lasts; each attempt counts for the login
+        throttles as a password would.
+
+        @type name: L{str}
+        @type token: L{str}
+        @return: C{True} when the session was resumed (the login dialogue
+            is over), C{False} when the token was refused (the dialogue
+            goes on).
+        """
 
     def line_received(text):
         """
@@ -165,6 +201,92 @@ class IAccount(Interface):
     location = Attribute("The id of the room the player was last in, or None.")
 
 
+class IGatewayCore(Interface):
+    """
+    What a frontend or plugin is given: the one way into a core, whichever
+    core a listener routes to (the built-in world, an upstream game).  A
+    frontend reaches nothing behind it: not the world, the store, the
+    settings or the output buffer.
+    """
+
+    clock = Attribute(
+        "The L{twisted.internet.interfaces.IReactorTime} every timer of a "
+        "frontend uses (keepalives, deferred starts), so tests drive it "
+        "with L{twisted.internet.task.Clock}."
+    )
+
+    limits = Attribute(
+        "The live L{gateway.config.LimitSettings} (read-only): always the "
+        "values of the configuration loaded last, so a frontend that reads "
+        "it when it needs a value (C{max_line_bytes}, "
+        "C{max_pending_lines}) follows a reload at once."
+    )
+
+    guard = Attribute(
+        "The L{gateway.core.throttle.LoginGuard} a frontend that checks "
+        "passwords itself (SSH userauth) runs each attempt through, so "
+        "failed logins are throttled the same on every protocol."
+    )
+
+    metrics = Attribute(
+        "The daemon's L{gateway.metrics.Metrics}, where a frontend counts "
+        "what only it sees (SSH authentication results)."
+    )
+
+    def connect(transport, account=None):
+        """
+        A client connected: give it a session.
+
+        Without C{account}, the session starts with the login dialogue,
+        unless C{transport.capabilities.certificate} names a client
+        certificate bound to an account (C{cert add}): that account is then
+        logged in without a password, and told so.  An unbound certificate
+        gets the usual login dialogue.  Lines received meanwhile wait in
+        the session.  A login that is not finished within C{login.timeout}
+        closes the connection.
+
+        @param transport: the frontend's L{ISessionTransport}.
+        @param account: the L{IAccount} the frontend already authenticated
+            (an SSH user), which goes straight into the world; or L{None}.
+        @return: the L{ISession} to give the client's lines to.
+        """
+
+    def execute(transport, account, line):
+        """
+        Run one command for a client the frontend already authenticated,
+        without bringing it into the world (an SSH C{exec} request).
+
+        @param transport: the frontend's L{ISessionTransport}; the
+            command's questions arrive as prompts on it.
+        @param account: the authenticated L{IAccount}.
+        @param line: the command line (L{str}).
+        @return: C{(session, done)}: the L{ISession} (its C{line_received}
+            answers the command's questions) and a
+            L{twisted.internet.defer.Deferred} firing with C{True} when the
+            command succeeded, C{False} when it failed (the client has been
+            told).
+        """
+
+    def status():
+        """
+        What the server says about itself now, for MSSP crawlers, status
+        commands and metrics.
+
+        @rtype: L{gateway.core.status.CoreStatus}
+        """
+
+    def file_path(configured, default_name):
+        """
+        Where a frontend keeps a file of its own (an SSH host key).
+
+        @param configured: the path the listener's options give, relative
+            to the configuration file; C{""} for the default.
+        @param default_name: the file's name in the data directory, used
+            when C{configured} is empty.
+        @rtype: L{pathlib.Path}
+        """
+
+
 class IFrontendPlugin(Interface):
     """
     A protocol the daemon can serve, found with L{twisted.plugin.getPlugins}.
@@ -178,7 +300,7 @@ class IFrontendPlugin(Interface):
         """
         Build the protocol factory for one listener.
 
-        @param core: the L{gateway.core.service.GameCore}; a protocol calls
+        @param core: the listener's L{IGatewayCore}; a protocol calls
             C{core.connect(transport)} to get its L{ISession}.
         @param portal: the shared L{twisted.cred.portal.Portal}, for frontends
             that authenticate at the protocol level (SSH).
@@ -268,7 +390,8 @@ class IGame(Interface):
 
     def left(session):
         """
-        A player left the world (quit or disconnected); C{session.room} is
+        A player left the world (quit, or disconnected and did not come
+        back within C{sessions.linger}); C{session.room} is
         the room they left.  The session is closed: sending to it does
         nothing.
         """

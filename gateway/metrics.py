@@ -24,10 +24,21 @@ from twisted.internet.task import LoopingCall
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-#: The session states counted by L{Metrics.sessions}.
+from gateway.core.durations import describe_left
+
+#: The session states counted by L{Metrics.sessions}: in the login
+#: dialogue, in the world with a connection, in the world after the
+#: connection dropped (C{sessions.linger}), a second connection attached
+#: to a player's session (C{sessions.per_account = "attach"}), an SSH
+#: C{exec} command.
 LOGGING_IN = "logging_in"
 PLAYING = "playing"
+LINGERING = "lingering"
+ATTACHED = "attached"
 COMMAND = "command"
+
+#: The states of the players in the world.
+IN_WORLD = (PLAYING, LINGERING)
 
 #: Refusal reasons (C{gateway_connections_refused_total{reason}}).
 FULL = "server_full"
@@ -70,6 +81,10 @@ class _Sessions:
         self.snapshot = dict(counts)
 
     def collect(self):
+        """
+        The C{gateway_sessions} gauge, from the last snapshot (called in
+        the thread of a scrape).
+        """
         family = GaugeMetricFamily(
             "gateway_sessions", "Sessions now, by frontend and state.", labels=("frontend", "state")
         )
@@ -185,11 +200,22 @@ class Metrics:
         """
         return dict(self._sessions.counts)
 
+    def players_by_frontend(self):
+        """
+        @return: C{{frontend: count}} of the players in the world (playing
+            or lingering); frontends without any are left out.
+        """
+        players = {}
+        for (frontend, state), count in self._sessions.counts.items():
+            if state in IN_WORLD:
+                players[frontend] = players.get(frontend, 0) + count
+        return players
+
     def players_online(self):
         """
-        @return: how many sessions are playing.
+        @return: how many players are in the world (playing or lingering).
         """
-        return sum(count for (_, state), count in self._sessions.counts.items() if state == PLAYING)
+        return sum(self.players_by_frontend().values())
 
     def uptime(self):
         """
@@ -200,6 +226,9 @@ class Metrics:
     # Connections
 
     def connection_accepted(self, listener):
+        """
+        The limits admitted a connection to the listener named C{listener}.
+        """
         self._accepted.labels(listener).inc()
 
     def connection_refused(self, reason):
@@ -224,6 +253,9 @@ class Metrics:
         self._refused.labels(HANDSHAKE_CAP).inc()
 
     def output_cut(self):
+        """
+        A connection was cut for leaving too much output unread.
+        """
         self._cuts.inc()
 
     # Logging in
@@ -274,9 +306,15 @@ class Metrics:
         return run(*args).addCallback(done)
 
     def line_refused(self):
+        """
+        An input line was refused: too many were waiting.
+        """
         self._lines_refused.inc()
 
     def input_paused(self):
+        """
+        A connection's reading was paused until its commands ran.
+        """
         self._input_paused.inc()
 
     # Password hashing
@@ -376,3 +414,45 @@ def build_factory(core, portal, options):
     site = Site(root)
     site.displayTracebacks = False
     return site
+
+
+def describe(samples, now):
+    """
+    The key figures, as lines for people: C{stats} in the game and
+    C{gateway-admin status} show them.
+
+    @param samples: the samples of the daemon's metrics, objects with
+        C{name}, C{labels} and C{value} (from a registry's C{collect()} or
+        parsed from the text format).
+    @param now: the time now, in seconds since the epoch.
+    @rtype: L{list} of L{str}
+    """
+    figures = {}
+    for sample in samples:
+        figures.setdefault(sample.name, []).append((sample.labels, sample.value))
+
+    def total(name, **match):
+        return int(sum(v for labels, v in figures.get(name, ()) if all(labels.get(k) == w for k, w in match.items())))
+
+    def by(name, label, **match):
+        counts = {}
+        for labels, value in figures.get(name, ()):
+            if value and all(labels.get(k) == w for k, w in match.items()):
+                counts[labels[label]] = counts.get(labels[label], 0) + int(value)
+        return ", ".join(f"{count} {key}" for key, count in sorted(counts.items())) or "none"
+
+    started = figures.get("gateway_start_time_seconds", [({}, now)])[0][1]
+    return [
+        f"Up for {describe_left(max(now - started, 0))}.",
+        f"Players online: {total('gateway_sessions', state=PLAYING)} "
+        f"({by('gateway_sessions', 'frontend', state=PLAYING)}); "
+        f"lingering: {total('gateway_sessions', state=LINGERING)}; "
+        f"logging in: {total('gateway_sessions', state=LOGGING_IN)}.",
+        f"Connections accepted: {total('gateway_connections_accepted_total')}; "
+        f"refused: {by('gateway_connections_refused_total', 'reason')}.",
+        f"Logins: {by('gateway_logins_total', 'result')}; SSH: {by('gateway_ssh_auth_attempts_total', 'result')}; "
+        f"sign-ups: {by('gateway_signups_total', 'result')}.",
+        f"Commands run: {by('gateway_commands_total', 'result')}; output cuts: {total('gateway_output_cuts_total')}; "
+        f"input lines refused: {total('gateway_input_lines_refused_total')}.",
+        f"Password hashing: {total('gateway_password_hash_queue')} running or waiting.",
+    ]

@@ -27,12 +27,12 @@ from gateway.frontends.plugin import available_frontends
 from gateway.frontends.proxied import ProxiedFactory
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, load_games
-from gateway.game.reloading import GameReloadService
+from gateway.game.reloading import GamePluginsService, GameReloadService
 from gateway.listener import ListenerService
 from gateway.notify import Notifier, NotifyService
 from gateway.logtext import show_debug
 from gateway.metrics import Metrics, ReactorWatch, add_process_collectors
-from gateway.live_settings import ConfigReloadService
+from gateway.live_settings import LiveSettingsService
 from gateway.sighup import ReloadService
 from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
@@ -186,7 +186,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     C{trusted_proxies}, in a L{ProxiedFactory} outside it).
 
     @param frontends: the installed plugins, a
-        L{gateway.frontends.plugin.Frontends}.
+        L{gateway.frontends.plugin.InstalledPlugins}.
     @param limiter: the L{ConnectionLimiter} the listeners share (a new one
         when L{None}).
     @raise ConfigError: for an unknown frontend or bad frontend options.
@@ -195,6 +195,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     if limiter is None:
         limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
     tls = None
+    cores = {}
     for listener in config.listeners.values():
         if not listener.enabled:
             continue
@@ -204,16 +205,38 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
                 f"installed frontend (available: {frontends.describe()})"
             )
-        factory = listener_factory(plugin, core, listener, source)
+        frontend = factory = listener_factory(
+            plugin, listener_core(config, core, reactor, listener, cores), listener, source
+        )
         if listener.tls:
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
-        factory = LimitingFactory(factory, limiter, listener.name)
+        factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch)
         if listener.trusted_proxies:
             factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
-        ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
+        ListenerService(listener.name, listener.endpoint, endpoint, factory, frontend).setServiceParent(parent)
+
+
+def listener_core(config, core, reactor, listener, cores):
+    """
+    The core a listener's frontend is given: the built-in world's, or the
+    upstream core of the game the listener names (one per upstream and
+    login mode, shared by the listeners that have the same).
+
+    @param cores: the upstream cores made so far, by C{(upstream, login)}.
+    """
+    if not listener.upstream:
+        return core
+    key = (listener.upstream, listener.login_mode)
+    if key not in cores:
+        from gateway.upstream.core import UpstreamCore, upstream_endpoint
+
+        upstream = config.upstreams[listener.upstream]
+        endpoint = upstream_endpoint(reactor, upstream, config)
+        cores[key] = UpstreamCore(core, upstream, endpoint, listener.login_mode)
+    return cores[key]
 
 
 def _build_tls(config, reactor, parent, source, core):
@@ -230,7 +253,7 @@ def build_service(config, reactor, load=None):
     The whole daemon for a validated configuration.
 
     @param load: reads the configuration again on SIGHUP (see
-        L{ConfigReloadService}); by default C{config}'s file with its data
+        L{ReloadService}); by default C{config}'s file with its data
         directory.
 
     @raise ConfigError: for configuration only a full build can check.
@@ -243,15 +266,17 @@ def build_service(config, reactor, load=None):
     frontends = available_frontends()
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
+    LiveSettingsService(core).setServiceParent(top)
     limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
+    limiter.setServiceParent(top)
+    GamePluginsService(core, config.data_dir).setServiceParent(top)
     shutdown = ShutdownService(core, limiter, config.shutdown, reactor)
     shutdown.setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)
     if load is None:
         load = functools.partial(load_config, config.path, None, config.data_dir)
-    ConfigReloadService(load, core, limiter, shutdown).setServiceParent(top)
     GameReloadService(core, config.data_dir).setServiceParent(top)
-    ReloadService(reactor).setServiceParent(top)
+    ReloadService(reactor, load).setServiceParent(top)
     add_process_collectors(core.metrics.registry)
     ReactorWatch(core.metrics, reactor).setServiceParent(top)
     # Last: it says "ready" once everything above has started.

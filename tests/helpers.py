@@ -3,6 +3,7 @@ Shared test fixtures: an in-memory store, a fast hasher, a recording
 transport and a ready-made core.
 """
 
+import dataclasses
 import sqlite3
 
 import argon2
@@ -23,6 +24,7 @@ from gateway.core.capabilities import Capabilities
 from gateway.core.commands import default_commands
 from gateway.core.game import GameCore
 from gateway.core.world import Room, World
+from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.game import Game
 from gateway.game.host import GameHost
 from gateway.interfaces import ISessionTransport
@@ -118,6 +120,17 @@ TEST_ROOMS = {
 }
 
 
+def with_settings(config=None, **sections):
+    """
+    C{config} (the defaults when L{None}) with keys of its sections
+    replaced: C{with_settings(sessions={"linger": 0})}.
+    """
+    config = config or load_config()
+    return dataclasses.replace(
+        config, **{name: dataclasses.replace(getattr(config, name), **keys) for name, keys in sections.items()}
+    )
+
+
 def make_core(clock=None, config=None, commands=None, games=None, store=None):
     """
     A L{GameCore} over an in-memory store with the three L{TEST_ROOMS}.
@@ -182,3 +195,14 @@ def split(buffer, data):
     """
     buffer.feed(data)
     return list(buffer.lines())
+
+
+def limited(factory, core):
+    """
+    C{factory} behind the connection limits every listener gets, with
+    C{core}'s outbox batching each read, as L{gateway.service} builds it.
+
+    @rtype: L{gateway.frontends.limits.LimitingFactory}
+    """
+    limiter = ConnectionLimiter(core.clock, core.settings.limits)
+    return LimitingFactory(factory, limiter, "test", core.outbox.batch)

@@ -24,10 +24,11 @@ from gateway.config import load_config
 from gateway.core.commands import Command, default_commands
 from gateway.core.world import load_rooms
 from gateway.errors import CommandError, ConfigError, StartupError
+from gateway.frontends.plugin import InstalledPlugins
 from gateway.game import Game, LazyGame
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, command_table, load_games
-from gateway.game.reloading import REQUEST_FILE, RESULT_FILE, GameReloadService
+from gateway.game.reloading import REQUEST_FILE, RESULT_FILE, GamePluginsService, GameReloadService
 from gateway.interfaces import IGame, IGamePlugin
 from gateway.store import accounts
 from gateway.store.database import Store
@@ -68,11 +69,26 @@ class DiscoveryTests(SynchronousTestCase):
         package.mkdir(parents=True)
         (package / "__init__.py").write_text("")
         (package / "dice.py").write_text(textwrap.dedent(PLUGIN_MODULE))
+        (package / "cards.py").write_text("raise RuntimeError('the cards plugin is broken')\n")
         sys.path.insert(0, str(root))
         self.addCleanup(sys.path.remove, str(root))
         module = __import__(package.name)
         self.addCleanup(sys.modules.pop, package.name, None)
-        self.assertEqual(sorted(available_games(module)), ["dice"])
+        games = available_games(module)
+        self.flushLoggedErrors(RuntimeError)
+        self.assertEqual(sorted(games), ["dice"])
+        self.assertEqual(games.broken, {f"{package.name}.cards": "RuntimeError: the cards plugin is broken"})
+
+    def test_list_games(self):
+        from contextlib import redirect_stdout
+
+        from gateway.tap import Options
+
+        out = io.StringIO()
+        with redirect_stdout(out):
+            e = self.assertRaises(SystemExit, Options().parseOptions, ["--list-games"])
+        self.assertEqual(e.code, 0)
+        self.assertRegex(out.getvalue(), r"^Installed game plugins \(for \[game\] plugins\):\n(  .*\n)*  core +The built-in commands")
 
     def test_default_selection_is_core(self):
         self.assertEqual(load_config().game.plugins, ["core"])
@@ -81,7 +97,10 @@ class DiscoveryTests(SynchronousTestCase):
         path = Path(self.mktemp())
         path.write_text('[game]\nplugins = ["dice", "core"]\n')
         names = load_config(path).game.plugins
-        available = {"core": LazyGame("core", "Core", "gateway.core.commands:game"), "dice": LazyGame("dice", "D", "gateway.core.commands:game")}
+        available = InstalledPlugins({
+            "core": LazyGame("core", "Core", "gateway.core.commands:game"),
+            "dice": LazyGame("dice", "D", "gateway.core.commands:game"),
+        })
         self.assertEqual([name for name, _ in load_games(names, available)], ["dice", "core"])
 
     def test_bad_selection_refused(self):
@@ -92,11 +111,19 @@ class DiscoveryTests(SynchronousTestCase):
             self.assertIn("game.plugins must be", str(error))
 
     def test_unknown_plugin_named(self):
-        error = self.assertRaises(StartupError, load_games, ["core", "dice"], available_games())
-        self.assertEqual(str(error), "game.plugins: 'dice' is not an installed game plugin (available: core)")
+        available = InstalledPlugins(
+            {"core": available_games()["core"], "cards": LazyGame("cards", "Cards", "gateway.core.commands:game")},
+            {"twisted.plugins.gateway_dice": "ImportError: cannot import name 'LazyGame'"},
+        )
+        error = self.assertRaises(StartupError, load_games, ["core", "dice"], available)
+        self.assertEqual(
+            str(error),
+            "game.plugins: 'dice' is not an installed game plugin (available: cards, core; plugin modules that "
+            "failed to import: twisted.plugins.gateway_dice (ImportError: cannot import name 'LazyGame'))",
+        )
 
     def test_plugin_failing_to_import_named(self):
-        available = {"bad": LazyGame("bad", "Broken", "gateway_no_such_module:game")}
+        available = InstalledPlugins({"bad": LazyGame("bad", "Broken", "gateway_no_such_module:game")})
         error = self.assertRaises(StartupError, load_games, ["bad"], available)
         self.assertIn("game plugin 'bad' cannot be imported: No module named 'gateway_no_such_module'", str(error))
 
@@ -165,6 +192,7 @@ class HookTests(SynchronousTestCase):
         core = core_with(("one", Recorder("one", events)), ("two", Recorder("two", events)))
         transport, session = sign_up(core, "alice")
         session.line_received("north")
+        session.line_received("quit")
         transport.disconnect()
         self.assertEqual(events, [
             ("one", "logged_in", "alice"), ("two", "logged_in", "alice"),
@@ -371,6 +399,25 @@ def game():
 """
 
 
+def keep_modules(test, package):
+    """
+    Put the modules of C{package} back as they are now once C{test} ends,
+    so the modules a reload imported afresh do not outlive the test.
+    """
+    prefix = package + "."
+    saved = {name: module for name, module in sys.modules.items() if name == package or name.startswith(prefix)}
+
+    def restore():
+        for name in [name for name in sys.modules if name == package or name.startswith(prefix)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        for name, module in saved.items():
+            parent, _, child = name.rpartition(".")
+            setattr(sys.modules[parent], child, module)
+
+    test.addCleanup(restore)
+
+
 class ReloadFixture(SynchronousTestCase):
     """
     A core serving C{core} and a C{dice} plugin whose module the test
@@ -378,6 +425,7 @@ class ReloadFixture(SynchronousTestCase):
     """
 
     def setUp(self):
+        keep_modules(self, "gateway.core.commands")
         self.root = Path(self.mktemp()).resolve()
         self.package = f"gamereload_{uuid.uuid4().hex[:8]}"
         (self.root / self.package).mkdir(parents=True)
@@ -387,7 +435,7 @@ class ReloadFixture(SynchronousTestCase):
         self.write("You roll a 4.")
         self.plugin = LazyGame("dice", "Dice", f"{self.package}.game:game")
         self.core_plugin = LazyGame("core", "Core", "gateway.core.commands:game", package="gateway.core.commands")
-        available = {"core": self.core_plugin, "dice": self.plugin}
+        available = InstalledPlugins({"core": self.core_plugin, "dice": self.plugin})
         self.world = Path(self.mktemp())
         self.world.write_text('start = "hall"\n[rooms.hall]\nname = "The Hall"\nexits = { north = "yard" }\n'
                               '[rooms.yard]\nname = "The Yard"\nexits = { south = "hall" }\n')
@@ -476,18 +524,18 @@ class ReloadTests(ReloadFixture):
         data_dir.mkdir()
         service = GameReloadService(self.core, data_dir)
         self.core.settings = load_config_with(self.core.settings, ["core", "dice"])
-        self.assertTrue(service.reload())
+        self.assertTrue(service.reconfigService(self.core.settings))
         self.assertFalse((data_dir / RESULT_FILE).exists())
         (data_dir / REQUEST_FILE).write_text("token1\n")
         self.write("You roll a 2.")
-        self.assertTrue(service.reload())
+        self.assertTrue(service.reconfigService(self.core.settings))
         self.assertEqual((data_dir / RESULT_FILE).read_text(), "token1\nok\nGame plugins reloaded: core, dice.\n")
         self.assertFalse((data_dir / REQUEST_FILE).exists())
 
     def test_service_follows_the_configured_set(self):
         service = GameReloadService(self.core, Path(self.mktemp()))
         self.core.settings = load_config_with(self.core.settings, ["core"])
-        self.assertTrue(service.reload())
+        self.assertTrue(service.reconfigService(self.core.settings))
         self.assertEqual(self.core.games.names, ["core"])
         self.assertNotIn("roll", self.core.dispatcher.commands)
 
@@ -515,14 +563,14 @@ class ReloadGameCommandTests(ReloadFixture):
     def daemon(self):
         data_dir = Path(self.mktemp())
         data_dir.mkdir()
-        service = GameReloadService(self.core, data_dir)
+        service = GamePluginsService(self.core, data_dir)
         self.core.settings = load_config_with(self.core.settings, ["core", "dice"])
         service.startService()
         signals = []
 
         def kill(pid, number):
             signals.append((pid, number))
-            service.reload()
+            GameReloadService(self.core, data_dir).reconfigService(self.core.settings)
 
         self.patch(admin.os, "kill", kill)
         return data_dir, service, signals
@@ -544,3 +592,19 @@ class ReloadGameCommandTests(ReloadFixture):
         data_dir.mkdir()
         status, out, err = self.run_admin(data_dir)
         self.assertEqual((status, err), (1, f"gateway-admin: no daemon is running on {data_dir.resolve()} (no gateway.pid there)\n"))
+
+
+class ServiceTreeTests(SynchronousTestCase):
+    def test_plugins_stop_after_the_sessions_end(self):
+        """
+        Children stop last added first: the game plugins are taken out of
+        service after the shutdown has ended the sessions, so every
+        C{left} hook runs on a game still in service.
+        """
+        from gateway.tap import Options, makeService
+
+        options = Options()
+        options.parseOptions(["--data-dir", self.mktemp()])
+        names = [service.name for service in makeService(options)]
+        self.assertLess(names.index("game-plugins"), names.index("sessions"))
+        self.assertLess(names.index("config"), names.index("game"))

@@ -6,6 +6,7 @@ client certificate.
 import gc
 import weakref
 
+from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone
@@ -20,7 +21,7 @@ from gateway import __version__
 from gateway.frontends.lines import build_factory
 from gateway.errors import ConfigError
 from tests.certs import self_signed, x509_of
-from tests.helpers import make_core, sign_up
+from tests.helpers import limited, make_core, sign_up
 from tests.test_throttle import config_with
 
 CERTIFICATE = x509_of(self_signed("bot")[0])
@@ -119,6 +120,7 @@ class CertificateLoginTests(TestCase):
         self.core = make_core(self.clock)
         owner, session = sign_up(self.core, "Alice")
         self.successResultOf(self.core.store.bind_certificate(session.account.id, FINGERPRINT))
+        session.line_received("quit")
         owner.disconnect()
 
     def connect(self, transport):
@@ -157,7 +159,7 @@ class CertificateLoginTests(TestCase):
             transport.value().decode(),
         )
         self.assertTrue(transport.disconnecting)
-        self.assertIsNone(protocol.session)
+        self.assertIsNone(protocol.session.account)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_lines_wait_for_the_certificate_login(self):
@@ -172,7 +174,8 @@ class CertificateLoginTests(TestCase):
         transport = tls_transport(CERTIFICATE)
         protocol = self.connect(transport)
         protocol.dataReceived(b"who\n")
-        self.assertIsNone(protocol.session)
+        self.assertIsNone(protocol.session.account)
+        self.assertNotIn("online", transport.value().decode())
         [(waiting, args)] = pending
         waiting.callback(self.successResultOf(type(portal).login(portal, *args)))
         self.assertIn("1 player online:", transport.value().decode())
@@ -182,9 +185,10 @@ class CertificateLoginTests(TestCase):
         self.patch(self.core.portal, "login", lambda *args: pending)
         protocol = self.connect(tls_transport(CERTIFICATE))
         protocol.connectionLost(Failure(ConnectionDone()))
-        pending.errback(Failure(ConnectionDone()))
+        pending.errback(UnauthorizedLogin())
         self.assertIsNone(protocol.session)
         self.assertEqual(self.core.sessions, set())
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 class LinesFlowTests(TestCase):
@@ -212,7 +216,7 @@ class LinesFlowTests(TestCase):
         What the lines of one read make the core send leaves as one write.
         """
         core = make_core(Clock(), config_with(commands_per_second=100, command_burst=100))
-        protocol = build_factory(core, core.portal, {}).buildProtocol(None)
+        protocol = limited(build_factory(core, core.portal, {}), core).buildProtocol(IPv4Address("TCP", "192.0.2.9", 4242))
         writes = []
         transport = PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
         protocol.makeConnection(transport)

@@ -129,7 +129,7 @@ class TelnetTests(SynchronousTestCase):
         self.assertEqual(len(prompts), 5)
         for output in prompts:
             self.assertRegex(output, IAC + WILL + ECHO + b"[^\r\n]*: " + IAC + GA + b"$")
-        self.assertEqual(self.frontend.transport.getOptionState(ECHO).us.state, "no")
+        self.assertEqual(self.frontend.transport.state(ECHO, True), "no")
 
     def test_echo_restored_after_typed_ahead_password(self):
         """
@@ -141,7 +141,7 @@ class TelnetTests(SynchronousTestCase):
         self.assertEqual(self.written().count(IAC + WONT + ECHO), 2)
         self.feed(IAC + DO + ECHO + IAC + DONT + ECHO + IAC + DO + ECHO + IAC + DONT + ECHO)
         self.assertEqual(self.written(), b"")
-        self.assertEqual(self.frontend.transport.getOptionState(ECHO).us.state, "no")
+        self.assertEqual(self.frontend.transport.state(ECHO, True), "no")
 
     def test_iac_iac_is_data_and_output_is_escaped(self):
         self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
@@ -226,6 +226,8 @@ class TelnetTests(SynchronousTestCase):
 
         self.protocol.connectionLost(Failure(ConnectionDone()))
         self.assertTrue(self.session.closed)
+        self.assertIs(self.core.world.find_online("Alice").lingering, self.session.lingering)
+        self.core.clock.advance(self.core.settings.sessions.linger)
         self.assertIsNone(self.core.world.find_online("Alice"))
 
 

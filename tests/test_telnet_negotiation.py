@@ -7,7 +7,7 @@ contradictory answers), none of which may raise or loop.
 from twisted.trial.unittest import TestCase
 
 from gateway.frontends.telnet.codes import (
-    DO, DONT, ECHO, EOR, EOR_MARK, GA, GMCP, IAC, MCCP2, MSSP, NAWS, SGA, TTYPE, WILL, WONT,
+    CHARSET, DO, DONT, ECHO, EOR, EOR_MARK, GA, GMCP, IAC, MCCP2, MSSP, NAWS, NEW_ENVIRON, SGA, TTYPE, WILL, WONT,
 )
 from tests.telnet_fixtures import BANNER, OFFERS, TelnetConnection
 
@@ -53,8 +53,7 @@ class Rfc1143Tests(TestCase):
         self.c.take()
 
     def state(self, option):
-        s = self.c.protocol.getOptionState(option)
-        return s.us.state, s.us.negotiating, s.him.state, s.him.negotiating
+        return self.c.protocol.state(option, True), self.c.protocol.state(option, False)
 
     def test_late_dont_for_option_never_offered(self):
         """
@@ -62,7 +61,7 @@ class Rfc1143Tests(TestCase):
         """
         self.c.feed(IAC + DONT + LINEMODE + IAC + WONT + LINEMODE + IAC + DONT + ECHO)
         self.assertEqual(self.c.take(), b"")
-        self.assertEqual(self.state(LINEMODE), ("no", False, "no", False))
+        self.assertEqual(self.state(LINEMODE), ("no", "no"))
 
     def test_refusal_of_offer_is_final(self):
         """
@@ -72,24 +71,26 @@ class Rfc1143Tests(TestCase):
         self.c.feed(IAC + DONT + GMCP)
         self.c.feed(IAC + DONT + GMCP)
         self.assertEqual(self.c.take(), b"")
-        self.assertEqual(self.state(GMCP), ("no", False, "no", False))
+        self.assertEqual(self.state(GMCP), ("no", "no"))
         self.assertFalse(self.c.caps.structured)
 
     def test_state_kept_only_for_options_not_at_rest(self):
         """
         Per-connection memory: the state of an offer the client refused, or
         of an option never mentioned, is not kept; an accepted option's is,
-        and an offer still unanswered has none until it is answered (the
-        answer is still taken as one: no reply).
+        and so is an offer still unanswered (the answer is taken as one: no
+        reply).
         """
-        options = self.c.protocol.options
-        self.assertNotIn(GMCP, options)
+        protocol = self.c.protocol
+        self.assertEqual(protocol.state(GMCP, True), "wantyes")
         self.c.take()
         self.c.feed(IAC + DONT + GMCP + IAC + WONT + LINEMODE + IAC + DO + EOR)
         self.assertEqual(self.c.take(), b"")
-        self.assertNotIn(GMCP, options)
-        self.assertNotIn(LINEMODE, options)
-        self.assertEqual(self.state(EOR), ("yes", False, "no", False))
+        self.assertEqual(
+            sorted(protocol.states), sorted([(TTYPE, False), (NAWS, False), (NEW_ENVIRON, False), (CHARSET, True),
+                                             (MSSP, True), (MCCP2, True), (EOR, True)])
+        )
+        self.assertEqual(self.state(EOR), ("yes", "no"))
         self.assertTrue(self.c.protocol.option_on(EOR, True))
         self.assertFalse(self.c.protocol.option_on(GMCP, True))
 
@@ -111,7 +112,7 @@ class Rfc1143Tests(TestCase):
         """
         self.c.feed(IAC + WILL + NAWS + IAC + WILL + NAWS + IAC + WILL + NAWS)
         self.assertEqual(self.c.take(), b"")
-        self.assertEqual(self.state(NAWS), ("no", False, "yes", False))
+        self.assertEqual(self.state(NAWS), ("no", "yes"))
 
     def test_repeated_do_answered_once(self):
         self.c.feed(IAC + DO + SGA + IAC + DO + SGA)
@@ -125,14 +126,14 @@ class Rfc1143Tests(TestCase):
         self.c.feed(IAC + WILL + NAWS)
         self.c.feed(IAC + WONT + NAWS + IAC + WONT + NAWS)
         self.assertEqual(self.c.take(), IAC + DONT + NAWS)
-        self.assertEqual(self.state(NAWS), ("no", False, "no", False))
+        self.assertEqual(self.state(NAWS), ("no", "no"))
         self.c.feed(IAC + WILL + NAWS)
         self.assertEqual(self.c.take(), IAC + DO + NAWS)
 
     def test_wont_answering_do(self):
         self.c.feed(IAC + WONT + TTYPE)
         self.assertEqual(self.c.take(), b"")
-        self.assertEqual(self.state(TTYPE), ("no", False, "no", False))
+        self.assertEqual(self.state(TTYPE), ("no", "no"))
 
     def test_do_answering_wont_is_an_error_that_turns_option_off(self):
         """
@@ -147,18 +148,18 @@ class Rfc1143Tests(TestCase):
         self.assertEqual(self.c.take(), b"\r\n" + IAC + WONT + ECHO)
         self.c.feed(IAC + DO + ECHO)
         self.assertEqual(self.c.take(), b"")
-        self.assertEqual(self.state(ECHO), ("no", False, "no", False))
+        self.assertEqual(self.state(ECHO), ("no", "no"))
         f.set_echo(False)
         self.assertEqual(self.c.take(), IAC + WILL + ECHO)
 
     def test_will_answering_dont_is_an_error_that_turns_option_off(self):
         self.c.feed(IAC + WILL + NAWS)
-        d = self.c.protocol.dont(NAWS)
+        self.c.protocol.request(NAWS, False, False)
         self.assertEqual(self.c.take(), IAC + DONT + NAWS)
+        self.assertEqual(self.state(NAWS), ("no", "wantno"))
         self.c.feed(IAC + WILL + NAWS)
         self.assertEqual(self.c.take(), b"")
-        self.assertTrue(self.successResultOf(d))
-        self.assertEqual(self.state(NAWS), ("no", False, "no", False))
+        self.assertEqual(self.state(NAWS), ("no", "no"))
 
     def test_unsolicited_do_echo_refused(self):
         """
@@ -182,8 +183,7 @@ class Rfc1143Tests(TestCase):
             c = TelnetConnection(core=self.c.core)
             c.take()
             c.feed(answers, split)
-            result = (c.take(), [c.protocol.getOptionState(o).us.state for o in (EOR, SGA)],
-                      c.protocol.getOptionState(TTYPE).him.state)
+            result = (c.take(), [c.protocol.state(o, True) for o in (EOR, SGA)], c.protocol.state(TTYPE, False))
             expected = expected or result
             self.assertEqual(result, expected, f"split at {split}")
         self.assertEqual(expected[0], IAC + b"\xfa" + TTYPE + b"\x01" + IAC + b"\xf0" + IAC + WILL + SGA)

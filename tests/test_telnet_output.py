@@ -8,7 +8,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.frontends.telnet import build_factory
-from tests.helpers import make_core
+from tests.helpers import limited, make_core
 
 
 class TCPStringTransport(StringTransport):
@@ -40,7 +40,7 @@ class UnixStringTransport(StringTransport):
 class TelnetOutputTests(SynchronousTestCase):
     def setUp(self):
         self.core = make_core()
-        self.factory = build_factory(self.core, self.core.portal, {})
+        self.factory = limited(build_factory(self.core, self.core.portal, {}), self.core)
 
     def connect(self, name, transport_class=TCPStringTransport):
         protocol = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5555))
@@ -59,7 +59,7 @@ class TelnetOutputTests(SynchronousTestCase):
         self.assertFalse(transport.nodelay)
 
     def test_nodelay_on_tcp(self):
-        self.factory = build_factory(self.core, self.core.portal, {"nodelay": True})
+        self.factory = limited(build_factory(self.core, self.core.portal, {"nodelay": True}), self.core)
         _, transport = self.connect("Alice")
         self.assertTrue(transport.nodelay)
 
@@ -95,7 +95,7 @@ class TelnetOutputTests(SynchronousTestCase):
         )
 
     def test_nodelay_refused_by_the_socket_is_no_error(self):
-        self.factory = build_factory(self.core, self.core.portal, {"nodelay": True})
+        self.factory = limited(build_factory(self.core, self.core.portal, {"nodelay": True}), self.core)
         protocol, transport = self.connect("Alice", UnixStringTransport)
         protocol.dataReceived(b"say hi\r\n")
         self.assertEqual(transport.value(), b'You say, "hi"\r\n')

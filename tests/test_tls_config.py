@@ -14,10 +14,10 @@ from twisted.trial.unittest import TestCase
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import LimitingFactory
-from gateway.frontends.plugin import Frontends
+from gateway.frontends.plugin import InstalledPlugins
 from gateway.frontends.tls.handshake import HandshakeGateFactory
 from gateway.interfaces import IRefusingFactory
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 from gateway.service import build_listeners
 from tests.helpers import make_core
 
@@ -120,7 +120,7 @@ class WrappingTests(TestCase):
     def build(self, text):
         config = load_config(write(self.directory, text))
         parent = MultiService()
-        build_listeners(config, make_core(config=config), MemoryReactorClock(), parent, Frontends({"echo": self.plugin}))
+        build_listeners(config, make_core(config=config), MemoryReactorClock(), parent, InstalledPlugins({"echo": self.plugin}))
         return parent
 
     def test_any_frontend_wrapped_when_tls(self):
@@ -140,7 +140,7 @@ class WrappingTests(TestCase):
         self.assertIsInstance(wrapped.wrappedFactory, HandshakeGateFactory)
         self.assertIs(wrapped.wrappedFactory.wrappedFactory, self.plugin.factory)
         self.assertEqual(wrapped.wrappedFactory.client_certificates, "required")
-        self.assertTrue(IReloadable.providedBy(parent.getServiceNamed("tls")))
+        self.assertTrue(IReconfigurable.providedBy(parent.getServiceNamed("tls")))
 
     def test_no_tls_service_without_tls_listeners(self):
         parent = self.build("[listeners.plain]\nfrontend = 'echo'\nendpoint = 'tcp:0'\n")

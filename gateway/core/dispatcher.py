@@ -58,7 +58,7 @@ class Dispatcher:
             name, _, args = line.partition(" ")
             name = name.lower()
         command = self.commands.get(name)
-        if command is not None:
+        if command is not None and command.allowed(session):
             return command.handler(session, args.strip())
         exits = session.core.world.rooms[session.room].exits
         exit_name = _EXIT_ABBREVIATIONS.get(name, name)

@@ -1,5 +1,6 @@
 """
-Durations as people read them, for the C{who} list and the log.
+Durations as people read them, for the C{who} list, the log and the
+shutdown countdown.
 """
 
 
@@ -13,3 +14,17 @@ def describe_duration(seconds):
     if seconds < 3600:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def describe_left(seconds):
+    """
+    A time left as people say it: C{"5 minutes"}, C{"1 minute 30
+    seconds"}, C{"10 seconds"}.
+    """
+    seconds = round(seconds)
+    parts = []
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "0 seconds"

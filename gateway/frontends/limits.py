@@ -9,10 +9,13 @@ L{LimitingFactory}, so built-in frontends and plugins get the same limits.
 
 import uuid
 
-from twisted.internet.interfaces import IConsumer, ITransport
+from contextlib import nullcontext
+
+from twisted.application.service import Service
+from twisted.internet.interfaces import IConsumer, IPushProducer, ITransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
-from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.protocols.policies import WrappingFactory
 from zope.interface import implementer
 
 from gateway.core.throttle import Trusted, WindowCounter, describe_wait
@@ -20,16 +23,19 @@ from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.output import Flusher, output_for
 from gateway.frontends.text import encode_line
 from gateway.interfaces import IRefusingFactory
+from gateway.sighup import IReconfigurable
 from gateway.metrics import FULL, PER_ADDRESS, RATE, Metrics
 
 SERVER_FULL = "Server full, try again later."
 TOO_MANY_FROM_ADDRESS = "Too many connections from your address, try again later."
 
 
-class ConnectionLimiter:
+@implementer(IReconfigurable)
+class ConnectionLimiter(Service):
     """
     Counts open connections across every listener and decides whether a
-    new one is admitted.  One limiter is shared by all listeners.
+    new one is admitted.  One limiter is shared by all listeners; as a
+    service it follows the C{[limits]} of a reloaded configuration.
 
     @ivar connections: the open L{LimitedProtocol}s.
     @ivar flusher: the L{gateway.frontends.output.Flusher} sending every
@@ -38,6 +44,7 @@ class ConnectionLimiter:
     """
 
     log = Logger()
+    name = "limits"
 
     def __init__(self, clock, limits, metrics=None):
         """
@@ -68,6 +75,13 @@ class ConnectionLimiter:
         if old is None or rate != (old.max_new_connections_per_address, old.new_connection_interval):
             self._new = WindowCounter(self.clock, *rate)
         self.trusted = Trusted(limits.trusted_addresses)
+
+    def reconfigService(self, new_config):
+        """
+        Take the C{[limits]} of C{new_config} (see L{reconfigure}).
+        """
+        self.reconfigure(new_config.limits)
+        return True
 
     def admit(self, host):
         """
@@ -153,50 +167,91 @@ class _RefusalProtocol(Protocol):
         self.transport.loseConnection()
 
 
-@implementer(ITransport, IConsumer)
-class LimitedProtocol(ProtocolWrapper):
+@implementer(ITransport, IConsumer, IPushProducer)
+class LimitedProtocol(Protocol):
     """
-    One limited connection: counts toward the caps while open, is cut when
-    the client leaves more than C{limits.max_output_bytes} of output unread
+    One limited connection, wrapped around the listener's protocol and
+    its transport.  It counts toward the caps while open, is cut when the
+    client leaves more than C{limits.max_output_bytes} of output unread
     beyond the transport's buffer, and turns an exception from the wrapped
-    protocol into one line for the client and a logged traceback.  What the
-    protocol writes goes out through an output of
-    L{gateway.frontends.output} (straight to the socket at the end of the
-    reactor's turn, where the transport is a plain socket).
+    protocol into one line for the client and a logged traceback.
+
+    It is where every listener's output takes one path, whatever the
+    protocol above: what the wrapped protocol makes of one read (and of
+    the connection's start) runs inside the listener's C{batch} (the
+    core's L{gateway.core.outbox.Outbox}, which hands each session what a
+    read sends it as one piece) and leaves as one write, through an output
+    of L{gateway.frontends.output}: straight to the socket at the end of
+    the reactor's turn where the transport is a plain socket.
 
     As the transport of the wrapped protocol it declares the interfaces it
-    implements itself (the rest of its transport's methods are reached
-    through it all the same), instead of copying its transport's
-    declarations per connection as L{ProtocolWrapper} does: every wrapper
-    above it (TLS) copies them again, and rebuilding those declarations
-    cost a tenth of a TLS listener's work per connection (see
-    docs/benchmarks.md).
+    implements itself; the rest of its transport's methods are reached
+    through it all the same.
 
     @ivar host: the client's host, as the caps count it.
+    @ivar protocol: the listener's protocol, until the connection is
+        lost.  Like the C{protocol} of Twisted's own transports, it may be
+        replaced to hand the connection over to another protocol (as
+        autobahn's C{WebSocketResource} does when an HTTP request turns
+        into a WebSocket).
     """
 
     log = Logger()
+    disconnecting = False
 
-    def __init__(self, factory, wrappedProtocol, host):
-        super().__init__(factory, wrappedProtocol)
+    def __init__(self, factory, protocol, host):
+        self.factory = factory
+        self.protocol = protocol
         self.host = host
         self._output = None
         self._failed = False
         self._close_timer = None
 
+    def __getattr__(self, name):
+        # Whatever else the transport offers (setTcpNoDelay, getHandle,
+        # ...), for the protocol above; not its private names.
+        if name.startswith("_") or name == "transport":
+            raise AttributeError(name)
+        return getattr(self.transport, name)
+
+    def logPrefix(self):
+        return f"{self.protocol.__class__.__name__} (limited)"
+
     def makeConnection(self, transport):
         self._start_output(transport)
-        self._guard(self._connect, transport)
+        with self._output.read_batch():
+            self._guard(self._connect, transport)
 
     def _start_output(self, transport):
         self._output = output_for(self, transport, self.factory.limiter.flusher)
         self._output.start()
 
     def _connect(self, transport):
-        # ProtocolWrapper.makeConnection, without its directlyProvides.
         Protocol.makeConnection(self, transport)
         self.factory.registerProtocol(self)
-        self.wrappedProtocol.makeConnection(self)
+        with self.factory.batch():
+            self.protocol.makeConnection(self)
+
+    def getPeer(self):
+        return self.transport.getPeer()
+
+    def getHost(self):
+        return self.transport.getHost()
+
+    def pauseProducing(self):
+        """
+        Stop reading from the connection.
+        """
+        self.transport.pauseProducing()
+
+    def resumeProducing(self):
+        """
+        Read from the connection again.
+        """
+        self.transport.resumeProducing()
+
+    def stopProducing(self):
+        self.transport.stopProducing()
 
     def write(self, data):
         if not self._failed:
@@ -266,7 +321,12 @@ class LimitedProtocol(ProtocolWrapper):
 
     def dataReceived(self, data):
         if not self._failed:
-            self._guard(self.wrappedProtocol.dataReceived, data)
+            with self._output.read_batch():
+                self._guard(self._read, data)
+
+    def _read(self, data):
+        with self.factory.batch():
+            self.protocol.dataReceived(data)
 
     def connectionLost(self, reason):
         self.connected = 0
@@ -276,10 +336,10 @@ class LimitedProtocol(ProtocolWrapper):
             self._close_timer.cancel()
             self._close_timer = None
         try:
-            self.wrappedProtocol.connectionLost(reason)
+            self.protocol.connectionLost(reason)
         except Exception:
             self.log.failure("Protocol failed in connectionLost for {peer}", peer=describe(self.getPeer()))
-        self.wrappedProtocol = None
+        self.protocol = None
 
     def _guard(self, f, *args):
         """
@@ -309,13 +369,17 @@ class LimitingFactory(WrappingFactory):
     protocol = LimitedProtocol
     log = Logger()
 
-    def __init__(self, wrappedFactory, limiter, name="?"):
+    def __init__(self, wrappedFactory, limiter, name="?", batch=nullcontext):
         """
         @param name: the listener's name, for logs.
+        @param batch: returns the context each read and each connection's
+            start run in: the core's C{outbox.batch}, so that what they
+            send each session is handed to it as one piece.
         """
         super().__init__(wrappedFactory)
         self.limiter = limiter
         self.name = name
+        self.batch = batch
 
     def buildProtocol(self, addr):
         host = host_of(addr)

@@ -10,47 +10,40 @@ handshake gate turn those away first).
 
 from dataclasses import dataclass
 
-from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Protocol, ServerFactory
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway import __version__
-from gateway.auth.credentials import CertificateFingerprint
 from gateway.auth.fingerprints import client_fingerprint
 from gateway.config import build_settings
 from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IAccount, IInputFlow, ISessionTransport
+from gateway.interfaces import IInputFlow, ISessionTransport
 
 @implementer(ISessionTransport, IInputFlow)
 class LinesFrontend(Protocol):
     """
     Adapts a line connection to a core session.
 
-    Until the session exists (a certificate login is looked up first),
-    reading from the connection pauses and what was read waits in the line
-    buffer.  What the lines of one read make the core send goes out as one write
-    per session (see L{gateway.core.outbox.Outbox}), and reading pauses
+    What the lines of one read make the core send goes out as one write
+    per session (see L{gateway.frontends.limits.LimitedProtocol}), and reading pauses
     while the session's queue of waiting commands is full.
     """
 
-    log = Logger()
     protocol_name = "lines"
 
     def __init__(self, core, settings):
         """
-        @param core: the L{gateway.core.game.GameCore}.
+        @param core: the L{gateway.interfaces.IGatewayCore}.
         @param settings: this listener's L{LinesOptions}.
         """
         self.core = core
         self.settings = settings
         self.session = None
         self._closing = False
-        self._gone = False
 
     def connectionMade(self):
         secure = ISSLTransport.providedBy(self.transport)
@@ -60,37 +53,9 @@ class LinesFrontend(Protocol):
             certificate=fingerprint,
         )
         core = self.core  # not self: the buffer must not point back here
-        self._lines = LineBuffer(lambda: core.settings.limits.max_line_bytes)
+        self._lines = LineBuffer(lambda: core.limits.max_line_bytes)
         self.send(f"OK gateway {__version__}")
-        if not fingerprint:
-            self._started(self.core.connect(self))
-            return
-        self.pause_input()
-        d = self.core.portal.login(CertificateFingerprint(fingerprint), None, IAccount)
-        d.addCallbacks(self._certified, self._not_certified)
-
-    def _certified(self, login):
-        _, account, _ = login
-        if not self._gone:
-            self.log.info("{peer} logged in as {name} by client certificate", peer=self.capabilities.peer, name=account.name)
-            greeting = f"Logged in as {account.name} by your client certificate."
-            self._started(self.core.connect_authenticated(self, account, greeting))
-
-    def _not_certified(self, failure):
-        if self._gone:
-            return
-        if failure.check(UnauthorizedLogin):
-            # Not bound to an account (a "required" listener let only bound
-            # ones in): the usual login, after which 'cert add' binds it.
-            self._started(self.core.connect(self))
-        else:
-            self.log.failure("Certificate login failed for {peer}", failure, peer=self.capabilities.peer)
-            self.close("Sorry, logging in with your certificate went wrong on our side; it has been logged.")
-
-    def _started(self, session):
-        self.session = session
-        if self._lines.paused:
-            self.resume_input()
+        self.session = self.core.connect(self)
 
     def dataReceived(self, data):
         self._lines.feed(data)
@@ -101,17 +66,15 @@ class LinesFrontend(Protocol):
         Hand the session the lines received, until they are used up or the
         session pauses input.
         """
-        with self.core.outbox.batch():
-            for line in self._lines.lines():
-                if line is TOO_LONG:
-                    # Through the session, in order with what the batch
-                    # holds for it.
-                    self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                else:
-                    self.session.line_received(decode_line(line))
+        for line in self._lines.lines():
+            if line is TOO_LONG:
+                # Through the session, in order with what the batch of the
+                # read holds for it.
+                self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self.session.line_received(decode_line(line))
 
     def connectionLost(self, reason):
-        self._gone = True
         if self.session is not None:
             self.session.connection_lost(reason)
             # The session points back here: let go of it, so a closed

@@ -19,9 +19,11 @@ L{SocketOutput}, for more), later output goes the same way, so the order is
 kept.  Everything written in one turn still leaves in one piece, as with
 Twisted's own buffering: nothing is sent in smaller segments than before.
 
-L{TransportOutput} writes straight through the transport, for transports
-that are not a plain socket of their own (TLS started by Twisted, test
-transports).
+L{TransportOutput} writes through the transport, for transports that are
+not a plain socket of their own (TLS started by Twisted, test
+transports), what one read makes in one write (L{HeldWrites}).  The TLS
+layer holds what a read makes the same way, so that it becomes one TLS
+record.
 
 Both count the output a client leaves unread: what is written while the
 transport already holds more than its buffer (C{bufferSize}, 64 KiB) of
@@ -30,6 +32,8 @@ connection (L{gateway.frontends.limits.LimitedProtocol.output_unread}),
 which cuts it past C{limits.max_output_bytes}.  Both pass pause and resume
 on to a push producer the protocol above registered.
 """
+
+from contextlib import contextmanager, nullcontext
 
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.interfaces import IPullProducer, IPushProducer, ISSLTransport
@@ -56,6 +60,55 @@ def _must_be_bytes(data):
         raise TypeError(f"Data must be bytes, not {type(data).__name__}")
 
 
+class HeldWrites:
+    """
+    Holds what is written while a read is handled, and writes it in one
+    piece when the outermost hold ends.
+
+    @ivar write_through: writes one piece onwards.
+    """
+
+    __slots__ = ("write_through", "_held")
+
+    def __init__(self, write_through):
+        self.write_through = write_through
+        self._held = None
+
+    @contextmanager
+    def holding(self):
+        """
+        Hold writes until the outermost hold ends.
+        """
+        if self._held is not None:
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            self.release()
+
+    def write(self, data):
+        if self._held is None:
+            self.write_through(data)
+        else:
+            self._held.append(data)
+
+    def release(self):
+        """
+        Write what is held now (before a close), and stop holding.
+        """
+        held, self._held = self._held, None
+        if held:
+            self.write_through(held[0] if len(held) == 1 else b"".join(held))
+
+    def discard(self):
+        """
+        Drop what is held (the connection is cut).
+        """
+        self._held = None
+
+
 @implementer(IPushProducer)
 class TransportOutput:
     """
@@ -66,7 +119,7 @@ class TransportOutput:
     @ivar inner: the push producer of the protocol above, or L{None}.
     """
 
-    __slots__ = ("connection", "transport", "inner", "paused", "_unread")
+    __slots__ = ("connection", "transport", "inner", "paused", "_unread", "_held")
 
     def __init__(self, connection, transport):
         self.connection = connection
@@ -74,6 +127,14 @@ class TransportOutput:
         self.inner = None
         self.paused = False
         self._unread = 0
+        self._held = HeldWrites(self._write)
+
+    def read_batch(self):
+        """
+        A context whose writes leave in one piece when it ends: the
+        connection handles one read (or its start) in it.
+        """
+        return self._held.holding()
 
     def start(self):
         """
@@ -92,6 +153,9 @@ class TransportOutput:
 
     def write(self, data):
         _must_be_bytes(data)
+        self._held.write(data)
+
+    def _write(self, data):
         if self.paused:
             self._unread += len(data)
             self.connection.output_unread(self._unread)
@@ -99,16 +163,18 @@ class TransportOutput:
 
     def close(self):
         """
-        The connection is closing (or half-closing, or starting TLS):
-        unregister, as a transport does not close while a paused producer
-        is registered.
+        The connection is closing (or half-closing, or starting TLS): write
+        what is held, and unregister, as a transport does not close while
+        a paused producer is registered.
         """
+        self._held.release()
         self.transport.unregisterProducer()
 
     def discard(self):
         """
-        Nothing is held here.
+        The connection is cut: drop what is held.
         """
+        self._held.discard()
 
     def pauseProducing(self):
         self.paused = True
@@ -159,6 +225,13 @@ class SocketOutput:
         """
         self.transport.registerProducer(self, False)
 
+    def read_batch(self):
+        """
+        A context for one read: everything written in the reactor's turn
+        is held already.
+        """
+        return nullcontext()
+
     def set_inner(self, producer):
         """
         Pass pause and resume on to C{producer} (L{None} for none); it is
@@ -181,8 +254,8 @@ class SocketOutput:
 
     def flush(self):
         """
-        Send what is held: to the socket while the transport holds nothing,
-        the rest through the transport.
+        Send what is held: by the fast path (L{send_to_socket}) while the
+        transport holds nothing, the rest through the transport.
         """
         held = self._held
         if not held:
@@ -190,16 +263,26 @@ class SocketOutput:
         data = held[0] if len(held) == 1 else b"".join(held)
         self._held = []
         if not self.queued and self.transport.connected and not ISSLTransport.providedBy(self.transport):
-            try:
-                sent = self.transport.getHandle().send(data)
-            except OSError:
-                # Full (EAGAIN, ENOBUFS) or broken: the transport sends it
-                # when it can, or finds the error and closes.
-                sent = 0
-            if sent == len(data):
+            data = self.send_to_socket(data)
+            if not data:
                 return
-            data = data[sent:]
         self._queue(data)
+
+    def send_to_socket(self, data):
+        """
+        The fast path: C{data} straight to the socket in one system call,
+        bypassing the transport's buffer and the reactor's write events.
+
+        @return: what the socket did not take, for the transport to send.
+        @rtype: L{bytes}
+        """
+        try:
+            sent = self.transport.getHandle().send(data)
+        except OSError:
+            # Full (EAGAIN, ENOBUFS) or broken: the transport sends it
+            # when it can, or finds the error and closes.
+            sent = 0
+        return data[sent:]
 
     def _queue(self, data):
         full = self.queued > self.transport.bufferSize

@@ -46,13 +46,16 @@ except ImportError as e:
         f"or apt install python3-autobahn"
     ) from e
 
+from gateway.auth.fingerprints import client_fingerprint
 from gateway.config import at_least, build_settings, positive, setting
 from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import clean_text
-from gateway.interfaces import IInputFlow, IRefusingFactory, ISessionTransport, IStructuredTransport
+from gateway.interfaces import (
+    IInputFlow, IRefusingFactory, IResumableTransport, ISessionTransport, IStructuredTransport,
+)
 from gateway.logtext import loggable
 
 log = Logger()
@@ -196,19 +199,27 @@ def _payload(text):
     return text.encode("utf-8")
 
 
-@implementer(ISessionTransport, IStructuredTransport, IInputFlow)
+@implementer(ISessionTransport, IStructuredTransport, IInputFlow, IResumableTransport)
 class WebSocketFrontend(WebSocketServerProtocol):
     """
     Adapts a WebSocket connection to a core session.
 
+    Resume tokens (L{IResumableTransport}) go only to C{gateway.json}
+    clients on a page of the listener's own origin, and only such a
+    connection may resume with one: a page of another origin, even one in
+    C{allowed_origins}, and a client without an C{Origin} neither get nor
+    use them.
+
     @ivar structured: whether the client chose C{gateway.json}.
+    @ivar same_origin: whether the handshake came from a page of this
+        listener's own origin.
     """
 
     protocol_name = "websocket"
 
     def __init__(self, core, allowed, hosts):
         """
-        @param core: the L{gateway.core.game.GameCore}.
+        @param core: the L{gateway.interfaces.IGatewayCore}.
         @param allowed: the listener's normalized C{allowed_origins}.
         @param hosts: the listener's lower-case C{host_names}.
         """
@@ -218,6 +229,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
         self.hosts = hosts
         self.session = None
         self.structured = False
+        self.same_origin = False
         self._closing = False
         self._input_paused = False
 
@@ -237,12 +249,15 @@ class WebSocketFrontend(WebSocketServerProtocol):
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
         self.structured = JSON in request.protocols
+        own = normalize_origin(f"{'https' if secure else 'http'}://{host}")
+        self.same_origin = bool(request.origin) and normalize_origin(request.origin) == own
         # The web client renders 24-bit colour and takes structured data.
         self.capabilities = Capabilities(
             protocol=self.protocol_name, secure=secure, ansi=self.structured,
             xterm256=self.structured, truecolor=self.structured, structured=self.structured,
             peer=describe(self.transport.getPeer()),
             client=clean_text(request.headers.get("user-agent", ""))[:80],
+            certificate=client_fingerprint(self.transport) if secure else "",
         )
         if self.structured:
             return JSON
@@ -258,10 +273,10 @@ class WebSocketFrontend(WebSocketServerProtocol):
             self._error("binary messages are not supported; send text")
             return
         text = payload.decode("utf-8")
-        max_bytes = self.core.settings.limits.max_line_bytes
+        max_bytes = self.core.limits.max_line_bytes
         try:
             if self.structured:
-                messages.deliver(text, self.session, self.capabilities, max_bytes)
+                messages.deliver(text, self.session, self.capabilities, max_bytes, self.same_origin)
             else:
                 messages.deliver_lines(text, self.session, max_bytes)
         except messages.MessageError as e:
@@ -306,6 +321,10 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     def send_data(self, package, data):
         self._send(messages.data_message(package, data))
+
+    def resume_token(self, name, token):
+        if self.structured and self.same_origin:
+            self._send(messages.resume_message(name, token))
 
     def set_echo(self, on):
         if self.structured:

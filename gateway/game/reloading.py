@@ -7,10 +7,9 @@ it through a request file in the data directory.
 import os
 
 from twisted.application.service import Service
-from twisted.logger import Logger
 from zope.interface import implementer
 
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 
 #: In the data directory: the daemon's process id while it runs.
 PID_FILE = "gateway.pid"
@@ -22,20 +21,16 @@ REQUEST_FILE = "reload-game.request"
 RESULT_FILE = "reload-game.result"
 
 
-@implementer(IReloadable)
-class GameReloadService(Service):
+class GamePluginsService(Service):
     """
-    Reloads the core's game plugins when asked (see the module
-    docstring), keeps the daemon's process id in the data directory for
-    C{gateway-admin}, and stops the plugins' ticks when the daemon stops.
-
-    It comes after L{gateway.live_settings.ConfigReloadService} in the
-    service tree, so on SIGHUP the core's settings already hold the
-    re-read C{[game] plugins}.
+    Keeps the daemon's process id in the data directory for
+    C{gateway-admin} while it runs, and takes the game plugins out of
+    service when it stops.  It comes before the
+    L{gateway.shutdown.ShutdownService} in the service tree, so it stops
+    after the sessions have ended (their C{left} hooks have run).
     """
 
-    name = "game"
-    log = Logger()
+    name = "game-plugins"
 
     def __init__(self, core, data_dir):
         """
@@ -57,7 +52,27 @@ class GameReloadService(Service):
         except FileNotFoundError:
             pass
 
-    def reload(self):
+
+@implementer(IReconfigurable)
+class GameReloadService(Service):
+    """
+    Reloads the core's game plugins when asked (see the module
+    docstring).  On a reload it takes the C{[game] plugins} of the new
+    configuration.
+    """
+
+    name = "game"
+
+    def __init__(self, core, data_dir):
+        """
+        @param core: the L{gateway.core.game.GameCore}.
+        @param data_dir: the data directory (a L{pathlib.Path}), where
+            requests and answers are written.
+        """
+        self.core = core
+        self.data_dir = data_dir
+
+    def reconfigService(self, new_config):
         """
         Reload the game plugins if a request file asks for it or the
         configured set changed; answer a request in the result file.
@@ -65,7 +80,7 @@ class GameReloadService(Service):
         @return: whether the plugins in service are the wanted ones.
         """
         games = self.core.games
-        wanted = list(self.core.settings.game.plugins)
+        wanted = list(new_config.game.plugins)
         request = self.data_dir / REQUEST_FILE
         try:
             token = request.read_text().strip()

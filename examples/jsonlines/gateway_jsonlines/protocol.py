@@ -42,8 +42,9 @@ class JSONLinesProtocol(Protocol):
         self.session = None
 
     def connectionMade(self):
+        core = self.core  # not self: the buffer must not point back here
         self.capabilities = Capabilities(protocol="jsonlines", peer=describe(self.transport.getPeer()))
-        self._lines = LineBuffer(self.core.settings.limits.max_line_bytes)
+        self._lines = LineBuffer(lambda: core.limits.max_line_bytes)
         if self.settings.hello:
             self._write('{"type":"hello","protocol":"gateway-jsonlines/1"}')
         self.session = self.core.connect(self)

@@ -17,6 +17,8 @@ class Command:
     @ivar usage: the syntax, e.g. C{"tell <name> <text>"}.
     @ivar summary: one line for C{help}.
     @ivar aliases: other names for the same command.
+    @ivar admin: whether only accounts with the admin role may run (and
+        see) it; to anyone else it does not exist.
     """
 
     name: str
@@ -24,17 +26,24 @@ class Command:
     usage: str
     summary: str
     aliases: Tuple[str, ...] = ()
+    admin: bool = False
+
+    def allowed(self, session):
+        """
+        Whether C{session}'s account may run (and see) this command.
+        """
+        return not self.admin or session.account.role == "admin"
 
 
 def default_commands():
     """
     Every built-in command, in the order C{help} lists them.
     """
-    from gateway.core.commands import account, basic, cert, comms, keys, movement, reloading
+    from gateway.core.commands import account, admin, basic, cert, comms, keys, movement, reloading
 
     return (
         basic.COMMANDS + comms.COMMANDS + movement.COMMANDS + account.COMMANDS + keys.COMMANDS
-        + cert.COMMANDS + reloading.COMMANDS
+        + cert.COMMANDS + reloading.COMMANDS + admin.COMMANDS
     )
 
 

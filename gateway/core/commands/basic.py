@@ -12,13 +12,14 @@ def help_(session, args):
     dispatcher = session.core.dispatcher
     if args:
         command = dispatcher.commands.get(args.lower())
-        if command is None:
+        if command is None or not command.allowed(session):
             raise CommandError(f"There is no command '{escape(args)}'. Type 'help' for the list.")
         aliases = f" (also: {', '.join(command.aliases)})" if command.aliases else ""
         session.send(f"{command.usage}{aliases}\n  {command.summary}")
         return
-    width = max(len(c.name) for c in dispatcher.listed)
-    lines = [f"  {c.name.ljust(width)}  {c.summary}" for c in dispatcher.listed]
+    listed = [c for c in dispatcher.listed if c.allowed(session)]
+    width = max(len(c.name) for c in listed)
+    lines = [f"  {c.name.ljust(width)}  {c.summary}" for c in listed]
     session.send(
         "Commands:\n" + "\n".join(lines) + "\nExit names (north, n, up, ...) work as commands too. "
         "Type 'help <command>' for details."
@@ -47,12 +48,18 @@ def who(session, args):
     online = session.core.world.online()
     now = session.core.clock.seconds()
     width = max((len(s.account.name) for s in online), default=0)
-    count = session.core.metrics.players_online()
+    # Everyone in the world: a lingering player counts, an account with
+    # several connections attached counts once.
+    count = len(online)
     lines = [f"{count} {'player' if count == 1 else 'players'} online:"]
     for other in online:
-        caps = other.capabilities
-        via = caps.protocol + (" (secure)" if caps.secure else "")
-        lines.append(f"  {other.account.name.ljust(width)}  {via:<18} idle {describe_duration(now - other.last_input_at)}")
+        if other.lingering is not None:
+            via, state = "-", f"lingering {describe_duration(now - other.lingering.since)}"
+        else:
+            connections = other.connections()
+            via = ", ".join(s.capabilities.protocol + (" (secure)" if s.capabilities.secure else "") for s in connections)
+            state = f"idle {describe_duration(now - max(s.last_input_at for s in connections))}"
+        lines.append(f"  {other.account.name.ljust(width)}  {via:<18} {state}")
     session.send("\n".join(lines))
 
 

@@ -59,22 +59,18 @@ class SSHOptions:
     max_unsent_bytes: int = _setting(262144, _at_least(4096))
 
 
-def host_key_paths(config, settings):
+def host_key_paths(core, settings):
     """
     Where each host key lives: the configured path (relative to the
     configuration file), or its default name in the data directory.
 
-    @param config: the daemon's L{gateway.config.Config}.
+    @param core: the listener's L{gateway.interfaces.IGatewayCore}.
     @param settings: the listener's L{SSHOptions}.
     @return: L{hostkeys.HostKeyKind} to L{pathlib.Path}.
     """
     from gateway.frontends.ssh.hostkeys import KINDS
 
-    return {
-        kind: config.resolve(getattr(settings, kind.option)) if getattr(settings, kind.option)
-        else config.data_dir / kind.file_name
-        for kind in KINDS
-    }
+    return {kind: core.file_path(getattr(settings, kind.option), kind.file_name) for kind in KINDS}
 
 
 def build_factory(core, portal, options):
@@ -90,13 +86,13 @@ def build_factory(core, portal, options):
     from gateway.frontends.ssh.server import GatewaySSHFactory
 
     settings = build_settings(SSHOptions, options, "options")
-    config = core.settings
-    keys = host_keys(host_key_paths(config, settings))
+    paths = host_key_paths(core, settings)
+    keys = host_keys(paths)
     # The operator's banner goes to everyone before authentication; the
     # built-in one is a hint for newcomers, after a failed password.
     banner = (settings.banner or _BANNERS[settings.new_accounts]).format(
-        host=config.server.host_name, user=settings.sign_up_user
+        host=core.status().host_name, user=settings.sign_up_user
     )
     if settings.banner:
-        return GatewaySSHFactory(core, portal, settings, keys, core.clock, banner)
-    return GatewaySSHFactory(core, portal, settings, keys, core.clock, "", banner)
+        return GatewaySSHFactory(core, portal, settings, keys, core.clock, banner, host_key_paths=paths)
+    return GatewaySSHFactory(core, portal, settings, keys, core.clock, "", banner, host_key_paths=paths)

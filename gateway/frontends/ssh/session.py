@@ -144,7 +144,7 @@ class SessionChannel(SSHChannel):
         Read input through the line editor when there is a terminal, as
         plain lines otherwise.
         """
-        max_chars = self._core.settings.limits.max_line_bytes
+        max_chars = self._core.limits.max_line_bytes
         if self._pty:
             self._terminal = ServerProtocol(LineEditor, self._line, self._end_of_input, max_chars)
             self._terminal.makeConnection(self)
@@ -156,11 +156,7 @@ class SessionChannel(SSHChannel):
     def _start_shell(self):
         if self._gone:
             return
-        account = self.avatar.account
-        if account is None:
-            self.session = self._core.connect(self)
-        else:
-            self.session = self._core.connect_authenticated(self, account)
+        self.session = self._core.connect(self, self.avatar.account)
         early, self._early = self._early, []
         for text in early:
             self.session.line_received(text)
@@ -233,12 +229,12 @@ class SessionChannel(SSHChannel):
 
     def _line(self, text):
         if self._mode == "exec":
-            if len(self._early) < self._core.settings.limits.max_pending_lines:
+            if len(self._early) < self._core.limits.max_pending_lines:
                 self._early.append(text)
             self._answer()
         elif self.session is not None:
             self.session.line_received(text)
-        elif len(self._early) < self._core.settings.limits.max_pending_lines:
+        elif len(self._early) < self._core.limits.max_pending_lines:
             self._early.append(text)
 
     def _answer(self):

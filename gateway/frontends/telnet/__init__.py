@@ -1,7 +1,8 @@
 """
 The telnet frontend, for telnet and MUD clients.
 
-L{transport} parses bytes and negotiates options (RFC 1143), L{frontend}
+L{codec} parses bytes and negotiates options (RFC 1143) for either end of
+a connection, L{transport} is its server end, L{frontend}
 adapts the connection to a core session, and one module per option family
 does the rest: L{terminal} (NAWS, TTYPE/MTTS), L{environ} (NEW-ENVIRON/MNES),
 L{charset}, L{mssp}, L{gmcp}, L{mccp} and L{base} (EOR).  L{options} validates a

@@ -9,6 +9,11 @@ WILL, WONT, DO, DONT = telnet.WILL, telnet.WONT, telnet.DO, telnet.DONT
 GA, NOP = telnet.GA, telnet.NOP
 #: The END-OF-RECORD command (RFC 885), sent after a prompt.
 EOR_MARK = telnet.EOR
+#: The commands after IAC that take no option (RFC 854, and EOR): NOP, DM,
+#: BRK, IP, AO, AYT, EC, EL, GA and END-OF-RECORD.
+COMMANDS = frozenset(
+    [telnet.NOP, telnet.DM, telnet.BRK, telnet.IP, telnet.AO, telnet.AYT, telnet.EC, telnet.EL, telnet.GA, EOR_MARK]
+)
 
 ECHO = b"\x01"  # RFC 857
 SGA = b"\x03"  # RFC 858, suppress go-ahead

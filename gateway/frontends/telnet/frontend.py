@@ -62,7 +62,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
 
     def __init__(self, core, settings):
         """
-        @param core: the L{gateway.core.game.GameCore}.
+        @param core: the L{gateway.interfaces.IGatewayCore}.
         @param settings: this listener's L{gateway.frontends.telnet.options.TelnetOptions}.
         """
         self.core = core
@@ -80,7 +80,7 @@ class TelnetFrontend(telnet.TelnetProtocol):
             utf8=self.encoding == "utf-8", secure=secure, certificate=self.transport.certificate,
         )
         core = self.core  # not self: the buffer must not point back here
-        self._lines = LineBuffer(lambda: core.settings.limits.max_line_bytes)
+        self._lines = LineBuffer(lambda: core.limits.max_line_bytes)
         nodelay = getattr(self.transport.transport, "setTcpNoDelay", None)
         if nodelay is not None and self.settings.nodelay:
             # Send each write at once rather than wait for the client's
@@ -106,14 +106,11 @@ class TelnetFrontend(telnet.TelnetProtocol):
         Hand the session the lines received, until they are used up or the
         session pauses input.
         """
-        # One batch per read: what these lines make the core send to each
-        # session goes out as one write per session (see Outbox).
-        with self.core.outbox.batch():
-            for line in self._lines.lines():
-                if line is TOO_LONG:
-                    self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-                else:
-                    self.session.line_received(decode_line(line, self.encoding))
+        for line in self._lines.lines():
+            if line is TOO_LONG:
+                self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
+            else:
+                self.session.line_received(decode_line(line, self.encoding))
 
     def connectionLost(self, reason):
         if self._keepalive is not None and self._keepalive.running:

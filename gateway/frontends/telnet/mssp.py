@@ -16,18 +16,18 @@ def status_fields(core, port, settings):
     protocols this listener speaks, then the operator's own fields from
     C{[mssp]}.
 
-    @param core: the L{gateway.core.game.GameCore}.
+    @param core: the listener's L{gateway.interfaces.IGatewayCore}.
     @param port: the listener's port, or L{None} (UNIX sockets).
     @param settings: the listener's L{gateway.frontends.telnet.options.TelnetOptions}.
     @return: C{(name, values)} pairs, C{values} a L{list} of L{str}.
     """
-    config = core.settings
+    status = core.status()
     flag = lambda on: "1" if on else "0"  # noqa: E731
     fields = [
-        ("NAME", [config.server.name]),
-        ("PLAYERS", [str(core.metrics.players_online())]),
-        ("UPTIME", [str(int(core.metrics.started_at))]),
-        ("HOSTNAME", [config.server.host_name]),
+        ("NAME", [status.name]),
+        ("PLAYERS", [str(status.online)]),
+        ("UPTIME", [str(int(status.started_at))]),
+        ("HOSTNAME", [status.host_name]),
         ("CODEBASE", [f"gateway {__version__}"]),
         ("ANSI", ["1"]), ("UTF-8", ["1"]), ("XTERM 256 COLORS", ["1"]), ("XTERM TRUE COLORS", ["1"]),
         ("MCCP", [flag(settings.mccp)]), ("GMCP", [flag(settings.gmcp)]),
@@ -35,7 +35,7 @@ def status_fields(core, port, settings):
     ]
     if port is not None:
         fields.insert(3, ("PORT", [str(port)]))
-    for name, value in config.mssp.fields.items():
+    for name, value in status.listing.items():
         values = value if isinstance(value, list) else [value]
         fields.append((name, [str(v) for v in values]))
     return fields

@@ -13,7 +13,7 @@ from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
-from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.protocols.policies import WrappingFactory
 from zope.interface import implementer
 
 from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerprint
@@ -115,7 +115,7 @@ class HandshakeGateFactory(WrappingFactory):
 
 
 @implementer(IHandshakeListener)
-class HandshakeGate(ProtocolWrapper):
+class HandshakeGate(Protocol):
     """
     One connection's gate.  Until the handshake completes and the client
     certificate has been accepted, the frontend's protocol is not connected
@@ -130,7 +130,8 @@ class HandshakeGate(ProtocolWrapper):
             C{wrappedProtocol} at all, when the connection limits turn the
             client away (see L{TLSFactory.refuse}).
         """
-        super().__init__(factory, wrappedProtocol)
+        self.factory = factory
+        self.wrappedProtocol = wrappedProtocol
         self._refusal_message = refusal
         self._timer = None
         self._state = "new"
@@ -138,9 +139,9 @@ class HandshakeGate(ProtocolWrapper):
         self._early = []
 
     def makeConnection(self, transport):
-        # Like ProtocolWrapper.makeConnection, minus connecting the wrapped
-        # protocol, which waits for the handshake and the certificate check.
-        Protocol.makeConnection(self, transport)
+        # The wrapped protocol is connected later, to the TLS transport,
+        # after the handshake and the certificate check.
+        super().makeConnection(transport)
         self.factory.registerProtocol(self)
 
     def connectionMade(self):

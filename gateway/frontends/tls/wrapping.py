@@ -3,16 +3,18 @@ TLS as a service of the daemon: the shared context, the handshake limits,
 and wrapping listeners' factories.
 """
 
+import functools
+
 from twisted.application.service import Service
 from twisted.internet.interfaces import ISSLTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
-from zope.interface import implementer, providedBy
-from zope.interface.declarations import Provides
+from zope.interface import implementer
 
+from gateway.frontends.output import HeldWrites
 from gateway.frontends.tls.context import ServerTLS
 from gateway.frontends.tls.handshake import HandshakeGate, HandshakeGateFactory, HandshakeLimits
 from gateway.interfaces import IRefusingFactory
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 
 
 @implementer(ISSLTransport)
@@ -20,31 +22,39 @@ class TLSProtocol(TLSMemoryBIOProtocol):
     """
     Twisted's TLS protocol, an L{ISSLTransport} (as Twisted's own
     C{startTLS} marks its transports), so frontends and libraries that look
-    for TLS find it, with zope.interface's declarations kept warm.
+    for TLS find it, whose plaintext output of one read (and of the
+    handshake's end, when the frontend starts) leaves as one TLS record.
 
     Not the C{BufferingTLSTransport} newer Twisted uses by default: it
     holds small writes until a C{callLater(0)} per connection, and the
     connection's output (L{gateway.frontends.output.SocketOutput}, under
     TLS) already holds everything until the end of the reactor's turn: with
     both, the encrypted output of one turn often left in two system calls
-    instead of one.  This way each write is its own TLS record, and the
-    records of a turn leave together, on every Twisted version.
+    instead of one.  This way the records of a turn leave together, on
+    every Twisted version.
 
-    Its C{makeConnection} declares each interface of its transport in
-    turn, and each declaration replaces the one before, so zope.interface
-    drops it from its cache at once and builds it again, resolution order
-    and all, for the next connection: a tenth of a TLS listener's work per
-    connection (see docs/benchmarks.md).  Holding on to them, once per kind
-    of transport, lets every later connection find them in the cache.
+    @ivar plaintext: the L{HeldWrites} holding what the frontend writes
+        during a read.
     """
 
-    _declarations = {}
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plaintext = HeldWrites(functools.partial(TLSMemoryBIOProtocol.write, self))
 
-    def makeConnection(self, transport):
-        provided = providedBy(transport)
-        if provided not in self._declarations:
-            self._declarations[provided] = [Provides(type(self), interface) for interface in provided]
-        super().makeConnection(transport)
+    def dataReceived(self, data):
+        with self.plaintext.holding():
+            super().dataReceived(data)
+
+    def write(self, data):
+        self.plaintext.write(data)
+
+    def loseConnection(self):
+        self.plaintext.release()
+        super().loseConnection()
+
+    def abortConnection(self):
+        self.plaintext.discard()
+        super().abortConnection()
 
 
 @implementer(IRefusingFactory)
@@ -70,10 +80,12 @@ class TLSFactory(TLSMemoryBIOFactory):
         return self.protocol(self, HandshakeGate(gates, None, refusal=message))
 
 
-@implementer(IReloadable)
+@implementer(IReconfigurable)
 class TLSService(Service):
     """
-    Owns the daemon's L{ServerTLS}; reloading it reloads the certificate.
+    Owns the daemon's L{ServerTLS}; a reload reads the certificate and key
+    files again (their paths, like the rest of C{[tls]}, change with a
+    restart).
     """
 
     name = "tls"
@@ -86,7 +98,7 @@ class TLSService(Service):
         self.tls = tls
         self.limits = limits
 
-    def reload(self):
+    def reconfigService(self, new_config):
         return self.tls.reload()
 
     def wrap(self, factory, listener, bound):

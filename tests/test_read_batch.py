@@ -1,6 +1,8 @@
 """
-A telnet connection's writes: what its start and each read write leaves
-as one write, in order.
+One output path for every listener: what a connection's start and each
+read make its protocol write leaves as one write, in order (the limits
+wrapper, L{gateway.frontends.limits.LimitedProtocol}, and the L{HeldWrites}
+it and the TLS layer hold a read's writes in).
 """
 
 from twisted.internet.address import IPv4Address
@@ -10,10 +12,10 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from gateway.frontends.output import HeldWrites
 from gateway.frontends.telnet import build_factory
-from gateway.frontends.telnet.batch import BatchingTransport
-from gateway.frontends.telnet.codes import IAC, NAWS, SB, SE, TTYPE, WILL
-from tests.helpers import make_core
+from gateway.frontends.telnet.codes import DO, ECHO, IAC, NAWS, SB, SE, TTYPE, WILL
+from tests.helpers import limited, make_core
 from tests.telnet_fixtures import BANNER, OFFERS
 from tests.test_tls_certificates import captured_log
 
@@ -40,8 +42,9 @@ class StartAndReadTests(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
         self.core = make_core(self.clock)
-        self.protocol = build_factory(self.core, self.core.portal, {}).buildProtocol(None)
+        factory = limited(build_factory(self.core, self.core.portal, {}), self.core)
         self.wire = WriteRecorder()
+        self.protocol = factory.buildProtocol(self.wire.getPeer())
         self.protocol.makeConnection(self.wire)
 
     def test_start_is_one_write(self):
@@ -68,46 +71,66 @@ class StartAndReadTests(SynchronousTestCase):
         A connection closed while a read is handled gets what was written
         before the close.
         """
+        self.protocol.dataReceived(b"Alice\r\nyes\r\nsecret1\r\n" + IAC + DO + ECHO + b"secret1\r\n")
         del self.wire.writes[:]
-        with self.protocol.batching.batch():
-            self.protocol.protocol.session.close("Goodbye.")
-        self.assertEqual(self.wire.writes, [b"Goodbye.\r\n", "close"])
+        self.protocol.dataReceived(b"say bye\r\nquit\r\n")
+        self.assertEqual(self.wire.writes[1:], ["close"])
+        self.assertTrue(self.wire.writes[0].endswith(b"Goodbye.\r\n"))
+
+    def test_lines_frontend_read_is_one_write(self):
+        """
+        A protocol that knows nothing of batching (the lines frontend, or a
+        plugin's) gets the same: one write per read.
+        """
+        from gateway.frontends.lines import build_factory as lines_factory
+
+        factory = limited(lines_factory(self.core, self.core.portal, {}), self.core)
+        protocol = factory.buildProtocol(self.wire.getPeer())
+        wire = WriteRecorder()
+        protocol.makeConnection(wire)
+        del wire.writes[:]
+        protocol.dataReceived(b"Bob\nyes\n")
+        self.assertEqual(len(wire.writes), 1)
 
 
-class BatchingTransportTests(SynchronousTestCase):
+class HeldWritesTests(SynchronousTestCase):
     def setUp(self):
-        self.wire = WriteRecorder()
-        self.batching = BatchingTransport(self.wire)
+        self.writes = []
+        self.held = HeldWrites(self.writes.append)
 
-    def test_written_through_outside_a_batch(self):
-        self.batching.write(b"a")
-        self.batching.writeSequence([b"b", b"c"])
-        self.assertEqual(self.wire.writes, [b"a", b"bc"])
+    def test_written_through_outside_a_hold(self):
+        self.held.write(b"a")
+        self.held.write(b"b")
+        self.assertEqual(self.writes, [b"a", b"b"])
 
-    def test_held_until_the_outermost_batch_closes(self):
-        with self.batching.batch():
-            self.batching.write(b"a")
-            with self.batching.batch():
-                self.batching.write(b"b")
-            self.assertEqual(self.wire.writes, [])
-        self.assertEqual(self.wire.writes, [b"ab"])
+    def test_held_until_the_outermost_hold_ends(self):
+        with self.held.holding():
+            self.held.write(b"a")
+            with self.held.holding():
+                self.held.write(b"b")
+            self.assertEqual(self.writes, [])
+        self.assertEqual(self.writes, [b"ab"])
 
-    def test_released_when_the_batch_fails(self):
+    def test_released_when_the_read_fails(self):
         with self.assertRaises(ZeroDivisionError):
-            with self.batching.batch():
-                self.batching.write(b"a")
+            with self.held.holding():
+                self.held.write(b"a")
                 1 / 0
-        self.assertEqual(self.wire.writes, [b"a"])
+        self.assertEqual(self.writes, [b"a"])
 
-    def test_close_in_a_batch_keeps_the_order(self):
-        with self.batching.batch():
-            self.batching.write(b"before")
-            self.batching.loseConnection()
-            self.batching.write(b"after")
-        self.assertEqual(self.wire.writes, [b"before", "close", b"after"])
+    def test_release_before_a_close_keeps_the_order(self):
+        with self.held.holding():
+            self.held.write(b"before")
+            self.held.release()
+            self.writes.append("close")
+            self.held.write(b"after")
+        self.assertEqual(self.writes, [b"before", "close", b"after"])
 
-    def test_anything_else_is_the_wrapped_transport(self):
-        self.assertEqual(self.batching.getPeer(), self.wire.getPeer())
+    def test_discarded_when_cut(self):
+        with self.held.holding():
+            self.held.write(b"lost")
+            self.held.discard()
+        self.assertEqual(self.writes, [])
 
 
 class ConnectionLogTests(SynchronousTestCase):
