@@ -20,6 +20,7 @@ from gateway.core.status import CoreStatus
 from gateway.core.throttle import LoginGuard
 from gateway.errors import SessionClosed
 from gateway.interfaces import IAccount, IGatewayCore
+from gateway.logtext import loggable
 from gateway.metrics import ATTACHED, COMMAND, LOGGING_IN, PLAYING, Metrics
 
 
@@ -249,11 +250,12 @@ class GameCore:
         session.account = account
         self.metrics.session_state(session, PLAYING)
         previous = self.world.find_online(account.name)
-        if previous is not None and previous.lingering is not None:
-            self.lingering.resume(previous, session)
-        elif previous is not None and self.settings.sessions.per_account == "attach":
+        if previous is not None and previous.lingering is None and self.settings.sessions.per_account == "attach":
             self._attach(previous, session)
             return
+        self.lingering.issue(session)
+        if previous is not None and previous.lingering is not None:
+            self.lingering.resume(previous, session)
         elif previous is not None:
             self.take_place(previous, session)
             reason = "You have logged in from another connection; this one is being closed."
@@ -271,6 +273,31 @@ class GameCore:
         if "look" in self.dispatcher.commands:
             self.dispatcher.dispatch(session, "look")
         self.games.logged_in(session)
+
+    def resume_with_token(self, session, name, token):
+        """
+        Resume the session of account C{name} for C{session}, which is
+        logging in, with a resume token (see L{Lingering.issue}).  The
+        attempt counts for the login throttles as a password would, and
+        is refused while they ask the client to wait.
+
+        @return: C{True} when C{session} took over the account's session,
+            C{False} when the token was refused.
+        """
+        if session.account is not None or session.closed or not session.waiting:
+            return False
+        host = session.capabilities.host
+        if self.guard.login_wait(host, name):
+            return False
+        self.guard.login_attempted(host, name)
+        resumed = self.lingering.redeem(name, token)
+        if resumed is None:
+            self.log.info("Refused a resume token for {name} from {peer}", name=loggable(name), peer=session.capabilities.peer)
+            return False
+        self.guard.login_succeeded(host, name)
+        session.cancel_question()
+        self.enter(session, resumed.account, "resume token")
+        return True
 
     def _attach(self, primary, session):
         """
@@ -296,6 +323,7 @@ class GameCore:
         """
         room = old.room
         self.world.leave(old)
+        self.lingering.forget(old)
         old.room = None
         self.world.enter(new, room)
         self.metrics.session_state(old, None)
@@ -308,6 +336,7 @@ class GameCore:
         room = session.room
         online = self.world.find_online(session.account.name) is session
         self.world.leave(session)
+        self.lingering.forget(session)
         if online:
             self.world.announce(room, f"{session.account.name} has left.")
             self.games.left(session)
