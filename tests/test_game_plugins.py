@@ -406,8 +406,14 @@ from gateway.core.commands import Command
 from gateway.game import Game
 
 class Dice(Game):
+    tick_interval = 5.0
+
     def setup(self, core):
         {setup}
+
+    def tick(self, core):
+        for session in core.world.online():
+            session.send("Tick: " + {answer!r})
 
 def roll(session, args):
     session.send({answer!r})
@@ -494,6 +500,17 @@ class ReloadTests(ReloadFixture):
         self.assertTrue(self.core.games.reload().ok)
         self.assertIn("tower", self.core.world.rooms)
         self.assertEqual(self.core.world.occupants("tower"), [])
+
+    def test_ticks_follow_the_version_in_service(self):
+        alice, session = sign_up(self.core, "alice")
+        self.write("Version two.")
+        self.assertTrue(self.core.games.reload().ok)
+        self.write("", source="raise ImportError('version three is broken')\n")
+        self.assertFalse(self.core.games.reload().ok)
+        self.core.clock.advance(5)
+        self.assertEqual(alice.lines(), "Tick: Version two.")
+        self.core.games.stop()
+        self.assertEqual(self.core.clock.getDelayedCalls(), [])
 
     def test_import_failure_keeps_the_old_version(self):
         alice, session = sign_up(self.core, "alice")
