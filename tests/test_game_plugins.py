@@ -499,6 +499,13 @@ class ReloadTests(ReloadFixture):
         session.line_received("roll")
         self.assertEqual(alice.lines(), "You roll a 4.")
 
+    def test_package_holding_gateway_itself_refused(self):
+        self.plugin.package = "gateway"
+        result = self.core.games.reload()
+        self.assertFalse(result.ok)
+        self.assertIn("the game plugin package 'gateway' holds gateway.core.game, which cannot be imported afresh", result.message)
+        self.assertIs(sys.modules["gateway.core.game"].GameCore, type(self.core))
+
     def test_occupied_room_kept(self):
         alice, session = sign_up(self.core, "alice")
         session.line_received("north")
