@@ -258,9 +258,7 @@ class GameCore:
             self.lingering.resume(previous, session)
         elif previous is not None:
             self.take_place(previous, session)
-            reason = "You have logged in from another connection; this one is being closed."
-            for old in [previous] + previous.attached:
-                old.close(reason)
+            previous.close("You have logged in from another connection; this one is being closed.")
             session.send("You were already connected; that connection has been closed and you carry on here.")
         else:
             self.world.enter(session, self.world.place_for(account.location))
