@@ -181,7 +181,18 @@ class GameCore:
         return session, session.run(self.dispatcher.dispatch, line)
 
     def _open(self, transport):
-        session = Session(self, transport)
+        return self.track(Session(self, transport))
+
+    def track(self, session):
+        """
+        Count C{session} among the daemon's sessions: it is watched for
+        idleness, follows reloaded limits, is closed at shutdown, and its
+        end is logged when its core calls L{disconnected}.  The upstream
+        cores (L{gateway.upstream.core.UpstreamCore}) track the sessions
+        they open here.
+
+        @return: C{session}.
+        """
         self.sessions.add(session)
         self.metrics.session_state(session, LOGGING_IN)
         limits = self.settings.limits
@@ -192,14 +203,26 @@ class GameCore:
         return session
 
     async def _log_in(self, session):
+        account, method = await self.authenticate(session)
+        if account is not None and not session.closed and session.account is None:
+            self.enter(session, account, method)
+
+    async def authenticate(self, session):
+        """
+        Log a session in to an account: by the client certificate bound to
+        it (C{cert add}), else with the login dialogue.  The upstream cores
+        with C{login = "gateway"} use it too.
+
+        @return: C{(account, method)}: the L{IAccount} or L{None} (the
+            dialogue gave up), and C{"client certificate"} or L{None} (the
+            dialogue), for the log.
+        @raise SessionClosed: when the client left meanwhile.
+        """
         if session.capabilities.certificate:
             account = await self._certified_account(session)
             if account is not None:
-                self.enter(session, account, "client certificate")
-                return
-        account = await login_dialogue(session)
-        if account is not None and not session.closed and session.account is None:
-            self.enter(session, account)
+                return account, "client certificate"
+        return await login_dialogue(session), None
 
     async def _certified_account(self, session):
         """
