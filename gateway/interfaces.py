@@ -383,7 +383,11 @@ class IGame(Interface):
 
     def logged_in(session):
         """
-        A player logged in and is in the world, in C{session.room}.
+        A player logged in and is in the world, in C{session.room}.  It
+        runs again (with no L{left} before) when a player logs in while
+        still connected elsewhere, or comes back to their lingering
+        session: C{session} is then the new one, in the same place.  A
+        connection that attaches to an account's session runs nothing.
 
         @param session: the player's L{gateway.core.session.Session}.
         """
