@@ -251,6 +251,16 @@ class HookTests(SynchronousTestCase):
         self.assertEqual(alice.lines(), "The censor does not let you say that.")
         self.assertEqual(bob.lines(), "")
 
+    def test_setup_failure_stops_the_start(self):
+        class Broken(Game):
+            def setup(self, core):
+                raise KeyError("no table")
+
+        events = []
+        error = self.assertRaises(StartupError, core_with, ("one", Recorder("one", events)), ("broken", Broken()))
+        self.assertEqual(str(error), "game plugin 'broken' failed to set up: KeyError: 'no table'")
+        self.assertEqual(len(self.flushLoggedErrors(KeyError)), 1)
+
     def test_failing_hook_costs_one_line(self):
         events = []
 
@@ -507,6 +517,7 @@ class ReloadTests(ReloadFixture):
         self.assertTrue(self.core.games.reload().ok)
         self.write("", source="raise ImportError('version three is broken')\n")
         self.assertFalse(self.core.games.reload().ok)
+        self.assertEqual(len(self.flushLoggedErrors(ImportError)), 1)
         self.core.clock.advance(5)
         self.assertEqual(alice.lines(), "Tick: Version two.")
         self.core.games.stop()
@@ -626,6 +637,7 @@ class ReloadGameCommandTests(ReloadFixture):
         status, out, err = self.run_admin(data_dir)
         self.assertEqual((status, out), (1, ""))
         self.assertRegex(err, r"^gateway-admin: Reload failed, the previous version is still running: .*gone .*\(reference [0-9a-f]{8}\)\n$")
+        self.assertEqual(len(self.flushLoggedErrors(ImportError)), 1)
         service.stopService()
         self.assertFalse((data_dir / "gateway.pid").exists())
 
