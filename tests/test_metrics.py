@@ -252,6 +252,36 @@ class UpstreamMetricsTests(SynchronousTestCase):
         self.assertEqual(sample(metrics, "gateway_upstream_connect_failures_total", upstream="mud"), 2)
 
 
+    def test_lingering_keeps_the_game_connection(self):
+        clock = Clock()
+        game = make_core(clock)
+        owner, session = sign_up(game, "alice")
+        session.line_received("quit")
+        owner.disconnect()
+        core, endpoint = upstream_core(game, login="gateway")
+
+        def log_in(protocol):
+            transport = RecordingTransport(protocol)
+            transport.session = session = core.connect(transport)
+            session.line_received("alice")
+            session.line_received("secret1")
+            endpoint.flush()
+            return transport
+
+        def connected():
+            return sample(game.metrics, "gateway_upstream_connections", upstream="mud", state="connected")
+
+        log_in("telnet").disconnect()
+        self.assertEqual(connected(), 1)
+        self.assertEqual(game.metrics.sessions(), {("telnet", "lingering"): 1})
+        log_in("ssh").disconnect()
+        self.assertEqual(connected(), 1)
+        self.assertEqual(game.metrics.sessions(), {("ssh", "lingering"): 1})
+        clock.advance(game.settings.sessions.linger)
+        self.assertEqual(connected(), 0)
+        self.assertEqual(game.metrics.sessions(), {})
+
+
 class HandshakeMetricsTests(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()

@@ -392,10 +392,11 @@ class UpstreamCore:
         self.lingering.forget(old)
         new.relay = relay
         relay.session = new
+        self.metrics.session_state(old, None)
         self.metrics.session_state(new, PLAYING)
         self.metrics.upstream_state(old, self.upstream.name, None)
-        self.metrics.upstream_state(new, self.upstream.name, CONNECTED)
         if relay.connected:
+            self.metrics.upstream_state(new, self.upstream.name, CONNECTED)
             relay.transport.resumeProducing()
             relay.capabilities_changed()
 
