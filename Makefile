@@ -20,8 +20,10 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
+# The example game plugin is installed too: the integration tests use it
+# as an installed plugin (the Debian run puts a copy on PYTHONPATH).
 venv: $(VENV)/bin/python
-	$(VENV)/bin/pip install -q ".[test]"
+	$(VENV)/bin/pip install -q ".[test]" ./examples/dice
 
 # Install the package into the virtualenv and run the daemon in the
 # foreground on the embedded defaults (loopback ports, data in ./var).

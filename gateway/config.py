@@ -178,6 +178,21 @@ def _one_of(*choices):
     return check
 
 
+@dataclass(frozen=True)
+class SessionSettings:
+    """
+    The C{[sessions]} section: what becomes of a player whose connection
+    drops, and of a second connection to an online account (see
+    L{gateway.core.linger}).
+    """
+
+    linger: float = _setting(300.0, _at_least(0))
+    replay_lines: int = _setting(200, _at_least(1))
+    replay_bytes: int = _setting(65536, _at_least(1024))
+    per_account: str = _setting("replace", _one_of("replace", "attach"))
+    flicker: bool = _setting(False)
+
+
 def _fingerprints(value):
     from gateway.auth.fingerprints import normalize_fingerprint
 
@@ -273,6 +288,7 @@ class Config:
     tls: TLSSettings
     shutdown: ShutdownSettings
     mssp: MsspSettings
+    sessions: SessionSettings
     listeners: Dict[str, ListenerSettings]
 
     def resolve(self, value):
@@ -309,6 +325,7 @@ _SECTIONS = {
     "tls": TLSSettings,
     "shutdown": ShutdownSettings,
     "mssp": MsspSettings,
+    "sessions": SessionSettings,
 }
 
 _TYPE_NAMES = {

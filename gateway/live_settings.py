@@ -21,6 +21,7 @@ LIVE_SETTINGS = {
     "login": None,
     "shutdown": None,
     "server": ("banner",),
+    "sessions": None,
     "game": None,
 }
 

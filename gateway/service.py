@@ -27,7 +27,7 @@ from gateway.frontends.plugin import available_frontends
 from gateway.frontends.proxied import ProxiedFactory
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, load_games
-from gateway.game.reloading import GameReloadService
+from gateway.game.reloading import GamePluginsService, GameReloadService
 from gateway.listener import ListenerService
 from gateway.notify import Notifier, NotifyService
 from gateway.logtext import show_debug
@@ -244,6 +244,7 @@ def build_service(config, reactor, load=None):
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
     limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
+    GamePluginsService(core, config.data_dir).setServiceParent(top)
     shutdown = ShutdownService(core, limiter, config.shutdown, reactor)
     shutdown.setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)

@@ -3,6 +3,7 @@ Shared test fixtures: an in-memory store, a fast hasher, a recording
 transport and a ready-made core.
 """
 
+import dataclasses
 import sqlite3
 
 import argon2
@@ -117,6 +118,17 @@ TEST_ROOMS = {
     "yard": Room("yard", "The Yard", "A muddy yard.", {"south": "hall"}),
     "attic": Room("attic", "The Attic", "Dusty.", {"down": "hall"}),
 }
+
+
+def with_settings(config=None, **sections):
+    """
+    C{config} (the defaults when L{None}) with keys of its sections
+    replaced: C{with_settings(sessions={"linger": 0})}.
+    """
+    config = config or load_config()
+    return dataclasses.replace(
+        config, **{name: dataclasses.replace(getattr(config, name), **keys) for name, keys in sections.items()}
+    )
 
 
 def make_core(clock=None, config=None, commands=None, games=None, store=None):

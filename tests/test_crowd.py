@@ -30,8 +30,9 @@ class CrowdTests(SynchronousTestCase):
 
     def test_departures_announced_once_the_room_is_small_again(self):
         bob, _ = sign_up(self.core, "Bob")
-        carol, _ = sign_up(self.core, "Carol")
+        carol, carol_session = sign_up(self.core, "Carol")
         self.alice.clear()
+        carol_session.line_received("quit")
         carol.disconnect()
         self.assertIn("Carol has left.", self.alice.lines())
 

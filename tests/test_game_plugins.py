@@ -27,7 +27,7 @@ from gateway.errors import CommandError, ConfigError, StartupError
 from gateway.game import Game, LazyGame
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, command_table, load_games
-from gateway.game.reloading import REQUEST_FILE, RESULT_FILE, GameReloadService
+from gateway.game.reloading import REQUEST_FILE, RESULT_FILE, GamePluginsService, GameReloadService
 from gateway.interfaces import IGame, IGamePlugin
 from gateway.store import accounts
 from gateway.store.database import Store
@@ -92,8 +92,9 @@ class DiscoveryTests(SynchronousTestCase):
             self.assertIn("game.plugins must be", str(error))
 
     def test_unknown_plugin_named(self):
-        error = self.assertRaises(StartupError, load_games, ["core", "dice"], available_games())
-        self.assertEqual(str(error), "game.plugins: 'dice' is not an installed game plugin (available: core)")
+        available = {"core": available_games()["core"], "cards": LazyGame("cards", "Cards", "gateway.core.commands:game")}
+        error = self.assertRaises(StartupError, load_games, ["core", "dice"], available)
+        self.assertEqual(str(error), "game.plugins: 'dice' is not an installed game plugin (available: cards, core)")
 
     def test_plugin_failing_to_import_named(self):
         available = {"bad": LazyGame("bad", "Broken", "gateway_no_such_module:game")}
@@ -165,6 +166,7 @@ class HookTests(SynchronousTestCase):
         core = core_with(("one", Recorder("one", events)), ("two", Recorder("two", events)))
         transport, session = sign_up(core, "alice")
         session.line_received("north")
+        session.line_received("quit")
         transport.disconnect()
         self.assertEqual(events, [
             ("one", "logged_in", "alice"), ("two", "logged_in", "alice"),
@@ -371,6 +373,25 @@ def game():
 """
 
 
+def keep_modules(test, package):
+    """
+    Put the modules of C{package} back as they are now once C{test} ends,
+    so the modules a reload imported afresh do not outlive the test.
+    """
+    prefix = package + "."
+    saved = {name: module for name, module in sys.modules.items() if name == package or name.startswith(prefix)}
+
+    def restore():
+        for name in [name for name in sys.modules if name == package or name.startswith(prefix)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        for name, module in saved.items():
+            parent, _, child = name.rpartition(".")
+            setattr(sys.modules[parent], child, module)
+
+    test.addCleanup(restore)
+
+
 class ReloadFixture(SynchronousTestCase):
     """
     A core serving C{core} and a C{dice} plugin whose module the test
@@ -378,6 +399,7 @@ class ReloadFixture(SynchronousTestCase):
     """
 
     def setUp(self):
+        keep_modules(self, "gateway.core.commands")
         self.root = Path(self.mktemp()).resolve()
         self.package = f"gamereload_{uuid.uuid4().hex[:8]}"
         (self.root / self.package).mkdir(parents=True)
@@ -515,14 +537,14 @@ class ReloadGameCommandTests(ReloadFixture):
     def daemon(self):
         data_dir = Path(self.mktemp())
         data_dir.mkdir()
-        service = GameReloadService(self.core, data_dir)
+        service = GamePluginsService(self.core, data_dir)
         self.core.settings = load_config_with(self.core.settings, ["core", "dice"])
         service.startService()
         signals = []
 
         def kill(pid, number):
             signals.append((pid, number))
-            service.reload()
+            GameReloadService(self.core, data_dir).reload()
 
         self.patch(admin.os, "kill", kill)
         return data_dir, service, signals
@@ -544,3 +566,19 @@ class ReloadGameCommandTests(ReloadFixture):
         data_dir.mkdir()
         status, out, err = self.run_admin(data_dir)
         self.assertEqual((status, err), (1, f"gateway-admin: no daemon is running on {data_dir.resolve()} (no gateway.pid there)\n"))
+
+
+class ServiceTreeTests(SynchronousTestCase):
+    def test_plugins_stop_after_the_sessions_end(self):
+        """
+        Children stop last added first: the game plugins are taken out of
+        service after the shutdown has ended the sessions, so every
+        C{left} hook runs on a game still in service.
+        """
+        from gateway.tap import Options, makeService
+
+        options = Options()
+        options.parseOptions(["--data-dir", self.mktemp()])
+        names = [service.name for service in makeService(options)]
+        self.assertLess(names.index("game-plugins"), names.index("sessions"))
+        self.assertLess(names.index("config"), names.index("game"))

@@ -120,6 +120,7 @@ class CertificateLoginTests(TestCase):
         self.core = make_core(self.clock)
         owner, session = sign_up(self.core, "Alice")
         self.successResultOf(self.core.store.bind_certificate(session.account.id, FINGERPRINT))
+        session.line_received("quit")
         owner.disconnect()
 
     def connect(self, transport):

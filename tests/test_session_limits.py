@@ -14,7 +14,7 @@ from gateway.core.commands import Command, default_commands
 from gateway.interfaces import IInputFlow
 from gateway.service import GatewayService
 from gateway.shutdown import ShutdownService
-from tests.helpers import RecordingTransport, make_core, sign_up
+from tests.helpers import RecordingTransport, make_core, sign_up, with_settings
 from tests.test_throttle import config_with
 
 
@@ -89,7 +89,8 @@ class CommandRateTests(SynchronousTestCase):
         self.assertEqual(said, [f'You say, "{n}"' for n in range(5)])
 
     def test_rate_timer_cancelled_on_disconnect(self):
-        core = make_core(self.clock, config_with(commands_per_second=1, command_burst=1))
+        config = with_settings(config_with(commands_per_second=1, command_burst=1), sessions={"linger": 0})
+        core = make_core(self.clock, config)
         transport, session = sign_up(core, "Alice")
         session.line_received("look")
         session.line_received("look")
@@ -125,7 +126,8 @@ class IsolationTests(SynchronousTestCase):
         self.assertIn('Bob says, "hi"', alice.lines())
         self.assertIn('You say, "hi"', bob_transport.lines())
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
-        self.assertNotIn(carol, core.world.occupants("hall"))
+        self.assertTrue(carol.closed)
+        self.assertIsNotNone(carol.lingering)
 
     def test_failing_handler_costs_one_line(self):
         def crash(session, args):
@@ -169,6 +171,7 @@ class IdleTests(SynchronousTestCase):
         self.assertTrue(self.transport.closed)
 
     def test_timer_stops_with_the_session(self):
+        self.session.line_received("quit")
         self.transport.disconnect()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 

@@ -524,13 +524,16 @@ class SessionTests(FrontendTestCase):
         self.assertIn('Alice says, "early"', bob.lines())
         self.assertEqual(channel.exit_status, 0)
 
-    def test_dropped_connection_leaves_the_world(self):
+    def test_dropped_connection_lingers_then_leaves_the_world(self):
         bob, _ = sign_up(self.core, "Bob")
         channel = self.link_.channel()
         self.link_.request(channel, b"shell")
         self.assertEqual(self.core.world.find_online("alice").capabilities.protocol, "ssh")
         self.link_.client_wire.loseConnection()
         self.link_.pump()
+        self.assertIsNotNone(self.core.world.find_online("alice").lingering)
+        self.assertNotIn("Alice has left.", bob.lines())
+        self.core.clock.advance(self.core.settings.sessions.linger)
         self.assertIn("Alice has left.", bob.lines())
         self.assertEqual([s.account.name for s in self.core.world.online()], ["Bob"])
 

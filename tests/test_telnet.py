@@ -226,6 +226,8 @@ class TelnetTests(SynchronousTestCase):
 
         self.protocol.connectionLost(Failure(ConnectionDone()))
         self.assertTrue(self.session.closed)
+        self.assertIs(self.core.world.find_online("Alice").lingering, self.session.lingering)
+        self.core.clock.advance(self.core.settings.sessions.linger)
         self.assertIsNone(self.core.world.find_online("Alice"))
 
 

@@ -137,6 +137,7 @@ class LoginThrottleTests(SynchronousTestCase):
         self.clock = Clock()
         self.core = make_core(self.clock, config_with(trusted_addresses=["10.0.0.0/8"]))
         transport, session = sign_up(self.core, "Alice")
+        session.line_received("quit")
         transport.disconnect()
 
     def attempt(self, peer, password):

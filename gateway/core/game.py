@@ -12,6 +12,7 @@ from gateway.auth.credentials import CertificateFingerprint
 from gateway.core.closelog import CloseLog
 from gateway.core.countdown import Countdown
 from gateway.core.idle import IdleWatch
+from gateway.core.linger import Lingering
 from gateway.core.login import login_dialogue
 from gateway.core.outbox import Outbox
 from gateway.core.session import Session
@@ -39,6 +40,8 @@ class GameCore:
     @ivar outbox: the L{Outbox} coalescing what a burst of input sends.
     @ivar guard: the L{gateway.core.throttle.LoginGuard} throttling logins
         and account creations.
+    @ivar lingering: the L{Lingering} keeping the sessions of dropped
+        connections.
     @ivar countdown: the L{gateway.core.countdown.Countdown} of an
         admin's C{shutdown}.
     @ivar metrics: the daemon's L{gateway.metrics.Metrics}, which also
@@ -68,6 +71,8 @@ class GameCore:
         self._login_timers = {}
         self._idle = {}
         self._drained = None
+        self._stopping = False
+        self.lingering = Lingering(self)
         self.games = games
         games.attach(self)
 
@@ -195,7 +200,7 @@ class GameCore:
                 self.enter(session, account, "client certificate")
                 return
         account = await login_dialogue(session)
-        if account is not None and not session.closed:
+        if account is not None and not session.closed and session.account is None:
             self.enter(session, account)
 
     async def _certified_account(self, session):
@@ -231,9 +236,12 @@ class GameCore:
 
     def enter(self, session, account, method=None):
         """
-        Put a freshly logged-in session into the world.  When the account is
-        already online, the new session takes over the old one's place and
-        the old connection is told why it is being closed.
+        Put a freshly logged-in session into the world.  When the account's
+        session lingers (see L{gateway.core.linger}), the new one resumes
+        it.  When the account is connected, C{sessions.per_account} says
+        what happens: with C{"replace"} the new session takes over the old
+        one's place and the old connection is told why it is being closed;
+        with C{"attach"} the new connection joins the old session.
 
         @param method: how the account logged in when not by the login
             dialogue or the frontend (C{"client certificate"}), for the log.
@@ -244,13 +252,17 @@ class GameCore:
         session.account = account
         self.metrics.session_state(session, PLAYING)
         previous = self.world.find_online(account.name)
-        if previous is not None:
-            room = previous.room
-            self.world.leave(previous)
-            previous.room = None
+        if previous is not None and previous.lingering is not None:
+            self.lingering.resume(previous, session)
+        elif previous is not None and self.settings.sessions.per_account == "attach":
+            self._attach(previous, session)
+            return
+        elif previous is not None:
+            self.take_place(previous, session)
             self.metrics.session_state(previous, None)
-            previous.close("You have logged in from another connection; this one is being closed.")
-            self.world.enter(session, room)
+            reason = "You have logged in from another connection; this one is being closed."
+            for old in [previous] + previous.attached:
+                old.close(reason)
             session.send("You were already connected; that connection has been closed and you carry on here.")
         else:
             self.world.enter(session, self.world.place_for(account.location))
@@ -264,9 +276,58 @@ class GameCore:
             self.dispatcher.dispatch(session, "look")
         self.games.logged_in(session)
 
+    def _attach(self, primary, session):
+        """
+        Attach the new connection of C{session} to the account's connected
+        session C{primary} (C{sessions.per_account = "attach"}).
+        """
+        primary.send(f"Another connection ({session.capabilities.protocol}) is now attached to your session.")
+        self.outbox.flush(primary)
+        session.primary = primary
+        primary.attached.append(session)
+        self.log.info("{session} attached to {primary}", session=session, primary=primary)
+        session.send_data("Char.Login.Result", {"success": True, "name": session.account.name})
+        session.send(
+            f"You are already connected ({primary.capabilities.protocol}); this connection is attached "
+            f"to that session: both see what happens and either may type."
+        )
+
+    def take_place(self, old, new):
+        """
+        Put C{new} where session C{old} is in the world, and C{old} out of
+        it, without telling anyone: the player stays where they were.
+        """
+        room = old.room
+        self.world.leave(old)
+        old.room = None
+        self.world.enter(new, room)
+
+    def leave_world(self, session):
+        """
+        Take an ended session out of the world, telling the room it left.
+        """
+        room = session.room
+        online = self.world.find_online(session.account.name) is session
+        self.world.leave(session)
+        if online:
+            self.world.announce(room, f"{session.account.name} has left.")
+            self.games.left(session)
+
+    def _may_linger(self, session):
+        """
+        Whether the session of a dropped connection stays in the world.
+        """
+        return (
+            self.settings.sessions.linger > 0 and not session.ended and not self._stopping
+            and self.world.find_online(session.account.name) is session
+        )
+
     def disconnected(self, session, reason):
         """
-        A session's connection is gone: it leaves the world.
+        A session's connection is gone.  An attached connection is
+        detached; a session with connections attached carries on in the
+        first of them; the session of a connection that dropped lingers
+        (see L{gateway.core.linger}); any other leaves the world.
         """
         self.sessions.discard(session)
         self.metrics.session_state(session, None)
@@ -276,13 +337,22 @@ class GameCore:
         idle = self._idle.pop(session, None)
         if idle is not None:
             idle.stop()
-        if session.account is not None and session.room is not None:
-            room = session.room
-            online = self.world.find_online(session.account.name) is session
-            self.world.leave(session)
-            if online:
-                self.world.announce(room, f"{session.account.name} has left.")
-                self.games.left(session)
+        if session.primary is not None:
+            session.primary.attached.remove(session)
+            session.primary = None
+        elif session.account is not None and session.room is not None:
+            if session.attached:
+                successor, *others = session.attached
+                session.attached = []
+                self.take_place(session, successor)
+                successor.primary = None
+                successor.attached = others
+                for other in others:
+                    other.primary = successor
+            elif self._may_linger(session):
+                self.lingering.start(session)
+            else:
+                self.leave_world(session)
         self.close_log.closed(session, reason)
         if self._drained is not None and not self.sessions:
             self.close_log.flush()
@@ -291,7 +361,8 @@ class GameCore:
 
     def shutdown(self, message):
         """
-        Close every session with C{message} as its last line, the way the
+        End every lingering session and close every connected one with
+        C{message} as its last line, the way the
         server ends a session (the web client then says it is disconnected
         and offers to reconnect, rather than retrying by itself); the
         caller closes the connections that have no session.
@@ -299,6 +370,8 @@ class GameCore:
         @return: a L{Deferred} that fires once every session has
             disconnected.
         """
+        self._stopping = True
+        self.lingering.end_all()
         for session in list(self.sessions):
             session.close(message)
         if not self.sessions:

@@ -45,8 +45,21 @@ class Session:
     the queue refused, with one message per episode.  A transport whose
     C{send} raises ends only its own session.
 
+    A session whose connection dropped may stay in the world for a while
+    (see L{gateway.core.linger}): while C{lingering} is set, what it is
+    sent goes to its replay buffer.  A session may also have other
+    connections C{attached} to it (C{sessions.per_account = "attach"}):
+    they see all its output and prompts, and their commands act as it.
+
     @ivar account: the L{gateway.interfaces.IAccount} once logged in.
     @ivar room: the id of the room the session is in, once logged in.
+    @ivar lingering: the L{gateway.core.linger.Linger} while the session
+        outlives its connection, else L{None}.
+    @ivar primary: for a connection attached to another session, that
+        session; else L{None}.
+    @ivar attached: the sessions attached to this one.
+    @ivar ended: whether the server chose to end the session (L{close}):
+        such a session does not linger.
     """
 
     log = Logger()
@@ -78,6 +91,10 @@ class Session:
         self._input_stopped = False
         self._capability_logs = 0
         self.closed = False
+        self.ended = False
+        self.lingering = None
+        self.primary = None
+        self.attached = []
 
     @property
     def capabilities(self):
@@ -92,9 +109,12 @@ class Session:
     def send(self, text):
         """
         Send lines of text to the client (nothing once closed), through the
-        core's L{gateway.core.outbox.Outbox}.
+        core's L{gateway.core.outbox.Outbox}; while the session lingers,
+        into its replay buffer.
         """
-        if not self.closed:
+        if self.lingering is not None:
+            self.lingering.replay.add(text)
+        elif not self.closed:
             self.core.outbox.send(self, text)
 
     def deliver(self, text):
@@ -107,6 +127,8 @@ class Session:
                 self.transport.send(text)
             except Exception:
                 self._transport_failed()
+        for other in self.attached:
+            other.deliver(text)
 
     def _transport_failed(self):
         """
@@ -130,6 +152,8 @@ class Session:
         if not self.closed and self.capabilities.structured and IStructuredTransport.providedBy(self.transport):
             self.core.outbox.flush(self)
             self.transport.send_data(package, data)
+        for other in self.attached:
+            other.send_data(package, data)
 
     def close(self, reason=None):
         """
@@ -137,6 +161,7 @@ class Session:
         closes the connection and calls L{connection_lost}.
         """
         if not self.closed:
+            self.ended = True
             self.stop_input()
             self.core.outbox.flush(self)
             self.transport.close(reason)
@@ -156,8 +181,9 @@ class Session:
         if self.closed or self._input_stopped:
             return
         self.last_input_at = self.core.clock.seconds()
-        if self._waiter is not None:
-            waiter, self._waiter = self._waiter, None
+        asking = self.primary if self.primary is not None and self.primary._waiter is not None else self
+        if asking._waiter is not None:
+            waiter, asking._waiter = asking._waiter, None
             waiter.callback(text)
             return
         limit = self.core.settings.limits.max_pending_lines
@@ -201,9 +227,11 @@ class Session:
             L{SessionClosed} if the connection ends first.
         """
         self.core.outbox.flush(self)
-        if not echo:
-            self.transport.set_echo(False)
-        self.transport.send_prompt(prompt)
+        connections = self.connections()
+        for session in connections:
+            if not echo:
+                session.transport.set_echo(False)
+            session.transport.send_prompt(prompt)
         if self._pending:
             answer = succeed(self._pending.pop(0))
         else:
@@ -211,12 +239,19 @@ class Session:
         if not echo:
 
             def restore(result):
-                if not self.closed:
-                    self.transport.set_echo(True)
+                for session in connections:
+                    if not session.closed:
+                        session.transport.set_echo(True)
                 return result
 
             answer.addBoth(restore)
         return answer
+
+    def connections(self):
+        """
+        This session, when connected, and the sessions attached to it.
+        """
+        return ([] if self.closed else [self]) + self.attached
 
     def sleep(self, seconds):
         """
@@ -236,13 +271,15 @@ class Session:
     def run(self, handler, *args):
         """
         Run C{handler(self, *args)} as this session's current task: input
-        waits for it (or feeds its L{ask}s) until it finishes.
+        waits for it (or feeds its L{ask}s) until it finishes.  A session
+        attached to another runs C{handler} with that one, so its commands
+        act as the account's session in the world.
 
         @return: a L{Deferred} firing with C{True} when the handler
             succeeded, C{False} when it failed (the player has been told).
         """
         self._busy = True
-        d = call_handler(handler, self, *args)
+        d = call_handler(handler, self.primary or self, *args)
         d.addCallbacks(lambda _: True, self._report_failure)
         d.addBoth(self._finished)
         return d

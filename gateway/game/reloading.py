@@ -7,7 +7,6 @@ it through a request file in the data directory.
 import os
 
 from twisted.application.service import Service
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.sighup import IReloadable
@@ -22,20 +21,16 @@ REQUEST_FILE = "reload-game.request"
 RESULT_FILE = "reload-game.result"
 
 
-@implementer(IReloadable)
-class GameReloadService(Service):
+class GamePluginsService(Service):
     """
-    Reloads the core's game plugins when asked (see the module
-    docstring), keeps the daemon's process id in the data directory for
-    C{gateway-admin}, and stops the plugins' ticks when the daemon stops.
-
-    It comes after L{gateway.live_settings.ConfigReloadService} in the
-    service tree, so on SIGHUP the core's settings already hold the
-    re-read C{[game] plugins}.
+    Keeps the daemon's process id in the data directory for
+    C{gateway-admin} while it runs, and takes the game plugins out of
+    service when it stops.  It comes before the
+    L{gateway.shutdown.ShutdownService} in the service tree, so it stops
+    after the sessions have ended (their C{left} hooks have run).
     """
 
-    name = "game"
-    log = Logger()
+    name = "game-plugins"
 
     def __init__(self, core, data_dir):
         """
@@ -56,6 +51,29 @@ class GameReloadService(Service):
             (self.data_dir / PID_FILE).unlink()
         except FileNotFoundError:
             pass
+
+
+@implementer(IReloadable)
+class GameReloadService(Service):
+    """
+    Reloads the core's game plugins when asked (see the module
+    docstring).
+
+    It comes after L{gateway.live_settings.ConfigReloadService} in the
+    service tree, so on SIGHUP the core's settings already hold the
+    re-read C{[game] plugins}.
+    """
+
+    name = "game"
+
+    def __init__(self, core, data_dir):
+        """
+        @param core: the L{gateway.core.game.GameCore}.
+        @param data_dir: the data directory (a L{pathlib.Path}), where
+            requests and answers are written.
+        """
+        self.core = core
+        self.data_dir = data_dir
 
     def reload(self):
         """

@@ -48,12 +48,18 @@ def who(session, args):
     online = session.core.world.online()
     now = session.core.clock.seconds()
     width = max((len(s.account.name) for s in online), default=0)
-    count = session.core.metrics.players_online()
+    # Everyone in the world: a lingering player counts, an account with
+    # several connections attached counts once.
+    count = len(online)
     lines = [f"{count} {'player' if count == 1 else 'players'} online:"]
     for other in online:
-        caps = other.capabilities
-        via = caps.protocol + (" (secure)" if caps.secure else "")
-        lines.append(f"  {other.account.name.ljust(width)}  {via:<18} idle {describe_duration(now - other.last_input_at)}")
+        if other.lingering is not None:
+            via, state = "-", f"lingering {describe_duration(now - other.lingering.since)}"
+        else:
+            connections = other.connections()
+            via = ", ".join(s.capabilities.protocol + (" (secure)" if s.capabilities.secure else "") for s in connections)
+            state = f"idle {describe_duration(now - max(s.last_input_at for s in connections))}"
+        lines.append(f"  {other.account.name.ljust(width)}  {via:<18} {state}")
     session.send("\n".join(lines))
 
 
