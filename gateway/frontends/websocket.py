@@ -260,6 +260,9 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
                 messages.deliver(text, self.session, self.capabilities, max_bytes)
             else:
                 messages.deliver_lines(text, self.session, max_bytes)
+        except messages.LineTooLong as e:
+            # Told the way every frontend tells it.
+            self.session.send(str(e))
         except messages.MessageError as e:
             self._error(str(e))
 
