@@ -186,7 +186,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     C{trusted_proxies}, in a L{ProxiedFactory} outside it).
 
     @param frontends: the installed plugins, a
-        L{gateway.frontends.plugin.Frontends}.
+        L{gateway.frontends.plugin.InstalledPlugins}.
     @param limiter: the L{ConnectionLimiter} the listeners share (a new one
         when L{None}).
     @raise ConfigError: for an unknown frontend or bad frontend options.

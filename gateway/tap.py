@@ -17,7 +17,7 @@ class Options(usage.Options):
     Options of C{twistd gateway}.
     """
 
-    synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...] [--debug-log] [--list-frontends]"
+    synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...] [--debug-log] [--list-frontends] [--list-games]"
     longdesc = (
         "Serve the shared world.  Without --config the embedded defaults are "
         "used: telnet on 127.0.0.1:4000, telnet over TLS on 4001, lines over "
@@ -55,6 +55,16 @@ class Options(usage.Options):
         and exit.
         """
         print(f"Installed frontends:\n{available_frontends().listing()}")
+        raise SystemExit(0)
+
+    def opt_list_games(self):
+        """
+        List the installed game plugins (and any plugin modules that fail to
+        import) and exit.
+        """
+        from gateway.game.loading import available_games
+
+        print(f"Installed game plugins (for [game] plugins):\n{available_games().listing()}")
         raise SystemExit(0)
 
     def getUsage(self, width=None):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from gateway.frontends.plugin import InstalledPlugins
 from gateway.game import LazyGame
 from gateway.game.host import GameHost
 from gateway.game.loading import load_games
@@ -29,10 +30,10 @@ def dice_core(store=None):
     """
     A core serving C{core} and the example, loaded as the daemon loads it.
     """
-    available = {
+    available = InstalledPlugins({
         "core": LazyGame("core", "Core", "gateway.core.commands:game"),
         "dice": LazyGame("dice", "Dice", "gateway_dice.game:game"),
-    }
+    })
     return make_core(games=GameHost(load_games(["core", "dice"], available)), store=store)
 
 

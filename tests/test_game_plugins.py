@@ -24,6 +24,7 @@ from gateway.config import load_config
 from gateway.core.commands import Command, default_commands
 from gateway.core.world import load_rooms
 from gateway.errors import CommandError, ConfigError, StartupError
+from gateway.frontends.plugin import InstalledPlugins
 from gateway.game import Game, LazyGame
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, command_table, load_games
@@ -68,11 +69,26 @@ class DiscoveryTests(SynchronousTestCase):
         package.mkdir(parents=True)
         (package / "__init__.py").write_text("")
         (package / "dice.py").write_text(textwrap.dedent(PLUGIN_MODULE))
+        (package / "cards.py").write_text("raise RuntimeError('the cards plugin is broken')\n")
         sys.path.insert(0, str(root))
         self.addCleanup(sys.path.remove, str(root))
         module = __import__(package.name)
         self.addCleanup(sys.modules.pop, package.name, None)
-        self.assertEqual(sorted(available_games(module)), ["dice"])
+        games = available_games(module)
+        self.flushLoggedErrors(RuntimeError)
+        self.assertEqual(sorted(games), ["dice"])
+        self.assertEqual(games.broken, {f"{package.name}.cards": "RuntimeError: the cards plugin is broken"})
+
+    def test_list_games(self):
+        from contextlib import redirect_stdout
+
+        from gateway.tap import Options
+
+        out = io.StringIO()
+        with redirect_stdout(out):
+            e = self.assertRaises(SystemExit, Options().parseOptions, ["--list-games"])
+        self.assertEqual(e.code, 0)
+        self.assertRegex(out.getvalue(), r"^Installed game plugins \(for \[game\] plugins\):\n(  .*\n)*  core +The built-in commands")
 
     def test_default_selection_is_core(self):
         self.assertEqual(load_config().game.plugins, ["core"])
@@ -81,7 +97,10 @@ class DiscoveryTests(SynchronousTestCase):
         path = Path(self.mktemp())
         path.write_text('[game]\nplugins = ["dice", "core"]\n')
         names = load_config(path).game.plugins
-        available = {"core": LazyGame("core", "Core", "gateway.core.commands:game"), "dice": LazyGame("dice", "D", "gateway.core.commands:game")}
+        available = InstalledPlugins({
+            "core": LazyGame("core", "Core", "gateway.core.commands:game"),
+            "dice": LazyGame("dice", "D", "gateway.core.commands:game"),
+        })
         self.assertEqual([name for name, _ in load_games(names, available)], ["dice", "core"])
 
     def test_bad_selection_refused(self):
@@ -92,12 +111,19 @@ class DiscoveryTests(SynchronousTestCase):
             self.assertIn("game.plugins must be", str(error))
 
     def test_unknown_plugin_named(self):
-        available = {"core": available_games()["core"], "cards": LazyGame("cards", "Cards", "gateway.core.commands:game")}
+        available = InstalledPlugins(
+            {"core": available_games()["core"], "cards": LazyGame("cards", "Cards", "gateway.core.commands:game")},
+            {"twisted.plugins.gateway_dice": "ImportError: cannot import name 'LazyGame'"},
+        )
         error = self.assertRaises(StartupError, load_games, ["core", "dice"], available)
-        self.assertEqual(str(error), "game.plugins: 'dice' is not an installed game plugin (available: cards, core)")
+        self.assertEqual(
+            str(error),
+            "game.plugins: 'dice' is not an installed game plugin (available: cards, core; plugin modules that "
+            "failed to import: twisted.plugins.gateway_dice (ImportError: cannot import name 'LazyGame'))",
+        )
 
     def test_plugin_failing_to_import_named(self):
-        available = {"bad": LazyGame("bad", "Broken", "gateway_no_such_module:game")}
+        available = InstalledPlugins({"bad": LazyGame("bad", "Broken", "gateway_no_such_module:game")})
         error = self.assertRaises(StartupError, load_games, ["bad"], available)
         self.assertIn("game plugin 'bad' cannot be imported: No module named 'gateway_no_such_module'", str(error))
 
@@ -409,7 +435,7 @@ class ReloadFixture(SynchronousTestCase):
         self.write("You roll a 4.")
         self.plugin = LazyGame("dice", "Dice", f"{self.package}.game:game")
         self.core_plugin = LazyGame("core", "Core", "gateway.core.commands:game", package="gateway.core.commands")
-        available = {"core": self.core_plugin, "dice": self.plugin}
+        available = InstalledPlugins({"core": self.core_plugin, "dice": self.plugin})
         self.world = Path(self.mktemp())
         self.world.write_text('start = "hall"\n[rooms.hall]\nname = "The Hall"\nexits = { north = "yard" }\n'
                               '[rooms.yard]\nname = "The Yard"\nexits = { south = "hall" }\n')

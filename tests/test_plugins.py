@@ -20,7 +20,7 @@ from zope.interface.verify import verifyObject
 
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
-from gateway.frontends.plugin import Frontends, LazyFrontend, available_frontends
+from gateway.frontends.plugin import InstalledPlugins, LazyFrontend, available_frontends
 from gateway.interfaces import IFrontendPlugin
 from gateway.service import build_listeners
 from gateway.tap import Options
@@ -75,7 +75,7 @@ class DiscoveryTests(TestCase):
         L{IFrontendPlugin}, without importing their protocol code.
         """
         frontends = available_frontends()
-        self.assertIsInstance(frontends, Frontends)
+        self.assertIsInstance(frontends, InstalledPlugins)
         for name in ("telnet", "websocket"):
             self.assertIsInstance(frontends[name], LazyFrontend)
             verifyObject(IFrontendPlugin, frontends[name])
@@ -147,7 +147,7 @@ class ListenerErrorTests(TestCase):
         return config, parent
 
     def test_unknown_frontend_lists_available_and_broken(self):
-        frontends = Frontends({"telnet": object()}, {"twisted.plugins.bad": "ImportError: no module named x"})
+        frontends = InstalledPlugins({"telnet": object()}, {"twisted.plugins.bad": "ImportError: no module named x"})
         e = self.assertRaises(ConfigError, self.build, frontends)
         self.assertIn("listeners.play.frontend 'good' is not an installed frontend", str(e))
         self.assertIn(
@@ -156,7 +156,7 @@ class ListenerErrorTests(TestCase):
         )
 
     def test_missing_dependency_names_the_listener(self):
-        frontends = Frontends({"good": LazyFrontend("good", "", "gateway_no_such_module:build")})
+        frontends = InstalledPlugins({"good": LazyFrontend("good", "", "gateway_no_such_module:build")})
         e = self.assertRaises(StartupError, self.build, frontends)
         self.assertEqual(
             str(e),
@@ -165,13 +165,13 @@ class ListenerErrorTests(TestCase):
         )
 
     def test_failing_plugin_names_the_listener(self):
-        frontends = Frontends({"good": LazyFrontend("good", "", "gateway.frontends.plugin:Frontends")})
+        frontends = InstalledPlugins({"good": LazyFrontend("good", "", "gateway.frontends.plugin:InstalledPlugins")})
         e = self.assertRaises(StartupError, self.build, frontends)
         self.assertIn("listeners.play (frontend 'good'): the frontend plugin failed: TypeError", str(e))
         self.assertEqual(len(self.flushLoggedErrors(TypeError)), 1)
 
     def test_valid_listener_is_added(self):
-        frontends = Frontends({"good": LazyFrontend("good", "", "gateway.frontends.telnet:build_factory")})
+        frontends = InstalledPlugins({"good": LazyFrontend("good", "", "gateway.frontends.telnet:build_factory")})
         _, parent = self.build(frontends)
         self.assertEqual([service.name for service in parent], ["play"])
 

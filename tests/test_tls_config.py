@@ -14,7 +14,7 @@ from twisted.trial.unittest import TestCase
 from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import LimitingFactory
-from gateway.frontends.plugin import Frontends
+from gateway.frontends.plugin import InstalledPlugins
 from gateway.frontends.tls.handshake import HandshakeGateFactory
 from gateway.interfaces import IRefusingFactory
 from gateway.sighup import IReloadable
@@ -120,7 +120,7 @@ class WrappingTests(TestCase):
     def build(self, text):
         config = load_config(write(self.directory, text))
         parent = MultiService()
-        build_listeners(config, make_core(config=config), MemoryReactorClock(), parent, Frontends({"echo": self.plugin}))
+        build_listeners(config, make_core(config=config), MemoryReactorClock(), parent, InstalledPlugins({"echo": self.plugin}))
         return parent
 
     def test_any_frontend_wrapped_when_tls(self):

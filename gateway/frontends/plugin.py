@@ -32,11 +32,11 @@ class LazyFrontend:
         return getattr(importlib.import_module(module), function)(core, portal, options)
 
 
-class Frontends(dict):
+class InstalledPlugins(dict):
     """
-    The installed frontend plugins by name, and the plugin modules that
-    could not be imported (so they are reported instead of silently
-    missing).
+    The installed plugins of one kind (frontends, game plugins) by name,
+    and the plugin modules that could not be imported (so they are
+    reported instead of silently missing).
 
     @ivar broken: plugin module name to a one-line description of why it
         failed to import.
@@ -87,18 +87,31 @@ def _import_error(module_name):
 
 def available_frontends(package=None):
     """
-    Every installed frontend plugin by name, found when called (never at
-    import time) the way L{twisted.plugin.getPlugins} finds them: through
-    Twisted's plugin cache, which imports only modules that changed.
-
-    A plugin module that raises on import does not stop the others: Twisted
-    logs its traceback and leaves it out of the cache, and it is listed in
-    L{Frontends.broken}.  When two plugins share a name the first found
-    wins.
+    Every installed frontend plugin by name (see L{available_plugins}).
 
     @param package: the plugin package to search (C{twisted.plugins} when
         L{None}).
-    @rtype: L{Frontends}
+    @rtype: L{InstalledPlugins}
+    """
+    return available_plugins(IFrontendPlugin, package)
+
+
+def available_plugins(interface, package=None):
+    """
+    Every installed plugin providing C{interface} by name, found when
+    called (never at import time) the way L{twisted.plugin.getPlugins}
+    finds them: through Twisted's plugin cache, which imports only modules
+    that changed.
+
+    A plugin module that raises on import does not stop the others: Twisted
+    logs its traceback and leaves it out of the cache, and it is listed in
+    L{InstalledPlugins.broken}.  When two plugins share a name the first
+    found wins.
+
+    @param interface: the plugin interface, e.g. L{IFrontendPlugin}.
+    @param package: the plugin package to search (C{twisted.plugins} when
+        L{None}).
+    @rtype: L{InstalledPlugins}
     """
     if package is None:
         import twisted.plugins as package
@@ -111,12 +124,12 @@ def available_frontends(package=None):
             error = _import_error(module.name)
             if error is not None:
                 broken[module.name] = error
-    found = Frontends()
+    found = InstalledPlugins()
     for key in sorted(cached):
         dropin = cached[key]
         for cached_plugin in dropin.plugins:
             try:
-                plugin = IFrontendPlugin(cached_plugin, None)
+                plugin = interface(cached_plugin, None)
             except Exception as e:
                 broken[dropin.moduleName] = f"{type(e).__name__}: {e}"
                 continue

@@ -7,37 +7,31 @@ import importlib
 import sys
 from contextlib import contextmanager
 
-from twisted.plugin import getPlugins
-
 from gateway.core.dispatcher import Dispatcher
 from gateway.errors import StartupError
+from gateway.frontends.plugin import available_plugins
 from gateway.interfaces import IGamePlugin
 
 
 def available_games(package=None):
     """
     Every installed game plugin by name, found when called (never at import
-    time) through Twisted's plugin cache.  When two plugins share a name
-    the first found wins.
+    time) through Twisted's plugin cache, with the plugin modules that
+    failed to import (see L{available_plugins}).
 
     @param package: the plugin package to search (C{twisted.plugins} when
         L{None}).
-    @return: a L{dict} of name to L{IGamePlugin}.
+    @rtype: L{gateway.frontends.plugin.InstalledPlugins}
     """
-    if package is None:
-        import twisted.plugins as package
-
-    found = {}
-    for plugin in getPlugins(IGamePlugin, package):
-        found.setdefault(plugin.name, plugin)
-    return found
+    return available_plugins(IGamePlugin, package)
 
 
 def load_games(names, available):
     """
     Load the game plugins called C{names}, in that order.
 
-    @param available: name to L{IGamePlugin}, from L{available_games}.
+    @param available: the L{gateway.frontends.plugin.InstalledPlugins}
+        from L{available_games}.
     @return: a L{list} of C{(name, game)}, each game an
         L{gateway.interfaces.IGame}.
     @raise StartupError: for a name no installed plugin has, or a plugin
@@ -47,10 +41,7 @@ def load_games(names, available):
     for name in names:
         plugin = available.get(name)
         if plugin is None:
-            raise StartupError(
-                f"game.plugins: {name!r} is not an installed game plugin "
-                f"(available: {', '.join(sorted(available)) or 'none'})"
-            )
+            raise StartupError(f"game.plugins: {name!r} is not an installed game plugin (available: {available.describe()})")
         try:
             game = plugin.load()
         except ImportError as e:

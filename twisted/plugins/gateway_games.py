@@ -7,7 +7,7 @@ from gateway.game import LazyGame
 
 core = LazyGame(
     "core",
-    "The built-in commands: help, look, who, say, emote, tell, go, password, keys, cert, reload",
+    "The built-in commands: look, say, tell, go, help, password, keys, ..., and the admin commands",
     "gateway.core.commands:game",
     package="gateway.core.commands",
 )
