@@ -298,14 +298,26 @@ class SSHClient:
         client = ClientTransport(AuthClient(b"new", self.connection, ["any"]))
         server = factory.buildProtocol(None)
         self.wire = FlowTransport(server, True, peerAddress=IPv4Address("TCP", "192.0.2.7", 40000))
-        self.pump = connect(server, self.wire, client, FakeTransport(client, False), clock=core.clock)
+        self.clock = core.clock
+        # No clock for the pump: Debian's Twisted 22.4 has no such argument.
+        self.pump = connect(server, self.wire, client, FakeTransport(client, False), greet=False)
+        self.flush()
         self.channel = ClientChannel(conn=self.connection)
         self.connection.openChannel(self.channel)
-        self.pump.flush()
+        self.flush()
         self.connection.sendRequest(self.channel, b"pty-req", packRequest_pty_req(b"dumb", (24, 80, 0, 0), b""))
         self.connection.sendRequest(self.channel, b"shell", b"")
-        self.pump.flush()
+        self.flush()
         self.seen = 0
+
+    def flush(self):
+        """
+        Move bytes both ways, running what the server starts at once
+        (C{callLater(0, ...)}), until nothing moves.
+        """
+        self.clock.advance(0)
+        while self.pump.flush():
+            self.clock.advance(0)
 
     @property
     def frontend(self):
@@ -325,10 +337,10 @@ class SSHClient:
 
     def type(self, *lines):
         self.channel.write(b"".join(line.encode("utf-8") + b"\r" for line in lines))
-        self.pump.flush()
+        self.flush()
 
     def text(self):
-        self.pump.flush()
+        self.flush()
         data, self.seen = self.channel.received[self.seen:], len(self.channel.received)
         text, self.unread = self.unread + _TERMINAL.sub("", data.decode("utf-8")).replace("\r", ""), ""
         return text
