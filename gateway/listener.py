@@ -4,27 +4,38 @@ A listener: one frontend's factory served on one endpoint.
 
 from twisted.application.service import Service
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from gateway.errors import StartupError
 from gateway.frontends.addresses import describe
+from gateway.sighup import IReconfigurable
 
 
+@implementer(IReconfigurable)
 class ListenerService(Service):
     """
     Listens in L{privilegedStartService} (before twistd drops privileges, so
     ports below 1024 work) and fails start-up, naming the listener and the
     endpoint, when the endpoint cannot be listened on.
+
+    On a reload it passes the new configuration on to its frontend's
+    factory when that provides L{IReconfigurable} (the SSH frontend's
+    does: it reads its host keys again); its own endpoint and options
+    change with a restart.
     """
 
     log = Logger()
 
-    def __init__(self, name, description, endpoint, factory):
+    def __init__(self, name, description, endpoint, factory, frontend=None):
         """
         @param name: the listener's name in the configuration.
         @param description: the endpoint string, for messages.
         @param endpoint: an L{twisted.internet.interfaces.IStreamServerEndpoint}.
         @param factory: the protocol factory to serve.
+        @param frontend: the frontend plugin's own factory, which C{factory}
+            wraps (in the connection limits, TLS, ...), or L{None}.
         """
+        self.frontend = frontend
         self.setName(name)
         self.description = description
         self.endpoint = endpoint
@@ -61,6 +72,11 @@ class ListenerService(Service):
             name=self.name, endpoint=self.description, address=describe(port.getHost()),
         )
         return port
+
+    def reconfigService(self, new_config):
+        if IReconfigurable.providedBy(self.frontend):
+            return self.frontend.reconfigService(new_config)
+        return True
 
     def startService(self):
         if self._listening is None:

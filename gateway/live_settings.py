@@ -1,7 +1,7 @@
 """
-Re-reading the configuration file on SIGHUP: what is safe to change while
-players are connected is applied, the rest waits for a restart, and both
-are logged.  An invalid file changes nothing.
+The core's part of a reload (see L{gateway.sighup}): what is safe to
+change while players are connected is applied, the rest waits for a
+restart, and both are logged.
 """
 
 import dataclasses
@@ -10,8 +10,7 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from gateway.errors import ConfigError
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 
 #: The settings applied live: section to its live keys (L{None}: all of
 #: them).  Everything else (listeners, data directory, TLS files, world,
@@ -82,54 +81,39 @@ def _describe(section, key, before, after):
     return f"{section}.{key} {before!r} -> {after!r}"
 
 
-@implementer(IReloadable)
-class ConfigReloadService(Service):
+@implementer(IReconfigurable)
+class LiveSettingsService(Service):
     """
-    Re-reads the configuration file on reload and applies its live
-    settings (L{LIVE_SETTINGS}) to the core, the connection limits and the
-    shutdown.
+    The core's slice of a new configuration: its live settings
+    (L{LIVE_SETTINGS}) are applied to the core, and every change is
+    logged, the ones that wait for a restart among them.  The other
+    services take their own slices (the connection limits, the shutdown,
+    TLS, the game plugins, listeners whose frontend follows reloads).
 
     The login settings apply to logins started after the reload, and an
     SSH session keeps the line length it started with; everything else
     live (command rate, line length, idle timeout, the output and queue
-    bounds, the caps, the throttles, the banner and the shutdown message)
-    applies at once.
+    bounds, the throttles, the banner) applies at once.
     """
 
     name = "config"
     log = Logger()
 
-    def __init__(self, load, core, limiter, shutdown):
+    def __init__(self, core):
         """
-        @param load: reads and validates the configuration file again,
-            with the command line's overrides: returns a
-            L{gateway.config.Config} or raises L{ConfigError}.
         @param core: the L{gateway.core.game.GameCore}; its C{settings}
             are the configuration in service.
-        @param limiter: the L{gateway.frontends.limits.ConnectionLimiter}.
-        @param shutdown: the L{gateway.shutdown.ShutdownService}.
         """
-        self._load = load
         self.core = core
-        self.limiter = limiter
-        self.shutdown = shutdown
 
-    def reload(self):
+    def reconfigService(self, new_config):
         current = self.core.settings
         source = current.path or "(defaults)"
-        try:
-            new = self._load()
-        except ConfigError as e:
-            self.log.error("Configuration reload failed, nothing changed: {error}", error=str(e))
-            return False
-        changes = changed_settings(current, new)
+        changes = changed_settings(current, new_config)
         live = [change for change in changes if is_live(*change[:2])]
         later = [change for change in changes if not is_live(*change[:2])]
         if live:
-            applied = apply_live(current, live)
-            self.core.reconfigure(applied)
-            self.limiter.reconfigure(applied.limits)
-            self.shutdown.settings = applied.shutdown
+            self.core.reconfigure(apply_live(current, live))
             self.log.info(
                 "Configuration reloaded from {source}, applied: {changes}",
                 source=source, changes="; ".join(_describe(*change) for change in live),

@@ -32,7 +32,7 @@ from gateway.listener import ListenerService
 from gateway.notify import Notifier, NotifyService
 from gateway.logtext import show_debug
 from gateway.metrics import Metrics, ReactorWatch, add_process_collectors
-from gateway.live_settings import ConfigReloadService
+from gateway.live_settings import LiveSettingsService
 from gateway.sighup import ReloadService
 from gateway.shutdown import ShutdownService
 from gateway.store.schema import open_database
@@ -204,7 +204,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
                 f"installed frontend (available: {frontends.describe()})"
             )
-        factory = listener_factory(plugin, core, listener, source)
+        frontend = factory = listener_factory(plugin, core, listener, source)
         if listener.tls:
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core)
@@ -213,7 +213,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
         if listener.trusted_proxies:
             factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
-        ListenerService(listener.name, listener.endpoint, endpoint, factory).setServiceParent(parent)
+        ListenerService(listener.name, listener.endpoint, endpoint, factory, frontend).setServiceParent(parent)
 
 
 def _build_tls(config, reactor, parent, source, core):
@@ -230,7 +230,7 @@ def build_service(config, reactor, load=None):
     The whole daemon for a validated configuration.
 
     @param load: reads the configuration again on SIGHUP (see
-        L{ConfigReloadService}); by default C{config}'s file with its data
+        L{ReloadService}); by default C{config}'s file with its data
         directory.
 
     @raise ConfigError: for configuration only a full build can check.
@@ -243,16 +243,17 @@ def build_service(config, reactor, load=None):
     frontends = available_frontends()
     for module, error in sorted(frontends.broken.items()):
         log.warn("Plugin module {module} failed to import and is not available: {error}", module=module, error=error)
+    LiveSettingsService(core).setServiceParent(top)
     limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
+    limiter.setServiceParent(top)
     GamePluginsService(core, config.data_dir).setServiceParent(top)
     shutdown = ShutdownService(core, limiter, config.shutdown, reactor)
     shutdown.setServiceParent(top)
     build_listeners(config, core, reactor, top, frontends, limiter)
     if load is None:
         load = functools.partial(load_config, config.path, None, config.data_dir)
-    ConfigReloadService(load, core, limiter, shutdown).setServiceParent(top)
     GameReloadService(core, config.data_dir).setServiceParent(top)
-    ReloadService(reactor).setServiceParent(top)
+    ReloadService(reactor, load).setServiceParent(top)
     add_process_collectors(core.metrics.registry)
     ReactorWatch(core.metrics, reactor).setServiceParent(top)
     # Last: it says "ready" once everything above has started.

@@ -7,8 +7,12 @@ below (hashing threads, the database) stop.
 from twisted.application.service import Service
 from twisted.internet.defer import TimeoutError as DeferredTimeout
 from twisted.logger import Logger
+from zope.interface import implementer
+
+from gateway.sighup import IReconfigurable
 
 
+@implementer(IReconfigurable)
 class ShutdownService(Service):
     """
     Ends the sessions when the daemon stops: each is told
@@ -35,6 +39,13 @@ class ShutdownService(Service):
         self.limiter = limiter
         self.settings = settings
         self.clock = clock
+
+    def reconfigService(self, new_config):
+        """
+        Take the C{[shutdown]} settings of C{new_config}.
+        """
+        self.settings = new_config.shutdown
+        return True
 
     def stopService(self):
         super().stopService()

@@ -524,18 +524,18 @@ class ReloadTests(ReloadFixture):
         data_dir.mkdir()
         service = GameReloadService(self.core, data_dir)
         self.core.settings = load_config_with(self.core.settings, ["core", "dice"])
-        self.assertTrue(service.reload())
+        self.assertTrue(service.reconfigService(self.core.settings))
         self.assertFalse((data_dir / RESULT_FILE).exists())
         (data_dir / REQUEST_FILE).write_text("token1\n")
         self.write("You roll a 2.")
-        self.assertTrue(service.reload())
+        self.assertTrue(service.reconfigService(self.core.settings))
         self.assertEqual((data_dir / RESULT_FILE).read_text(), "token1\nok\nGame plugins reloaded: core, dice.\n")
         self.assertFalse((data_dir / REQUEST_FILE).exists())
 
     def test_service_follows_the_configured_set(self):
         service = GameReloadService(self.core, Path(self.mktemp()))
         self.core.settings = load_config_with(self.core.settings, ["core"])
-        self.assertTrue(service.reload())
+        self.assertTrue(service.reconfigService(self.core.settings))
         self.assertEqual(self.core.games.names, ["core"])
         self.assertNotIn("roll", self.core.dispatcher.commands)
 
@@ -570,7 +570,7 @@ class ReloadGameCommandTests(ReloadFixture):
 
         def kill(pid, number):
             signals.append((pid, number))
-            GameReloadService(self.core, data_dir).reload()
+            GameReloadService(self.core, data_dir).reconfigService(self.core.settings)
 
         self.patch(admin.os, "kill", kill)
         return data_dir, service, signals

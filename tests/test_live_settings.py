@@ -7,6 +7,7 @@ import functools
 import signal
 from pathlib import Path
 
+from twisted.application.service import MultiService
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
@@ -15,8 +16,9 @@ from gateway.config import load_config
 from gateway.frontends.limits import ConnectionLimiter
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.telnet import build_factory as telnet_factory
-from gateway.live_settings import ConfigReloadService
+from gateway.live_settings import LiveSettingsService
 from gateway.shutdown import ShutdownService
+from gateway.sighup import ReloadService
 from tests.daemon import Daemon, LineClient
 from tests.helpers import connect, make_core, sign_up
 from tests.test_tls_certificates import captured_log
@@ -36,7 +38,11 @@ class ConfigReloadTests(TestCase):
         self.core = make_core(self.clock, config)
         self.limiter = ConnectionLimiter(self.clock, config.limits)
         self.shutdown = ShutdownService(self.core, self.limiter, config.shutdown, self.clock)
-        self.service = ConfigReloadService(functools.partial(load_config, self.path), self.core, self.limiter, self.shutdown)
+        top = MultiService()
+        for service in (LiveSettingsService(self.core), self.limiter, self.shutdown):
+            service.setServiceParent(top)
+        self.service = ReloadService(self.clock, functools.partial(load_config, self.path))
+        self.service.setServiceParent(top)
         self.messages = captured_log(self)
 
     def write(self, text):
@@ -52,7 +58,7 @@ class ConfigReloadTests(TestCase):
         settings = self.core.settings
         self.assertEqual(settings.limits.max_connections, 50)
         self.assertEqual(settings.login.timeout, 30)
-        self.assertIs(self.limiter.limits, settings.limits)
+        self.assertEqual(self.limiter.limits, settings.limits)
         self.assertIn("10.1.2.3", self.limiter.trusted)
         self.assertIn("10.1.2.3", self.core.guard.trusted)
         self.assertEqual(self.shutdown.settings.message, "Back soon.")

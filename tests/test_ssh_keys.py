@@ -16,8 +16,12 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.trial.unittest import TestCase
 
 from gateway.auth.sshkeys import BadPublicKey, SSHKeyChecker, fingerprint, parse_public_key
+from gateway.config import build_settings
 from gateway.errors import StartupError
+from gateway.frontends.ssh import SSHOptions
 from gateway.frontends.ssh.hostkeys import KINDS, create_host_key, host_keys, load_host_key
+from gateway.frontends.ssh.server import GatewaySSHFactory
+from gateway.listener import ListenerService
 from tests.helpers import make_core, sign_up
 
 ED25519_LINE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHiN6Oq2E8m8SIy6xS/3wD8OEvpj+6KgQ6TZD3MZpJ2T me@laptop"
@@ -199,3 +203,39 @@ class HostKeyTests(TestCase):
         path = self.dir / "file" / "k"
         e = self.assertRaises(StartupError, host_keys, {ED25519: path})
         self.assertIn(f"{path}: cannot create the SSH host key", str(e))
+
+
+class HostKeyReloadTests(TestCase):
+    """
+    An SSH listener follows a reload by reading its host keys again.
+    """
+
+    def setUp(self):
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        self.path = directory / "ssh_host_ed25519_key"
+        self.paths = {ED25519: self.path}
+        self.core = make_core()
+        self.factory = GatewaySSHFactory(
+            self.core, self.core.portal, build_settings(SSHOptions, {}, "options"), host_keys(self.paths),
+            self.core.clock, "", host_key_paths=self.paths,
+        )
+        self.listener = ListenerService("ssh", "tcp:0", None, object(), self.factory)
+
+    def served(self):
+        return self.factory.publicKeys[b"ssh-ed25519"].blob()
+
+    def test_replaced_key_served_after_a_reload(self):
+        before = self.served()
+        self.path.unlink()
+        create_host_key(self.path, ED25519)
+        self.assertEqual(self.served(), before)
+        self.assertTrue(self.listener.reconfigService(self.core.settings))
+        self.assertNotEqual(self.served(), before)
+        self.assertEqual(self.served(), load_host_key(self.path, ED25519).public().blob())
+
+    def test_unusable_key_keeps_the_old_one(self):
+        before = self.served()
+        self.path.chmod(0o644)
+        self.assertFalse(self.listener.reconfigService(self.core.settings))
+        self.assertEqual(self.served(), before)

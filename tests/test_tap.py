@@ -18,7 +18,7 @@ from gateway.frontends.limits import LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.interfaces import IFrontendPlugin
 from gateway.listener import ListenerService
-from gateway.sighup import reloadable_services
+from gateway.sighup import reconfigurable_services
 from gateway.service import build_listeners
 from gateway.tap import Options, makeService
 from tests.helpers import make_core
@@ -48,7 +48,10 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
         )
-        self.assertEqual([s.name for s in reloadable_services(service)], ["tls", "config", "game"])
+        self.assertEqual(
+            [s.name for s in reconfigurable_services(service)],
+            ["config", "limits", "sessions", "telnet", "ssh", "tls", "telnet-tls", "lines-tls", "game"],
+        )
         # The daemon leaves its start-up objects out of garbage collection.
         self.assertTrue(service.freeze_on_start)
 

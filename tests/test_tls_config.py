@@ -17,7 +17,7 @@ from gateway.frontends.limits import LimitingFactory
 from gateway.frontends.plugin import InstalledPlugins
 from gateway.frontends.tls.handshake import HandshakeGateFactory
 from gateway.interfaces import IRefusingFactory
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 from gateway.service import build_listeners
 from tests.helpers import make_core
 
@@ -140,7 +140,7 @@ class WrappingTests(TestCase):
         self.assertIsInstance(wrapped.wrappedFactory, HandshakeGateFactory)
         self.assertIs(wrapped.wrappedFactory.wrappedFactory, self.plugin.factory)
         self.assertEqual(wrapped.wrappedFactory.client_certificates, "required")
-        self.assertTrue(IReloadable.providedBy(parent.getServiceNamed("tls")))
+        self.assertTrue(IReconfigurable.providedBy(parent.getServiceNamed("tls")))
 
     def test_no_tls_service_without_tls_listeners(self):
         parent = self.build("[listeners.plain]\nfrontend = 'echo'\nendpoint = 'tcp:0'\n")

@@ -11,6 +11,7 @@ import uuid
 
 from contextlib import nullcontext
 
+from twisted.application.service import Service
 from twisted.internet.interfaces import IConsumer, IPushProducer, ITransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
@@ -22,16 +23,19 @@ from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.output import Flusher, output_for
 from gateway.frontends.text import encode_line
 from gateway.interfaces import IRefusingFactory
+from gateway.sighup import IReconfigurable
 from gateway.metrics import FULL, PER_ADDRESS, RATE, Metrics
 
 SERVER_FULL = "Server full, try again later."
 TOO_MANY_FROM_ADDRESS = "Too many connections from your address, try again later."
 
 
-class ConnectionLimiter:
+@implementer(IReconfigurable)
+class ConnectionLimiter(Service):
     """
     Counts open connections across every listener and decides whether a
-    new one is admitted.  One limiter is shared by all listeners.
+    new one is admitted.  One limiter is shared by all listeners; as a
+    service it follows the C{[limits]} of a reloaded configuration.
 
     @ivar connections: the open L{LimitedProtocol}s.
     @ivar flusher: the L{gateway.frontends.output.Flusher} sending every
@@ -40,6 +44,7 @@ class ConnectionLimiter:
     """
 
     log = Logger()
+    name = "limits"
 
     def __init__(self, clock, limits, metrics=None):
         """
@@ -70,6 +75,13 @@ class ConnectionLimiter:
         if old is None or rate != (old.max_new_connections_per_address, old.new_connection_interval):
             self._new = WindowCounter(self.clock, *rate)
         self.trusted = Trusted(limits.trusted_addresses)
+
+    def reconfigService(self, new_config):
+        """
+        Take the C{[limits]} of C{new_config} (see L{reconfigure}).
+        """
+        self.reconfigure(new_config.limits)
+        return True
 
     def admit(self, host):
         """

@@ -9,7 +9,7 @@ import os
 from twisted.application.service import Service
 from zope.interface import implementer
 
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 
 #: In the data directory: the daemon's process id while it runs.
 PID_FILE = "gateway.pid"
@@ -53,15 +53,12 @@ class GamePluginsService(Service):
             pass
 
 
-@implementer(IReloadable)
+@implementer(IReconfigurable)
 class GameReloadService(Service):
     """
     Reloads the core's game plugins when asked (see the module
-    docstring).
-
-    It comes after L{gateway.live_settings.ConfigReloadService} in the
-    service tree, so on SIGHUP the core's settings already hold the
-    re-read C{[game] plugins}.
+    docstring).  On a reload it takes the C{[game] plugins} of the new
+    configuration.
     """
 
     name = "game"
@@ -75,7 +72,7 @@ class GameReloadService(Service):
         self.core = core
         self.data_dir = data_dir
 
-    def reload(self):
+    def reconfigService(self, new_config):
         """
         Reload the game plugins if a request file asks for it or the
         configured set changed; answer a request in the result file.
@@ -83,7 +80,7 @@ class GameReloadService(Service):
         @return: whether the plugins in service are the wanted ones.
         """
         games = self.core.games
-        wanted = list(self.core.settings.game.plugins)
+        wanted = list(new_config.game.plugins)
         request = self.data_dir / REQUEST_FILE
         try:
             token = request.read_text().strip()

@@ -86,12 +86,13 @@ def build_factory(core, portal, options):
     from gateway.frontends.ssh.server import GatewaySSHFactory
 
     settings = build_settings(SSHOptions, options, "options")
-    keys = host_keys(host_key_paths(core, settings))
+    paths = host_key_paths(core, settings)
+    keys = host_keys(paths)
     # The operator's banner goes to everyone before authentication; the
     # built-in one is a hint for newcomers, after a failed password.
     banner = (settings.banner or _BANNERS[settings.new_accounts]).format(
         host=core.status().host_name, user=settings.sign_up_user
     )
     if settings.banner:
-        return GatewaySSHFactory(core, portal, settings, keys, core.clock, banner)
-    return GatewaySSHFactory(core, portal, settings, keys, core.clock, "", banner)
+        return GatewaySSHFactory(core, portal, settings, keys, core.clock, banner, host_key_paths=paths)
+    return GatewaySSHFactory(core, portal, settings, keys, core.clock, "", banner, host_key_paths=paths)

@@ -108,15 +108,26 @@ def host_keys(paths):
     @return: SSH key type to private L{Key}.
     @rtype: L{dict}
     """
-    keys = {}
     for kind, path in paths.items():
         if not path.exists():
             create_host_key(path, kind)
-        key = load_host_key(path, kind)
+    return load_host_keys(paths)
+
+
+def load_host_keys(paths):
+    """
+    Load the host keys, all of them or none, and log their fingerprints.
+
+    @param paths: L{HostKeyKind} to the L{pathlib.Path} of its file.
+    @raise StartupError: naming a file that cannot be used.
+    @return: SSH key type to private L{Key}.
+    @rtype: L{dict}
+    """
+    keys = {kind: load_host_key(path, kind) for kind, path in paths.items()}
+    for kind, key in keys.items():
         log.info(
             "SSH host key {path}: {type} {size} {fingerprint}",
-            path=str(path), type=kind.ssh_type.decode("ascii"), size=key.size(),
+            path=str(paths[kind]), type=kind.ssh_type.decode("ascii"), size=key.size(),
             fingerprint=fingerprint(key.public().blob()),
         )
-        keys[kind.ssh_type] = key
-    return keys
+    return {kind.ssh_type: key for kind, key in keys.items()}

@@ -17,7 +17,10 @@ from zope.interface import implementer
 
 from gateway.frontends.addresses import describe
 from gateway.frontends.ssh.auth import AccountPortal, ConnectionService, UserAuthService
+from gateway.errors import StartupError
+from gateway.frontends.ssh.hostkeys import load_host_keys
 from gateway.interfaces import IRefusingFactory
+from gateway.sighup import IReconfigurable
 
 #: Algorithms offered, best first, where the running Twisted implements
 #: them: key exchange on Curve25519 (with ML-KEM where available; no SHA-1
@@ -110,7 +113,7 @@ class ServerTransport(SSHServerTransport):
         super().connectionLost(reason)
 
 
-@implementer(IRefusingFactory)
+@implementer(IRefusingFactory, IReconfigurable)
 class GatewaySSHFactory(SSHFactory):
     """
     One SSH listener.  Everything it serves with (keys, portal, limits,
@@ -126,22 +129,53 @@ class GatewaySSHFactory(SSHFactory):
     """
 
     protocol = ServerTransport
+    log = Logger()
 
-    def __init__(self, core, portal, settings, host_keys, clock, banner, hint=""):
+    def __init__(self, core, portal, settings, host_keys, clock, banner, hint="", host_key_paths=None):
         """
         @param portal: the shared L{twisted.cred.portal.Portal}.
         @param host_keys: SSH key type to private L{twisted.conch.ssh.keys.Key}.
+        @param host_key_paths: L{gateway.frontends.ssh.hostkeys.HostKeyKind}
+            to the file each host key is read from again on a reload
+            (L{reconfigService}); none when L{None}.
         """
+        self.host_key_paths = host_key_paths or {}
         self.core = core
         self.settings = settings
         self.clock = clock
         self.banner = banner
         self.hint = hint
         self.portal = AccountPortal(portal, self)
-        self.privateKeys = dict(host_keys)
-        self.publicKeys = {kind: key.public() for kind, key in host_keys.items()}
+        self.serve_keys(host_keys)
         self.primes = None
         self.services = {b"ssh-userauth": UserAuthService, b"ssh-connection": ConnectionService}
+
+    def serve_keys(self, host_keys):
+        """
+        Serve C{host_keys} to connections made from now on.
+
+        @param host_keys: SSH key type to private L{twisted.conch.ssh.keys.Key}.
+        """
+        self.privateKeys = dict(host_keys)
+        self.publicKeys = {kind: key.public() for kind, key in host_keys.items()}
+
+    def reconfigService(self, new_config):
+        """
+        Read the host keys again from their files, so that a key replaced
+        on disk is served to new connections (open ones keep the key they
+        started with).  The listener's options, the files' paths among
+        them, change with a restart.  When a file cannot be used, every
+        key stays as it was and the reason is logged.
+
+        @return: whether the keys were read.
+        """
+        try:
+            keys = load_host_keys(self.host_key_paths)
+        except StartupError as e:
+            self.log.error("SSH host keys not reloaded, the ones in service stay: {error}", error=str(e))
+            return False
+        self.serve_keys(keys)
+        return True
 
     def buildProtocol(self, addr):
         # Factory's, not SSHFactory's: that one would log, for every

@@ -14,7 +14,7 @@ from gateway.frontends.output import HeldWrites
 from gateway.frontends.tls.context import ServerTLS
 from gateway.frontends.tls.handshake import HandshakeGate, HandshakeGateFactory, HandshakeLimits
 from gateway.interfaces import IRefusingFactory
-from gateway.sighup import IReloadable
+from gateway.sighup import IReconfigurable
 
 
 @implementer(ISSLTransport)
@@ -80,10 +80,12 @@ class TLSFactory(TLSMemoryBIOFactory):
         return self.protocol(self, HandshakeGate(gates, None, refusal=message))
 
 
-@implementer(IReloadable)
+@implementer(IReconfigurable)
 class TLSService(Service):
     """
-    Owns the daemon's L{ServerTLS}; reloading it reloads the certificate.
+    Owns the daemon's L{ServerTLS}; a reload reads the certificate and key
+    files again (their paths, like the rest of C{[tls]}, change with a
+    restart).
     """
 
     name = "tls"
@@ -96,7 +98,7 @@ class TLSService(Service):
         self.tls = tls
         self.limits = limits
 
-    def reload(self):
+    def reconfigService(self, new_config):
         return self.tls.reload()
 
     def wrap(self, factory, listener, bound):
