@@ -33,7 +33,7 @@ from gateway.interfaces import IGame, IGamePlugin
 from gateway.store import accounts
 from gateway.store.database import Store
 from gateway.store.schema import SCHEMA_VERSION, open_database
-from tests.helpers import make_core, sign_up
+from tests.helpers import log_in, make_core, sign_up
 
 PLUGIN_MODULE = """
 from gateway.game import LazyGame
@@ -199,6 +199,24 @@ class HookTests(SynchronousTestCase):
             ("one", "entered", "alice", "hall", "yard"), ("two", "entered", "alice", "hall", "yard"),
             ("one", "left", "alice", "yard"), ("two", "left", "alice", "yard"),
         ])
+
+    def test_logging_in_again_elsewhere(self):
+        """
+        Logging in while connected elsewhere runs C{logged_in} again; a
+        dropped connection runs C{left} once its session stops lingering.
+        """
+        events = []
+        clock = Clock()
+        core = core_with(("one", Recorder("one", events)), clock=clock)
+        first, _ = sign_up(core, "alice")
+        second, session = log_in(core, "alice")
+        first.disconnect()
+        self.assertTrue(first.closed)
+        self.assertEqual(events, [("one", "logged_in", "alice"), ("one", "logged_in", "alice")])
+        second.disconnect()
+        self.assertEqual(len(events), 2)
+        clock.advance(core.settings.sessions.linger)
+        self.assertEqual(events[2:], [("one", "left", "alice", "hall")])
 
     def test_deferred_hook_delays_the_next_plugin(self):
         events = []
@@ -498,6 +516,13 @@ class ReloadTests(ReloadFixture):
         self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
         session.line_received("roll")
         self.assertEqual(alice.lines(), "You roll a 4.")
+
+    def test_package_holding_gateway_itself_refused(self):
+        self.plugin.package = "gateway"
+        result = self.core.games.reload()
+        self.assertFalse(result.ok)
+        self.assertIn("the game plugin package 'gateway' holds gateway.core.game, which cannot be imported afresh", result.message)
+        self.assertIs(sys.modules["gateway.core.game"].GameCore, type(self.core))
 
     def test_occupied_room_kept(self):
         alice, session = sign_up(self.core, "alice")

@@ -52,7 +52,7 @@ from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.text import clean_text
-from gateway.interfaces import IRefusingFactory, IStructuredTransport
+from gateway.interfaces import IRefusingFactory, IResumableTransport, IStructuredTransport
 from gateway.logtext import loggable
 
 log = Logger()
@@ -196,12 +196,20 @@ def _payload(text):
     return text.encode("utf-8")
 
 
-@implementer(IStructuredTransport)
+@implementer(IStructuredTransport, IResumableTransport)
 class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
     """
     Adapts a WebSocket connection to a core session.
 
+    Resume tokens (L{IResumableTransport}) go only to C{gateway.json}
+    clients on a page of the listener's own origin, and only such a
+    connection may resume with one: a page of another origin, even one in
+    C{allowed_origins}, and a client without an C{Origin} neither get nor
+    use them.
+
     @ivar structured: whether the client chose C{gateway.json}.
+    @ivar same_origin: whether the handshake came from a page of this
+        listener's own origin.
     """
 
     protocol_name = "websocket"
@@ -217,6 +225,7 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
         self.allowed = allowed
         self.hosts = hosts
         self.structured = False
+        self.same_origin = False
 
     def onConnect(self, request):
         secure = ISSLTransport.providedBy(self.transport)
@@ -234,6 +243,8 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
         self.structured = JSON in request.protocols
+        own = normalize_origin(f"{'https' if secure else 'http'}://{host}")
+        self.same_origin = bool(request.origin) and normalize_origin(request.origin) == own
         # The web client renders 24-bit colour and takes structured data.
         self.capabilities = capabilities_of(
             self.transport, self.protocol_name, ansi=self.structured,
@@ -257,7 +268,7 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
         max_bytes = self.core.limits.max_line_bytes
         try:
             if self.structured:
-                messages.deliver(text, self.session, self.capabilities, max_bytes)
+                messages.deliver(text, self.session, self.capabilities, max_bytes, self.same_origin)
             else:
                 messages.deliver_lines(text, self.session, max_bytes)
         except messages.LineTooLong as e:
@@ -293,6 +304,10 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
 
     def send_data(self, package, data):
         self._send(messages.data_message(package, data))
+
+    def resume_token(self, name, token):
+        if self.structured and self.same_origin:
+            self._send(messages.resume_message(name, token))
 
     def set_echo(self, on):
         if self.structured:
