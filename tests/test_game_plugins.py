@@ -251,6 +251,16 @@ class HookTests(SynchronousTestCase):
         self.assertEqual(alice.lines(), "The censor does not let you say that.")
         self.assertEqual(bob.lines(), "")
 
+    def test_setup_failure_stops_the_start(self):
+        class Broken(Game):
+            def setup(self, core):
+                raise KeyError("no table")
+
+        events = []
+        error = self.assertRaises(StartupError, core_with, ("one", Recorder("one", events)), ("broken", Broken()))
+        self.assertEqual(str(error), "game plugin 'broken' failed to set up: KeyError: 'no table'")
+        self.assertEqual(len(self.flushLoggedErrors(KeyError)), 1)
+
     def test_failing_hook_costs_one_line(self):
         events = []
 
@@ -406,8 +416,14 @@ from gateway.core.commands import Command
 from gateway.game import Game
 
 class Dice(Game):
+    tick_interval = 5.0
+
     def setup(self, core):
         {setup}
+
+    def tick(self, core):
+        for session in core.world.online():
+            session.send("Tick: " + {answer!r})
 
 def roll(session, args):
     session.send({answer!r})
@@ -494,6 +510,18 @@ class ReloadTests(ReloadFixture):
         self.assertTrue(self.core.games.reload().ok)
         self.assertIn("tower", self.core.world.rooms)
         self.assertEqual(self.core.world.occupants("tower"), [])
+
+    def test_ticks_follow_the_version_in_service(self):
+        alice, session = sign_up(self.core, "alice")
+        self.write("Version two.")
+        self.assertTrue(self.core.games.reload().ok)
+        self.write("", source="raise ImportError('version three is broken')\n")
+        self.assertFalse(self.core.games.reload().ok)
+        self.assertEqual(len(self.flushLoggedErrors(ImportError)), 1)
+        self.core.clock.advance(5)
+        self.assertEqual(alice.lines(), "Tick: Version two.")
+        self.core.games.stop()
+        self.assertEqual(self.core.clock.getDelayedCalls(), [])
 
     def test_import_failure_keeps_the_old_version(self):
         alice, session = sign_up(self.core, "alice")
@@ -609,6 +637,7 @@ class ReloadGameCommandTests(ReloadFixture):
         status, out, err = self.run_admin(data_dir)
         self.assertEqual((status, out), (1, ""))
         self.assertRegex(err, r"^gateway-admin: Reload failed, the previous version is still running: .*gone .*\(reference [0-9a-f]{8}\)\n$")
+        self.assertEqual(len(self.flushLoggedErrors(ImportError)), 1)
         service.stopService()
         self.assertFalse((data_dir / "gateway.pid").exists())
 

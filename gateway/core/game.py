@@ -50,6 +50,8 @@ class GameCore:
     """
 
     log = Logger()
+    #: Players log in to gateway accounts (see L{IGatewayCore.accounts}).
+    accounts = True
 
     def __init__(self, settings, world, store, portal, hasher, games, clock, metrics=None):
         """

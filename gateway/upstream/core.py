@@ -155,6 +155,8 @@ class UpstreamCore:
     @ivar upstream: the L{gateway.config.UpstreamSettings}.
     @ivar endpoint: the client endpoint of the game.
     @ivar login: C{"upstream"} or C{"gateway"}.
+    @ivar accounts: whether players log in to gateway accounts (with
+        C{login = "gateway"}; see L{IGatewayCore.accounts}).
     @ivar host: the game's host, for messages.
     @ivar mssp: the game's own MSSP status as C{(name, values)} pairs, once
         a relay has received it, else L{None}.
@@ -167,6 +169,7 @@ class UpstreamCore:
         self.upstream = upstream
         self.endpoint = endpoint
         self.login = login
+        self.accounts = login == "gateway"
         self.host = endpoint_host(upstream.endpoint)
         self.mssp = None
         # Session input is dispatched to self.dispatch.

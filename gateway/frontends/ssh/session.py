@@ -170,7 +170,7 @@ class SessionChannel(LineFrontend, SSHChannel):
         if self._gone:
             return
         account = self.avatar.account
-        if account is None:
+        if account is None and self._core.accounts:
             self.writeExtended(
                 EXTENDED_DATA_STDERR,
                 encode_line("Signing up needs an interactive session: ssh without a command."),
@@ -179,7 +179,8 @@ class SessionChannel(LineFrontend, SSHChannel):
             return
         self.log.info(
             "{peer} {name} runs '{command}' over SSH exec",
-            peer=self.capabilities.peer, name=account.name, command=loggable(command.split(" ", 1)[0]),
+            peer=self.capabilities.peer, name=account.name if account else "(no account)",
+            command=loggable(command.split(" ", 1)[0]),
         )
         session, done = self.core.execute(self, account, command)
         self.session_started(session)
