@@ -170,7 +170,7 @@ class SessionChannel(LineFrontend, SSHChannel):
         if self._gone:
             return
         account = self.avatar.account
-        if account is None and self._core.accounts:
+        if account is None and self.core.accounts:
             self.writeExtended(
                 EXTENDED_DATA_STDERR,
                 encode_line("Signing up needs an interactive session: ssh without a command."),
