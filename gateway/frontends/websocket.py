@@ -275,12 +275,12 @@ class WebSocketFrontend(WebSocketServerProtocol):
             error = ConnectionDone if wasClean else ConnectionLost
             session.connection_lost(Failure(error(f"WebSocket closed with code {code}")))
 
-    def _send(self, text):
+    def _send_text(self, text):
         if not self._closing:
             self.sendMessage(_payload(text), isBinary=False)
 
     def _error(self, text):
-        self._send(messages.error_message(text) if self.structured else f"Ignored: {text}.")
+        self._send_text(messages.error_message(text) if self.structured else f"Ignored: {text}.")
 
     # IInputFlow: pause reading from the connection under the WebSocket.
 
@@ -296,28 +296,28 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     def send(self, text):
         if self.structured:
-            self._send(messages.text_message(text, self.capabilities.colour_level()))
+            self._send_text(messages.text_message(text, self.capabilities.colour_level()))
         else:
-            self._send(markup.strip(text))
+            self._send_text(markup.strip(text))
 
     def send_prompt(self, text):
         if self.structured:
-            self._send(messages.prompt_message(text, self.capabilities.colour_level()))
+            self._send_text(messages.prompt_message(text, self.capabilities.colour_level()))
         else:
-            self._send(markup.strip(text))
+            self._send_text(markup.strip(text))
 
     def send_data(self, package, data):
-        self._send(messages.data_message(package, data))
+        self._send_text(messages.data_message(package, data))
 
     def set_echo(self, on):
         if self.structured:
-            self._send(messages.echo_message(on))
+            self._send_text(messages.echo_message(on))
 
     def close(self, reason=None):
         if self.structured:
-            self._send(messages.close_message(reason))
+            self._send_text(messages.close_message(reason))
         elif reason:
-            self._send(reason)
+            self._send_text(reason)
         self._closing = True
         if self._input_paused:
             # The client's answer to the close frame must be read.
