@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,13 +110,15 @@ class _BenchDaemon(Daemon):
     cheap hashing).
     """
 
-    def __init__(self, data_dir, cheap_hash, **kwargs):
+    def __init__(self, data_dir, cheap_hash, count_metrics=True, **kwargs):
         super().__init__(data_dir, **kwargs)
         self.cheap_hash = cheap_hash
+        self.count_metrics = count_metrics
 
     def command(self):
         twistd = super().command()[3:]  # after: python -c "...run()"
-        return [PYTHON, str(BENCH / "gatewayd.py")] + (["--cheap-hash"] if self.cheap_hash else []) + ["--"] + twistd
+        options = (["--cheap-hash"] if self.cheap_hash else []) + ([] if self.count_metrics else ["--no-metrics"])
+        return [PYTHON, str(BENCH / "gatewayd.py")] + options + ["--"] + twistd
 
 
 class GatewayServer(Measured):
@@ -131,26 +134,33 @@ class GatewayServer(Measured):
 
     name = "gateway"
 
-    def __init__(self, accounts=(), cheap_hash=True, nodelay=False, listener="telnet"):
+    def __init__(self, accounts=(), cheap_hash=True, nodelay=False, listener="telnet", metrics=None):
         """
         @param listener: the one configured listener to serve (on an
             ephemeral port): C{"telnet"}, or C{"telnet-tls"} for the TLS
             scenario.
+        @param metrics: L{None} for the daemon as it is; C{True} to serve
+            the metrics listener too (its port in C{metrics_port});
+            C{False} for a daemon whose metrics count nothing (see
+            L{bench.gatewayd.without_metrics}).
         """
         self.accounts = list(accounts)
         self.cheap_hash = cheap_hash
         self.nodelay = nodelay
         self.listener = listener
+        self.metrics = metrics
 
     def start(self, timeout=60):
         self._tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
         data = Path(self._tmp.name) / "data"
         hasher = cheap_hasher() if self.cheap_hash else argon2.PasswordHasher()
         create_accounts(data, self.accounts, hasher.hash(PASSWORD))
+        listen = [f"{self.listener}={ENDPOINT}"] + ([f"metrics={ENDPOINT}"] if self.metrics else [])
         self.daemon = _BenchDaemon(
-            data, self.cheap_hash, config=self._config(Path(self._tmp.name)), listen=[f"{self.listener}={ENDPOINT}"],
+            data, self.cheap_hash, self.metrics is not False, config=self._config(Path(self._tmp.name)), listen=listen,
         )
-        self.daemon.start(timeout=timeout)
+        self.daemon.start(expect=len(listen), timeout=timeout)
+        self.metrics_port = self.daemon.ports.get("metrics")
         self.data_dir = data
         self.port = self.daemon.ports[self.listener]
         self.ps = psutil.Process(self.daemon.process.pid)
@@ -475,6 +485,86 @@ def nodelay_scenario(profile, log):
         rows.append(Row(title, "server CPU per 1000 deliveries", "ms", 1e6 * on["server_cpu_s"] / on["delivered"],
                         1e6 * off["server_cpu_s"] / off["delivered"], False))
     return rows
+
+
+class Scraper:
+    """
+    Fetches a gateway's C{/metrics} every L{SCRAPE_INTERVAL} seconds in a
+    thread, as Prometheus would (more often than its usual 15 seconds).
+
+    @ivar scrapes: how many scrapes succeeded.
+    """
+
+    def __init__(self, server):
+        self.url = f"http://127.0.0.1:{server.metrics_port}/metrics"
+        self.scrapes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(SCRAPE_INTERVAL):
+            with urllib.request.urlopen(self.url, timeout=10) as response:
+                response.read()
+            self.scrapes += 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+
+#: Seconds between two scrapes of the metrics scenario.
+SCRAPE_INTERVAL = 1.0
+
+
+def metrics_scenario(profile, log):
+    """
+    The cost of the metrics: the fan-out burst and the paced chat on a
+    gateway that counts everything and serves C{/metrics}, scraped every
+    second (the "gateway" column), and on one whose metrics count nothing
+    (the "baseline" column; see L{bench.gatewayd.without_metrics}).  As in
+    the chat scenarios, each figure is the better of two runs.
+    """
+    out = {}
+
+    def chat(server):
+        bursts = [generate(server, profile.timeout, **profile.burst) for _ in range(2)]
+        paced = [generate(server, profile.timeout, **profile.paced) for _ in range(2)]
+        return bursts, paced
+
+    for metrics in (True, False):
+        server = GatewayServer(names(max(profile.burst["clients"], profile.paced["clients"])), metrics=metrics)
+        server.start()
+        try:
+            if metrics:
+                with Scraper(server) as scraper:
+                    bursts, paced = chat(server)
+                scraped = f"; {scraper.scrapes} scrapes"
+            else:
+                bursts, paced = chat(server)
+                scraped = ""
+            log(f"gateway metrics {'on' if metrics else 'off'}: burst " + "; ".join(_brief(r) for r in bursts)
+                + "; paced " + "; ".join(_brief(r) for r in paced) + scraped)
+            out[metrics] = (
+                max(bursts, key=lambda r: r["lines_per_s"]), min(paced, key=lambda r: r["latency"]["p99_ms"])
+            )
+        finally:
+            server.stop()
+    (on_b, on_p), (off_b, off_p) = out[True], out[False]
+    title = "metrics on and scraped every second (gateway column) vs off (baseline column), N={clients}".format(
+        **profile.burst
+    )
+    return [
+        Row(title, "burst delivered lines/s", "lines/s", on_b["lines_per_s"], off_b["lines_per_s"]),
+        Row(title, "burst server CPU per 1000 deliveries", "ms", 1e6 * on_b["server_cpu_s"] / on_b["delivered"],
+            1e6 * off_b["server_cpu_s"] / off_b["delivered"], False),
+        Row(title, "paced server CPU per 1000 deliveries", "ms", 1e6 * on_p["server_cpu_s"] / on_p["delivered"],
+            1e6 * off_p["server_cpu_s"] / off_p["delivered"], False),
+        Row(title, "paced latency p99", "ms", on_p["latency"]["p99_ms"], off_p["latency"]["p99_ms"], False),
+    ]
 
 
 def mccp_scenario(profile, log):

@@ -26,10 +26,19 @@ from prometheus_client.core import GaugeMetricFamily
 
 from gateway.core.durations import describe_left
 
-#: The session states counted by L{Metrics.sessions}.
+#: The session states counted by L{Metrics.sessions}: in the login
+#: dialogue, in the world with a connection, in the world after the
+#: connection dropped (C{sessions.linger}), a second connection attached
+#: to a player's session (C{sessions.per_account = "attach"}), an SSH
+#: C{exec} command.
 LOGGING_IN = "logging_in"
 PLAYING = "playing"
+LINGERING = "lingering"
+ATTACHED = "attached"
 COMMAND = "command"
+
+#: The states of the players in the world.
+IN_WORLD = (PLAYING, LINGERING)
 
 #: Refusal reasons (C{gateway_connections_refused_total{reason}}).
 FULL = "server_full"
@@ -72,6 +81,10 @@ class _Sessions:
         self.snapshot = dict(counts)
 
     def collect(self):
+        """
+        The C{gateway_sessions} gauge, from the last snapshot (called in
+        the thread of a scrape).
+        """
         family = GaugeMetricFamily(
             "gateway_sessions", "Sessions now, by frontend and state.", labels=("frontend", "state")
         )
@@ -187,11 +200,22 @@ class Metrics:
         """
         return dict(self._sessions.counts)
 
+    def players_by_frontend(self):
+        """
+        @return: C{{frontend: count}} of the players in the world (playing
+            or lingering); frontends without any are left out.
+        """
+        players = {}
+        for (frontend, state), count in self._sessions.counts.items():
+            if state in IN_WORLD:
+                players[frontend] = players.get(frontend, 0) + count
+        return players
+
     def players_online(self):
         """
-        @return: how many sessions are playing.
+        @return: how many players are in the world (playing or lingering).
         """
-        return sum(count for (_, state), count in self._sessions.counts.items() if state == PLAYING)
+        return sum(self.players_by_frontend().values())
 
     def uptime(self):
         """
@@ -202,6 +226,9 @@ class Metrics:
     # Connections
 
     def connection_accepted(self, listener):
+        """
+        The limits admitted a connection to the listener named C{listener}.
+        """
         self._accepted.labels(listener).inc()
 
     def connection_refused(self, reason):
@@ -226,6 +253,9 @@ class Metrics:
         self._refused.labels(HANDSHAKE_CAP).inc()
 
     def output_cut(self):
+        """
+        A connection was cut for leaving too much output unread.
+        """
         self._cuts.inc()
 
     # Logging in
@@ -276,9 +306,15 @@ class Metrics:
         return run(*args).addCallback(done)
 
     def line_refused(self):
+        """
+        An input line was refused: too many were waiting.
+        """
         self._lines_refused.inc()
 
     def input_paused(self):
+        """
+        A connection's reading was paused until its commands ran.
+        """
         self._input_paused.inc()
 
     # Password hashing
@@ -410,6 +446,7 @@ def describe(samples, now):
         f"Up for {describe_left(max(now - started, 0))}.",
         f"Players online: {total('gateway_sessions', state=PLAYING)} "
         f"({by('gateway_sessions', 'frontend', state=PLAYING)}); "
+        f"lingering: {total('gateway_sessions', state=LINGERING)}; "
         f"logging in: {total('gateway_sessions', state=LOGGING_IN)}.",
         f"Connections accepted: {total('gateway_connections_accepted_total')}; "
         f"refused: {by('gateway_connections_refused_total', 'reason')}.",

@@ -22,7 +22,7 @@ class Options(usage.Options):
         "Serve the shared world.  Without --config the embedded defaults are "
         "used: telnet on 127.0.0.1:4000, telnet over TLS on 4001, lines over "
         "TLS on 4443, SSH on 127.0.0.1:4022 and data in ./var.  Listener names: "
-        "telnet, telnet-tls, lines-tls, ssh, web (as configured).  Endpoints use "
+        "telnet, telnet-tls, lines-tls, ssh, web, metrics (as configured).  Endpoints use "
         "Twisted's syntax, e.g. tcp:4000:interface=0.0.0.0, tcp6:4000:interface=::, "
         "unix:/run/gateway.sock, systemd:domain=INET:index=0."
     )

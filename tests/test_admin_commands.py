@@ -126,7 +126,7 @@ class AdminCommandTests(SynchronousTestCase):
         self.root.line_received("stats")
         lines = self.root_out.lines().splitlines()
         self.assertEqual(lines[0], "Up for 0 seconds.")
-        self.assertEqual(lines[1], "Players online: 3 (3 test); logging in: 0.")
+        self.assertEqual(lines[1], "Players online: 3 (3 test); lingering: 0; logging in: 0.")
         self.assertIn("Logins: 1 ok; SSH: none; sign-ups: 2 ok.", lines)
 
 

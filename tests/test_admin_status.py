@@ -76,7 +76,7 @@ class DescribeTests(SynchronousTestCase):
         samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
         self.assertEqual(describe(samples, 1000 + 3725), [
             "Up for 1 hour 2 minutes 5 seconds.",
-            "Players online: 2 (1 ssh, 1 telnet); logging in: 2.",
+            "Players online: 2 (1 ssh, 1 telnet); lingering: 0; logging in: 2.",
             "Connections accepted: 0; refused: 1 server_full.",
             "Logins: 1 failed; SSH: none; sign-ups: 2 ok.",
             "Commands run: 1 ok; output cuts: 0; input lines refused: 0.",

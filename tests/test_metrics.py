@@ -5,7 +5,7 @@ labels stay bounded, and the metrics listener serves the text format.
 
 from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred, inlineCallbacks, succeed
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
@@ -20,7 +20,7 @@ from gateway.frontends.telnet.mssp import status_fields
 from gateway.frontends.telnet.options import TelnetOptions
 from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits
 from gateway.metrics import Metrics, ReactorWatch, build_factory
-from tests.helpers import RecordingTransport, connect, log_in, make_core, sign_up
+from tests.helpers import RecordingTransport, connect, log_in, make_core, sign_up, with_settings
 from tests.test_limits import LimitTestCase, SlowTransport
 from tests.test_session_limits import FlowTransport, logged_in
 from tests.test_throttle import config_with
@@ -48,11 +48,36 @@ class SessionMetricsTests(SynchronousTestCase):
         self.assertEqual(sample(self.metrics, "gateway_sessions", frontend="telnet", state="playing"), 1)
         sign_up(self.core, "Bob", protocol="ssh")
         self.assertEqual(self.metrics.sessions(), {("telnet", "playing"): 1, ("ssh", "playing"): 1})
+        session.line_received("quit")
         transport.disconnect()
         self.assertEqual(self.metrics.sessions(), {("ssh", "playing"): 1})
         self.assertIsNone(self.metrics.registry.get_sample_value(
             "gateway_sessions", {"frontend": "telnet", "state": "playing"}
         ))
+
+    def test_lingering_and_resumed(self):
+        clock = Clock()
+        core = make_core(clock)
+        transport, _ = sign_up(core, "Alice", protocol="telnet")
+        transport.disconnect()
+        self.assertEqual(core.metrics.sessions(), {("telnet", "lingering"): 1})
+        self.assertEqual(core.metrics.players_online(), 1)
+        self.assertEqual(core.status().players, {"telnet": 1})
+        transport, _ = log_in(core, "Alice", protocol="ssh")
+        self.assertEqual(core.metrics.sessions(), {("ssh", "playing"): 1})
+        transport.disconnect()
+        clock.advance(core.settings.sessions.linger)
+        self.assertEqual(core.metrics.sessions(), {})
+        self.assertEqual(core.metrics.players_online(), 0)
+
+    def test_attached_connection_is_one_player(self):
+        core = make_core(config=with_settings(sessions={"per_account": "attach"}))
+        first, _ = sign_up(core, "Alice")
+        log_in(core, "Alice", protocol="ssh")
+        self.assertEqual(core.metrics.sessions(), {("test", "playing"): 1, ("ssh", "attached"): 1})
+        self.assertEqual(core.metrics.players_online(), 1)
+        first.disconnect()
+        self.assertEqual(core.metrics.sessions(), {("ssh", "playing"): 1})
 
     def test_who_and_mssp_read_the_same_count(self):
         sign_up(self.core, "Alice")

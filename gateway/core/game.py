@@ -20,7 +20,7 @@ from gateway.core.status import CoreStatus
 from gateway.core.throttle import LoginGuard
 from gateway.errors import SessionClosed
 from gateway.interfaces import IAccount, IGatewayCore
-from gateway.metrics import COMMAND, LOGGING_IN, PLAYING, Metrics
+from gateway.metrics import ATTACHED, COMMAND, LOGGING_IN, PLAYING, Metrics
 
 
 @implementer(IGatewayCore)
@@ -123,13 +123,10 @@ class GameCore:
 
         @rtype: L{CoreStatus}
         """
-        players = {
-            protocol: count for (protocol, state), count in self.metrics.sessions().items() if state == PLAYING and count
-        }
         server = self.settings.server
         return CoreStatus(
             name=server.name, host_name=server.host_name, started_at=self.metrics.started_at,
-            uptime=self.metrics.uptime(), players=players,
+            uptime=self.metrics.uptime(), players=self.metrics.players_by_frontend(),
             listing=dict(self.settings.mssp.fields),
         )
 
@@ -259,7 +256,6 @@ class GameCore:
             return
         elif previous is not None:
             self.take_place(previous, session)
-            self.metrics.session_state(previous, None)
             reason = "You have logged in from another connection; this one is being closed."
             for old in [previous] + previous.attached:
                 old.close(reason)
@@ -285,6 +281,7 @@ class GameCore:
         self.outbox.flush(primary)
         session.primary = primary
         primary.attached.append(session)
+        self.metrics.session_state(session, ATTACHED)
         self.log.info("{session} attached to {primary}", session=session, primary=primary)
         session.send_data("Char.Login.Result", {"success": True, "name": session.account.name})
         session.send(
@@ -301,6 +298,8 @@ class GameCore:
         self.world.leave(old)
         old.room = None
         self.world.enter(new, room)
+        self.metrics.session_state(old, None)
+        self.metrics.session_state(new, PLAYING)
 
     def leave_world(self, session):
         """

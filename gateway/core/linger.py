@@ -8,6 +8,7 @@ any protocol) resumes the session and replays what they missed.
 from twisted.logger import Logger
 
 from gateway.core.throttle import describe_wait
+from gateway.metrics import LINGERING
 
 #: The structured message framing a replay (see L{Lingering.resume}):
 #: C{{"state": "start", "lines": N}} before the replayed lines and
@@ -122,6 +123,7 @@ class Lingering:
             clock.seconds(), ReplayBuffer(settings.replay_lines, settings.replay_bytes), timer
         )
         self.sessions.add(session)
+        self.core.metrics.session_state(session, LINGERING)
         self.log.info("{session} lingers for {seconds:g} s", session=session, seconds=settings.linger)
         if settings.flicker:
             name = session.account.name
@@ -144,6 +146,7 @@ class Lingering:
         self.sessions.discard(session)
         if linger.timer is not None:
             linger.timer.cancel()
+        self.core.metrics.session_state(session, None)
         self.core.leave_world(session)
 
     def end_all(self):

@@ -18,7 +18,7 @@ from pathlib import Path
 from twisted.trial.unittest import TestCase
 
 from tests.daemon import ROOT, Daemon, LineClient, sign_up
-from tests.integration.test_ssh_integration import SSH_OPTIONS, need, prepared_host_keys
+from tests.integration.test_ssh_integration import SSH_OPTIONS, prepared_host_keys
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 
@@ -106,7 +106,7 @@ class OperationsTests(TestCase):
         self.assertEqual(status.returncode, 0, status.stderr)
         lines = status.stdout.splitlines()
         self.assertTrue(lines[0].startswith("Up for "), lines)
-        self.assertEqual(lines[1], "Players online: 2 (2 telnet); logging in: 0.")
+        self.assertEqual(lines[1], "Players online: 2 (2 telnet); lingering: 0; logging in: 0.")
         self.assertIn("sign-ups: 2 ok.", lines[3])
 
         self.daemon.stop()
