@@ -253,6 +253,43 @@ class ListenerSettings:
     client_certificates: str = _setting("off", _one_of("off", "optional", "required"))
     certificate_fingerprints: list = _setting([], _fingerprints)
     trusted_proxies: list = _setting([], _networks)
+    upstream: str = _setting("")
+    login: str = _setting("", _one_of("upstream", "gateway"))
+    name: str = field(default="", metadata={"internal": True})
+
+    @property
+    def login_mode(self):
+        """
+        Where a player of an upstream listener logs in: C{"upstream"} (the
+        game's own login, the default) or C{"gateway"} (a gateway account
+        first); L{None} on a listener of the built-in world.
+        """
+        if not self.upstream:
+            return None
+        return self.login or "upstream"
+
+
+def _encoding(value):
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return "an encoding Python knows, such as 'utf-8', 'latin-1' or 'cp437'"
+
+
+@dataclass(frozen=True)
+class UpstreamSettings:
+    """
+    One C{[upstreams.NAME]} table: an existing game server that listeners
+    relay their players to (see L{gateway.upstream}).
+    """
+
+    endpoint: str = _setting("", _nonempty)
+    ca_file: str = _setting("")
+    client_address: str = _setting("mnes", _one_of("mnes", "proxy-v1", "proxy-v2", "none"))
+    encoding: str = _setting("utf-8", _encoding)
+    connect_timeout: float = _setting(10.0, _positive)
     name: str = field(default="", metadata={"internal": True})
 
 
@@ -290,6 +327,7 @@ class Config:
     mssp: MsspSettings
     sessions: SessionSettings
     listeners: Dict[str, ListenerSettings]
+    upstreams: Dict[str, UpstreamSettings] = field(default_factory=dict)
 
     def resolve(self, value):
         """
@@ -401,6 +439,66 @@ def _check_endpoint(description, where, source):
         )
 
 
+def _check_client_endpoint(description, where, source):
+    """
+    Parse a Twisted client endpoint description without connecting.
+    """
+    from twisted.internet import endpoints
+
+    try:
+        endpoints.clientFromString(_ParseOnlyReactor(), description)
+    except (ValueError, KeyError, TypeError, ImportError) as e:
+        raise ConfigError(
+            f"{source}: {where}.endpoint {description!r} is not a valid "
+            f"client endpoint ({e}); expected e.g. 'tcp:mud.example.org:4000' or 'tls:mud.example.org:4001'"
+        )
+
+
+def _check_name(kind, name, source):
+    """
+    Refuse a listener or upstream name that is not lower-case letters,
+    digits and '-', starting with a letter.
+    """
+    if not _LISTENER_NAME.match(name):
+        raise ConfigError(
+            f"{source}: {kind} name {name!r} must be lower-case letters, "
+            f"digits and '-', starting with a letter"
+        )
+
+
+def _upstreams(table, source):
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [upstreams] must be a table of upstream tables")
+    upstreams = {}
+    for name, value in table.items():
+        where = f"upstreams.{name}"
+        _check_name("upstream", name, source)
+        settings = build_settings(UpstreamSettings, value, where, source)
+        if not settings.endpoint:
+            raise ConfigError(f"{source}: {where}.endpoint is required")
+        _check_client_endpoint(settings.endpoint, where, source)
+        if settings.ca_file and not settings.endpoint.startswith("tls:"):
+            raise ConfigError(f"{source}: {where}.ca_file is only for a 'tls:HOST:PORT' endpoint")
+        upstreams[name] = dataclasses.replace(settings, name=name)
+    return upstreams
+
+
+def _check_routes(listeners, upstreams, source):
+    """
+    Check that every listener's C{upstream} names a configured upstream,
+    and that C{login} is only set on upstream listeners.
+    """
+    for name, listener in listeners.items():
+        where = f"listeners.{name}"
+        if listener.upstream and listener.upstream not in upstreams:
+            raise ConfigError(
+                f"{source}: {where}.upstream {listener.upstream!r} is not a configured upstream "
+                f"(configured: {', '.join(sorted(upstreams)) or 'none; add an [upstreams.NAME] table'})"
+            )
+        if listener.login and not listener.upstream:
+            raise ConfigError(f"{source}: {where}.login is only for a listener with an upstream")
+
+
 class _ParseOnlyReactor:
     """
     Stands in for the reactor while an endpoint description is parsed;
@@ -426,11 +524,7 @@ def _listeners(table, overrides, source):
     listeners = {}
     for name, value in merged.items():
         where = f"listeners.{name}"
-        if not _LISTENER_NAME.match(name):
-            raise ConfigError(
-                f"{source}: listener name {name!r} must be lower-case letters, "
-                f"digits and '-', starting with a letter"
-            )
+        _check_name("listener", name, source)
         settings = build_settings(ListenerSettings, value, where, source)
         for key in ("frontend", "endpoint"):
             if not getattr(settings, key):
@@ -471,11 +565,11 @@ def load_config(path=None, overrides=None, data_dir=None):
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{source}: not valid TOML: {e}")
         base = path.resolve().parent
-    unknown = set(raw) - set(_SECTIONS) - {"listeners"}
+    unknown = set(raw) - set(_SECTIONS) - {"listeners", "upstreams"}
     if unknown:
         raise ConfigError(
             f"{source}: unknown section [{sorted(unknown)[0]}] "
-            f"(known sections: {', '.join(sorted(list(_SECTIONS) + ['listeners']))})"
+            f"(known sections: {', '.join(sorted(list(_SECTIONS) + ['listeners', 'upstreams']))})"
         )
     sections = {name: build_settings(cls, raw.get(name, {}), name, source) for name, cls in _SECTIONS.items()}
     if data_dir is not None:
@@ -484,7 +578,9 @@ def load_config(path=None, overrides=None, data_dir=None):
     if accounts.name_max_length < accounts.name_min_length:
         raise ConfigError(f"{source}: accounts.name_max_length must be at least accounts.name_min_length")
     listeners = _listeners(raw.get("listeners", _DEFAULT_LISTENERS), overrides, source)
-    return Config(path=path, base=base, listeners=listeners, **sections)
+    upstreams = _upstreams(raw.get("upstreams", {}), source)
+    _check_routes(listeners, upstreams, source)
+    return Config(path=path, base=base, listeners=listeners, upstreams=upstreams, **sections)
 
 
 def parse_listen_override(text):

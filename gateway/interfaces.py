@@ -127,10 +127,46 @@ class IStructuredTransport(Interface):
         """
 
 
+class IResumableTransport(Interface):
+    """
+    Optional for an L{ISessionTransport} whose client can keep a secret
+    for the length of a visit and come back with it on a new connection
+    (the web client): after each login the core gives it a resume token,
+    and a later connection that hands the token to
+    L{ISession.resume_with_token} resumes the account's session without a
+    password while the session lasts (see L{gateway.core.linger}).
+    """
+
+    def resume_token(name, token):
+        """
+        Give the client the token that resumes the session of account
+        C{name}.  The token is a credential: a frontend passes it only to
+        a client it would accept it back from, and never logs it.
+
+        @type name: L{str}
+        @type token: L{str}
+        """
+
+
 class ISession(Interface):
     """
     What the core gives a frontend for one connected client.
     """
+
+    def resume_with_token(name, token):
+        """
+        The client, still logging in, asks to resume the session of account
+        C{name} with a token an earlier connection was given (see
+        L{IResumableTransport}).  A token is good once, for its account,
+        while that session lasts; each attempt counts for the login
+        throttles as a password would.
+
+        @type name: L{str}
+        @type token: L{str}
+        @return: C{True} when the session was resumed (the login dialogue
+            is over), C{False} when the token was refused (the dialogue
+            goes on).
+        """
 
     def line_received(text):
         """
@@ -347,14 +383,19 @@ class IGame(Interface):
 
     def logged_in(session):
         """
-        A player logged in and is in the world, in C{session.room}.
+        A player logged in and is in the world, in C{session.room}.  It
+        runs again (with no L{left} before) when a player logs in while
+        still connected elsewhere, or comes back to their lingering
+        session: C{session} is then the new one, in the same place.  A
+        connection that attaches to an account's session runs nothing.
 
         @param session: the player's L{gateway.core.session.Session}.
         """
 
     def left(session):
         """
-        A player left the world (quit or disconnected); C{session.room} is
+        A player left the world (quit, or disconnected and did not come
+        back within C{sessions.linger}); C{session.room} is
         the room they left.  The session is closed: sending to it does
         nothing.
         """

@@ -136,7 +136,7 @@ class Metrics:
             "gateway_logins", "Password logins by result (ok, failed, busy).", ("result",), registry=registry
         )
         self._signups = Counter(
-            "gateway_signups", "Account creations by result (ok, refused, busy, name_taken).",
+            "gateway_signups", "Account creations by result (ok, refused, closed, busy, name_taken).",
             ("result",), registry=registry,
         )
         self._throttled = Counter(
@@ -275,7 +275,8 @@ class Metrics:
 
     def signup(self, result):
         """
-        @param result: C{"ok"}, C{"refused"}, C{"busy"} or C{"name_taken"}.
+        @param result: C{"ok"}, C{"refused"}, C{"closed"}, C{"busy"} or
+            C{"name_taken"}.
         """
         self._signups.labels(result).inc()
 

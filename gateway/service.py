@@ -195,6 +195,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     if limiter is None:
         limiter = ConnectionLimiter(core.clock, config.limits, core.metrics)
     tls = None
+    cores = {}
     for listener in config.listeners.values():
         if not listener.enabled:
             continue
@@ -204,7 +205,9 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
                 f"{source}: listeners.{listener.name}.frontend {listener.frontend!r} is not an "
                 f"installed frontend (available: {frontends.describe()})"
             )
-        frontend = factory = listener_factory(plugin, core, listener, source)
+        frontend = factory = listener_factory(
+            plugin, listener_core(config, core, reactor, listener, cores), listener, source
+        )
         if listener.tls:
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core)
@@ -214,6 +217,26 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
             factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory, frontend).setServiceParent(parent)
+
+
+def listener_core(config, core, reactor, listener, cores):
+    """
+    The core a listener's frontend is given: the built-in world's, or the
+    upstream core of the game the listener names (one per upstream and
+    login mode, shared by the listeners that have the same).
+
+    @param cores: the upstream cores made so far, by C{(upstream, login)}.
+    """
+    if not listener.upstream:
+        return core
+    key = (listener.upstream, listener.login_mode)
+    if key not in cores:
+        from gateway.upstream.core import UpstreamCore, upstream_endpoint
+
+        upstream = config.upstreams[listener.upstream]
+        endpoint = upstream_endpoint(reactor, upstream, config)
+        cores[key] = UpstreamCore(core, upstream, endpoint, listener.login_mode)
+    return cores[key]
 
 
 def _build_tls(config, reactor, parent, source, core):

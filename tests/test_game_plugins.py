@@ -33,7 +33,7 @@ from gateway.interfaces import IGame, IGamePlugin
 from gateway.store import accounts
 from gateway.store.database import Store
 from gateway.store.schema import SCHEMA_VERSION, open_database
-from tests.helpers import make_core, sign_up
+from tests.helpers import log_in, make_core, sign_up
 
 PLUGIN_MODULE = """
 from gateway.game import LazyGame
@@ -200,6 +200,24 @@ class HookTests(SynchronousTestCase):
             ("one", "left", "alice", "yard"), ("two", "left", "alice", "yard"),
         ])
 
+    def test_logging_in_again_elsewhere(self):
+        """
+        Logging in while connected elsewhere runs C{logged_in} again; a
+        dropped connection runs C{left} once its session stops lingering.
+        """
+        events = []
+        clock = Clock()
+        core = core_with(("one", Recorder("one", events)), clock=clock)
+        first, _ = sign_up(core, "alice")
+        second, session = log_in(core, "alice")
+        first.disconnect()
+        self.assertTrue(first.closed)
+        self.assertEqual(events, [("one", "logged_in", "alice"), ("one", "logged_in", "alice")])
+        second.disconnect()
+        self.assertEqual(len(events), 2)
+        clock.advance(core.settings.sessions.linger)
+        self.assertEqual(events[2:], [("one", "left", "alice", "hall")])
+
     def test_deferred_hook_delays_the_next_plugin(self):
         events = []
         waiting = Deferred()
@@ -232,6 +250,16 @@ class HookTests(SynchronousTestCase):
         session.line_received("say darn it")
         self.assertEqual(alice.lines(), "The censor does not let you say that.")
         self.assertEqual(bob.lines(), "")
+
+    def test_setup_failure_stops_the_start(self):
+        class Broken(Game):
+            def setup(self, core):
+                raise KeyError("no table")
+
+        events = []
+        error = self.assertRaises(StartupError, core_with, ("one", Recorder("one", events)), ("broken", Broken()))
+        self.assertEqual(str(error), "game plugin 'broken' failed to set up: KeyError: 'no table'")
+        self.assertEqual(len(self.flushLoggedErrors(KeyError)), 1)
 
     def test_failing_hook_costs_one_line(self):
         events = []
@@ -388,8 +416,14 @@ from gateway.core.commands import Command
 from gateway.game import Game
 
 class Dice(Game):
+    tick_interval = 5.0
+
     def setup(self, core):
         {setup}
+
+    def tick(self, core):
+        for session in core.world.online():
+            session.send("Tick: " + {answer!r})
 
 def roll(session, args):
     session.send({answer!r})
@@ -477,6 +511,18 @@ class ReloadTests(ReloadFixture):
         self.assertIn("tower", self.core.world.rooms)
         self.assertEqual(self.core.world.occupants("tower"), [])
 
+    def test_ticks_follow_the_version_in_service(self):
+        alice, session = sign_up(self.core, "alice")
+        self.write("Version two.")
+        self.assertTrue(self.core.games.reload().ok)
+        self.write("", source="raise ImportError('version three is broken')\n")
+        self.assertFalse(self.core.games.reload().ok)
+        self.assertEqual(len(self.flushLoggedErrors(ImportError)), 1)
+        self.core.clock.advance(5)
+        self.assertEqual(alice.lines(), "Tick: Version two.")
+        self.core.games.stop()
+        self.assertEqual(self.core.clock.getDelayedCalls(), [])
+
     def test_import_failure_keeps_the_old_version(self):
         alice, session = sign_up(self.core, "alice")
         self.write("", source="def game(:\n")
@@ -498,6 +544,13 @@ class ReloadTests(ReloadFixture):
         self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
         session.line_received("roll")
         self.assertEqual(alice.lines(), "You roll a 4.")
+
+    def test_package_holding_gateway_itself_refused(self):
+        self.plugin.package = "gateway"
+        result = self.core.games.reload()
+        self.assertFalse(result.ok)
+        self.assertIn("the game plugin package 'gateway' holds gateway.core.game, which cannot be imported afresh", result.message)
+        self.assertIs(sys.modules["gateway.core.game"].GameCore, type(self.core))
 
     def test_occupied_room_kept(self):
         alice, session = sign_up(self.core, "alice")
@@ -584,6 +637,7 @@ class ReloadGameCommandTests(ReloadFixture):
         status, out, err = self.run_admin(data_dir)
         self.assertEqual((status, out), (1, ""))
         self.assertRegex(err, r"^gateway-admin: Reload failed, the previous version is still running: .*gone .*\(reference [0-9a-f]{8}\)\n$")
+        self.assertEqual(len(self.flushLoggedErrors(ImportError)), 1)
         service.stopService()
         self.assertFalse((data_dir / "gateway.pid").exists())
 

@@ -114,6 +114,18 @@ class SessionMetricsTests(SynchronousTestCase):
         self.assertEqual(sample(self.metrics, "gateway_logins_total", result="failed"), 1)
         self.assertEqual(sample(self.metrics, "gateway_logins_total", result="ok"), 1)
 
+    def test_signups_refused(self):
+        core = make_core(config=with_settings(accounts={"allow_registration": False}))
+        transport, session = connect(core)
+        session.line_received("Nobody")
+        self.assertEqual(sample(core.metrics, "gateway_signups_total", result="closed"), 1)
+        core = make_core(config=config_with(max_accounts_per_address=1))
+        sign_up(core, "Alice")
+        transport, session = connect(core)
+        session.line_received("Bob")
+        self.assertIn("Too many accounts have been created", transport.lines())
+        self.assertEqual(sample(core.metrics, "gateway_signups_total", result="refused"), 1)
+
     def test_login_throttle_delay(self):
         clock = Clock()
         core = make_core(clock, config_with(login_failure_delay=2.0))

@@ -20,6 +20,7 @@ from gateway.core.status import CoreStatus
 from gateway.core.throttle import LoginGuard
 from gateway.errors import SessionClosed
 from gateway.interfaces import IAccount, IGatewayCore
+from gateway.logtext import loggable
 from gateway.metrics import ATTACHED, COMMAND, LOGGING_IN, PLAYING, Metrics
 
 
@@ -180,7 +181,18 @@ class GameCore:
         return session, session.run(self.dispatcher.dispatch, line)
 
     def _open(self, transport):
-        session = Session(self, transport)
+        return self.track(Session(self, transport))
+
+    def track(self, session):
+        """
+        Count C{session} among the daemon's sessions: it is watched for
+        idleness, follows reloaded limits, is closed at shutdown, and its
+        end is logged when its core calls L{disconnected}.  The upstream
+        cores (L{gateway.upstream.core.UpstreamCore}) track the sessions
+        they open here.
+
+        @return: C{session}.
+        """
         self.sessions.add(session)
         self.metrics.session_state(session, LOGGING_IN)
         limits = self.settings.limits
@@ -191,14 +203,26 @@ class GameCore:
         return session
 
     async def _log_in(self, session):
+        account, method = await self.authenticate(session)
+        if account is not None and not session.closed and session.account is None:
+            self.enter(session, account, method)
+
+    async def authenticate(self, session):
+        """
+        Log a session in to an account: by the client certificate bound to
+        it (C{cert add}), else with the login dialogue.  The upstream cores
+        with C{login = "gateway"} use it too.
+
+        @return: C{(account, method)}: the L{IAccount} or L{None} (the
+            dialogue gave up), and C{"client certificate"} or L{None} (the
+            dialogue), for the log.
+        @raise SessionClosed: when the client left meanwhile.
+        """
         if session.capabilities.certificate:
             account = await self._certified_account(session)
             if account is not None:
-                self.enter(session, account, "client certificate")
-                return
-        account = await login_dialogue(session)
-        if account is not None and not session.closed and session.account is None:
-            self.enter(session, account)
+                return account, "client certificate"
+        return await login_dialogue(session), None
 
     async def _certified_account(self, session):
         """
@@ -249,11 +273,12 @@ class GameCore:
         session.account = account
         self.metrics.session_state(session, PLAYING)
         previous = self.world.find_online(account.name)
-        if previous is not None and previous.lingering is not None:
-            self.lingering.resume(previous, session)
-        elif previous is not None and self.settings.sessions.per_account == "attach":
+        if previous is not None and previous.lingering is None and self.settings.sessions.per_account == "attach":
             self._attach(previous, session)
             return
+        self.lingering.issue(session)
+        if previous is not None and previous.lingering is not None:
+            self.lingering.resume(previous, session)
         elif previous is not None:
             self.take_place(previous, session)
             reason = "You have logged in from another connection; this one is being closed."
@@ -271,6 +296,31 @@ class GameCore:
         if "look" in self.dispatcher.commands:
             self.dispatcher.dispatch(session, "look")
         self.games.logged_in(session)
+
+    def resume_with_token(self, session, name, token):
+        """
+        Resume the session of account C{name} for C{session}, which is
+        logging in, with a resume token (see L{Lingering.issue}).  The
+        attempt counts for the login throttles as a password would, and
+        is refused while they ask the client to wait.
+
+        @return: C{True} when C{session} took over the account's session,
+            C{False} when the token was refused.
+        """
+        if session.account is not None or session.closed or not session.waiting:
+            return False
+        host = session.capabilities.host
+        if self.guard.login_wait(host, name):
+            return False
+        self.guard.login_attempted(host, name)
+        resumed = self.lingering.redeem(name, token)
+        if resumed is None:
+            self.log.info("Refused a resume token for {name} from {peer}", name=loggable(name), peer=session.capabilities.peer)
+            return False
+        self.guard.login_succeeded(host, name)
+        session.cancel_question()
+        self.enter(session, resumed.account, "resume token")
+        return True
 
     def _attach(self, primary, session):
         """
@@ -296,6 +346,7 @@ class GameCore:
         """
         room = old.room
         self.world.leave(old)
+        self.lingering.forget(old)
         old.room = None
         self.world.enter(new, room)
         self.metrics.session_state(old, None)
@@ -308,6 +359,7 @@ class GameCore:
         room = session.room
         online = self.world.find_online(session.account.name) is session
         self.world.leave(session)
+        self.lingering.forget(session)
         if online:
             self.world.announce(room, f"{session.account.name} has left.")
             self.games.left(session)

@@ -5,9 +5,12 @@ said to them meanwhile is kept, and logging in again to the account (over
 any protocol) resumes the session and replays what they missed.
 """
 
+import secrets
+
 from twisted.logger import Logger
 
 from gateway.core.throttle import describe_wait
+from gateway.interfaces import IResumableTransport
 from gateway.metrics import LINGERING
 
 #: The structured message framing a replay (see L{Lingering.resume}):
@@ -94,12 +97,19 @@ class Linger:
 class Lingering:
     """
     Keeps the sessions of dropped connections in the world, resumes them
-    and ends them.
+    and ends them, and keeps the resume tokens of sessions whose clients
+    take them (L{IResumableTransport}).
 
     The session stays where it is in the L{gateway.core.world.World}, so
     others still see the player; L{gateway.core.session.Session.send}
     records what it is sent in the session's L{ReplayBuffer} while
     C{session.lingering} is set.
+
+    A resume token is 32 random bytes (L{secrets.token_urlsafe}), good once,
+    for one account, while the session it was given to is in the world
+    (connected or lingering): it is forgotten when the session leaves the
+    world or another takes its place, so it expires with the linger.
+    Tokens are never logged.
     """
 
     log = Logger()
@@ -110,6 +120,46 @@ class Lingering:
         """
         self.core = core
         self.sessions = set()
+        self._tokens = {}
+        self._token_of = {}
+
+    def issue(self, session):
+        """
+        Give a session that has just logged in a resume token, when its
+        transport takes one.  What the session was sent before is
+        delivered first, so the client can tell the output of the
+        connection before the login from what follows.
+        """
+        transport = session.transport
+        if IResumableTransport.providedBy(transport):
+            token = secrets.token_urlsafe(32)
+            self._tokens[token] = session
+            self._token_of[session] = token
+            self.core.outbox.flush(session)
+            transport.resume_token(session.account.name, token)
+
+    def forget(self, session):
+        """
+        The session left the world or another took its place: its token no
+        longer resumes anything.
+        """
+        token = self._token_of.pop(session, None)
+        if token is not None:
+            del self._tokens[token]
+
+    def redeem(self, name, token):
+        """
+        Use up a resume token.
+
+        @return: the session it was given to, when C{token} is one of
+            account C{name}'s; else L{None} (and the token, if it exists,
+            stays good).
+        """
+        session = self._tokens.get(token)
+        if session is None or session.account.name.lower() != name.lower():
+            return None
+        self.forget(session)
+        return session
 
     def start(self, session):
         """

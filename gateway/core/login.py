@@ -104,6 +104,7 @@ async def _sign_up(session, name):
     core = session.core
     settings = core.settings
     if not settings.accounts.allow_registration:
+        core.metrics.signup("closed")
         session.send(f"There is no account called {name}, and new accounts are not being created here.")
         return None
     host = session.capabilities.host

@@ -247,6 +247,25 @@ class Session:
             answer.addBoth(restore)
         return answer
 
+    @property
+    def waiting(self):
+        """
+        Whether the session's task is waiting for an answer (see L{ask}).
+        """
+        return self._waiter is not None
+
+    def cancel_question(self):
+        """
+        Withdraw the question the session's task is waiting on (see
+        L{ask}, L{waiting}): the task fails with L{SessionClosed}, ending
+        quietly.
+        """
+        waiter, self._waiter = self._waiter, None
+        waiter.errback(SessionClosed())
+
+    def resume_with_token(self, name, token):
+        return self.core.resume_with_token(self, name, token)
+
     def connections(self):
         """
         This session, when connected, and the sessions attached to it.

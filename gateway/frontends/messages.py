@@ -12,11 +12,18 @@ Each message is one JSON object with a C{"type"}.  The server sends::
     {"type": "echo", "on": false}                  hide input (password) / show again
     {"type": "close", "reason": "Goodbye."}        the last message before closing
     {"type": "error", "text": "..."}               a message the server could not use
+    {"type": "resume", "name": "Alice",            after a login: the token that resumes
+     "token": "..."}                               this session (see below)
 
 and accepts::
 
     {"type": "line", "text": "say hello"}          one line of input
     {"type": "size", "width": 80, "height": 24}    the client's screen in characters
+    {"type": "resume", "name": "Alice",            instead of logging in: resume the session
+     "token": "..."}                               an earlier connection was given the token of
+
+A resume the server refuses is answered with an C{error} message, and the
+login dialogue carries on.
 """
 
 import json
@@ -91,6 +98,16 @@ def error_message(text):
     return _encode({"type": "error", "text": text})
 
 
+def resume_message(name, token):
+    """
+    The token that resumes the session of account C{name} (see
+    L{gateway.interfaces.IResumableTransport}).
+
+    @rtype: L{str}
+    """
+    return _encode({"type": "resume", "name": name, "token": token})
+
+
 def _size(message, key):
     value = message.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE:
@@ -120,18 +137,21 @@ def deliver_lines(text, session, max_bytes):
         session.line_received(clean_text(line))
 
 
-def deliver(raw, session, capabilities, max_line_bytes):
+def deliver(raw, session, capabilities, max_line_bytes, resumable=False):
     """
-    Act on one client message: pass a line to the session, or record a
-    screen size in the capabilities and tell the session.
+    Act on one client message: pass a line to the session, record a
+    screen size in the capabilities and tell the session, or ask the
+    session to resume with a token.
 
     @param raw: the message as received.
     @type raw: L{str}
     @param session: the L{gateway.interfaces.ISession}.
     @param capabilities: the client's L{gateway.core.capabilities.Capabilities}.
     @param max_line_bytes: the longest input line allowed, in bytes.
+    @param resumable: whether this connection may resume a session with a
+        token.
     @raise MessageError: when the message is not valid JSON or not one of
-        the client messages; nothing has changed.
+        the client messages, or a resume was refused; nothing has changed.
     """
     try:
         message = json.loads(raw)
@@ -151,5 +171,13 @@ def deliver(raw, session, capabilities, max_line_bytes):
         width, height = _size(message, "width"), _size(message, "height")
         capabilities.width, capabilities.height = width, height
         session.capabilities_changed()
+    elif kind == "resume":
+        name, token = message.get("name"), message.get("token")
+        if not isinstance(name, str) or not isinstance(token, str):
+            raise MessageError("a resume message needs name and token strings")
+        if not resumable:
+            raise MessageError("sessions are resumed only from the web client's own page")
+        if not session.resume_with_token(name, token):
+            raise MessageError("your session could not be resumed; please log in")
     else:
-        raise MessageError(f"unknown message type {kind!r} (expected 'line' or 'size')")
+        raise MessageError(f"unknown message type {kind!r} (expected 'line', 'size' or 'resume')")

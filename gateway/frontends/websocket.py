@@ -53,7 +53,9 @@ from gateway.core.capabilities import Capabilities
 from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import clean_text
-from gateway.interfaces import IInputFlow, IRefusingFactory, ISessionTransport, IStructuredTransport
+from gateway.interfaces import (
+    IInputFlow, IRefusingFactory, IResumableTransport, ISessionTransport, IStructuredTransport,
+)
 from gateway.logtext import loggable
 
 log = Logger()
@@ -197,12 +199,20 @@ def _payload(text):
     return text.encode("utf-8")
 
 
-@implementer(ISessionTransport, IStructuredTransport, IInputFlow)
+@implementer(ISessionTransport, IStructuredTransport, IInputFlow, IResumableTransport)
 class WebSocketFrontend(WebSocketServerProtocol):
     """
     Adapts a WebSocket connection to a core session.
 
+    Resume tokens (L{IResumableTransport}) go only to C{gateway.json}
+    clients on a page of the listener's own origin, and only such a
+    connection may resume with one: a page of another origin, even one in
+    C{allowed_origins}, and a client without an C{Origin} neither get nor
+    use them.
+
     @ivar structured: whether the client chose C{gateway.json}.
+    @ivar same_origin: whether the handshake came from a page of this
+        listener's own origin.
     """
 
     protocol_name = "websocket"
@@ -219,6 +229,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
         self.hosts = hosts
         self.session = None
         self.structured = False
+        self.same_origin = False
         self._closing = False
         self._input_paused = False
 
@@ -238,6 +249,8 @@ class WebSocketFrontend(WebSocketServerProtocol):
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
         self.structured = JSON in request.protocols
+        own = normalize_origin(f"{'https' if secure else 'http'}://{host}")
+        self.same_origin = bool(request.origin) and normalize_origin(request.origin) == own
         # The web client renders 24-bit colour and takes structured data.
         self.capabilities = Capabilities(
             protocol=self.protocol_name, secure=secure, ansi=self.structured,
@@ -263,7 +276,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
         max_bytes = self.core.limits.max_line_bytes
         try:
             if self.structured:
-                messages.deliver(text, self.session, self.capabilities, max_bytes)
+                messages.deliver(text, self.session, self.capabilities, max_bytes, self.same_origin)
             else:
                 messages.deliver_lines(text, self.session, max_bytes)
         except messages.MessageError as e:
@@ -308,6 +321,10 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     def send_data(self, package, data):
         self._send_text(messages.data_message(package, data))
+
+    def resume_token(self, name, token):
+        if self.structured and self.same_origin:
+            self._send(messages.resume_message(name, token))
 
     def set_echo(self, on):
         if self.structured:

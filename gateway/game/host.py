@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from twisted.internet.defer import succeed
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from gateway.core.calls import call_handler
 from gateway.core.world import load_rooms
@@ -23,13 +24,12 @@ class ReloadResult:
     How a reload went, for the admin who asked for it.
 
     @ivar ok: whether the new version is in service.
-    @ivar message: one line saying what happened.
-    @ivar reference: the reference id of the logged traceback, or L{None}.
+    @ivar message: one line saying what happened (with the reference id
+        of the logged failure when it failed).
     """
 
     ok: bool
     message: str
-    reference: str = None
 
 
 class GameHost:
@@ -72,7 +72,7 @@ class GameHost:
         """
         The room files of the active games, in order.
         """
-        return [game.rooms for _, game in self.loaded if game.rooms is not None]
+        return _room_files(self.loaded)
 
     def attach(self, core):
         """
@@ -82,7 +82,11 @@ class GameHost:
         """
         self.core = core
         core.world.moved = self.entered
-        self._set_up(self.loaded)
+        try:
+            self._set_up(self.loaded)
+        except StartupError as e:
+            self.log.failure("Game plugins failed to start: {reason}", _cause(e), reason=str(e))
+            raise
         self._start_ticks()
 
     def stop(self):
@@ -180,19 +184,19 @@ class GameHost:
 
     def _set_up(self, loaded):
         """
-        Run the setup of each game in C{loaded}; when one raises, its
-        traceback is logged and those already set up are stopped.
+        Run the setup of each game in C{loaded}; when one raises, those
+        already set up are stopped.
 
-        @raise StartupError: naming the game whose setup raised.
+        @raise StartupError: naming the game whose setup raised, caused by
+            what it raised.
         """
         done = []
         for name, game in loaded:
             try:
                 game.setup(self.core)
             except Exception as e:
-                self.log.failure("Setting up game plugin {plugin} failed", plugin=name)
                 self._stop_games(done)
-                raise StartupError(f"game plugin {name!r} failed to set up: {type(e).__name__}: {e}")
+                raise StartupError(f"game plugin {name!r} failed to set up: {type(e).__name__}: {e}") from e
             done.append((name, game))
 
     def _stop_ticks(self):
@@ -229,7 +233,7 @@ class GameHost:
                 loaded = load_games(names, available)
                 dispatcher = command_table(loaded)
                 if self.world_file is not None:
-                    rooms, _ = load_rooms(self.world_file, [game.rooms for _, game in loaded if game.rooms is not None])
+                    rooms, _ = load_rooms(self.world_file, _room_files(loaded))
                 else:
                     rooms = world.rooms
                 self._set_up(loaded)
@@ -240,16 +244,35 @@ class GameHost:
                     raise
         except Exception as e:
             ref = uuid.uuid4().hex[:8]
-            if isinstance(e, StartupError):
+            failed = "Game plugin reload failed, the previous version stays (ref {ref}): {reason}"
+            if isinstance(e, StartupError) and e.__cause__ is None:
                 reason = str(e)
-                self.log.error("Game plugin reload failed, the previous version stays (ref {ref}): {reason}", ref=ref, reason=reason)
+                self.log.error(failed, ref=ref, reason=reason)
             else:
-                reason = f"{type(e).__name__}: {e}"
-                self.log.failure("Game plugin reload failed, the previous version stays (ref {ref})", ref=ref)
-            return ReloadResult(False, f"Reload failed, the previous version is still running: {reason} (reference {ref})", ref)
+                reason = str(e) if isinstance(e, StartupError) else f"{type(e).__name__}: {e}"
+                self.log.failure(failed, _cause(e), ref=ref, reason=reason)
+            return ReloadResult(False, f"Reload failed, the previous version is still running: {reason} (reference {ref})")
         self._stop_ticks()
         self._stop_games(self.loaded)
         self.loaded, self.dispatcher = loaded, dispatcher
         self._start_ticks()
         self.log.info("Game plugins reloaded: {names}", names=", ".join(names))
         return ReloadResult(True, f"Game plugins reloaded: {', '.join(names)}.")
+
+
+def _room_files(loaded):
+    """
+    The room files of the games in C{loaded} (C{(name, game)} pairs), in
+    order.
+    """
+    return [game.rooms for _, game in loaded if game.rooms is not None]
+
+
+def _cause(error):
+    """
+    The L{Failure} whose traceback explains C{error}: that of the exception
+    it was raised from (a plugin's own error behind a L{StartupError}), or
+    its own.
+    """
+    error = error.__cause__ or error
+    return Failure(error, type(error), error.__traceback__)

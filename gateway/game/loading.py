@@ -78,6 +78,11 @@ def command_table(loaded):
     return Dispatcher(commands)
 
 
+#: Modules a reload never imports afresh: the gateway and Twisted code that
+#: runs the game, whose classes live objects are instances of.
+_KEPT = ("gateway.core.game", "gateway.errors", __name__, "twisted.internet.defer")
+
+
 @contextmanager
 def fresh_modules(packages):
     """
@@ -87,9 +92,16 @@ def fresh_modules(packages):
     it was, so the code in service stays consistent.
 
     @param packages: dotted names of packages or modules.
+    @raise StartupError: when C{packages} hold gateway's or Twisted's own
+        running code (a plugin declaring C{package = "gateway"}), before
+        anything is changed.
     """
     prefixes = tuple(f"{name}." for name in packages)
     names = set(packages)
+    for kept in _KEPT:
+        if kept in names or kept.startswith(prefixes):
+            owner = next(name for name in packages if kept == name or kept.startswith(f"{name}."))
+            raise StartupError(f"the game plugin package {owner!r} holds {kept}, which cannot be imported afresh")
     saved = {
         name: module for name, module in sys.modules.items()
         if name in names or name.startswith(prefixes)

@@ -49,6 +49,27 @@ def _missing():
     return None
 
 
+def start_chromium(case, directory):
+    """
+    Start headless Chromium for the test C{case}, quit when it ends.
+
+    @param directory: a directory for the browser's profile.
+    @return: the selenium C{WebDriver}.
+    """
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={directory / 'chromium'}", "--window-size=900,640",
+    ):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    case.addCleanup(browser.quit)
+    browser.set_page_load_timeout(WAIT)
+    return browser
+
+
 class WebClientTests(TestCase):
     skip = _missing()
 
@@ -72,17 +93,7 @@ class WebClientTests(TestCase):
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in (
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", f"--user-data-dir={directory / 'chromium'}", "--window-size=900,640",
-        ):
-            options.add_argument(flag)
-        self.browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        self.addCleanup(self.browser.quit)
-        self.browser.set_page_load_timeout(WAIT)
+        self.browser = start_chromium(self, directory)
 
     def wait_for_output(self, text):
         """

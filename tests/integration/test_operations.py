@@ -17,7 +17,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
-from tests.daemon import ROOT, Daemon, LineClient, sign_up
+from tests.daemon import ROOT, Daemon, LineClient, log_in, sign_up
 from tests.integration.test_ssh_integration import SSH_OPTIONS, prepared_host_keys
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
@@ -111,3 +111,31 @@ class OperationsTests(TestCase):
 
         self.daemon.stop()
         self.notification("STOPPING=1")
+
+    def test_admin_shutdown_stops_the_daemon(self):
+        """
+        An admin's C{shutdown} counts down, warns the players and stops the
+        daemon the way SIGTERM does: everyone gets C{shutdown.message}, the
+        daemon says STOPPING=1 and exits with status 0.
+        """
+        self.notification("READY=1")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        created = subprocess.run(
+            [sys.executable, "-m", "gateway.admin", "--data-dir", str(self.daemon.data_dir),
+             "create-account", "Root", "--admin", "--password-stdin"],
+            input="secret1\n", capture_output=True, text=True, timeout=60, env=env,
+        )
+        self.assertEqual(created.returncode, 0, created.stderr)
+        player = LineClient(self.daemon.ports["telnet"])
+        self.addCleanup(player.close)
+        sign_up(player, "Alice")
+        root = LineClient(self.daemon.ports["telnet"])
+        self.addCleanup(root.close)
+        log_in(root, "Root")
+        root.send_line("shutdown 6 back soon")
+        player.expect("The server shuts down in 6 seconds (back soon).")
+        player.expect("The server shuts down in 5 seconds (back soon).")
+        self.assertIn("The server is shutting down. Goodbye.", player.read_until_closed(timeout=30))
+        self.assertEqual(self.daemon.process.wait(30), 0)
+        self.notification("STOPPING=1")
+        self.assertIn("Admin Root asked for a shutdown in 6 seconds (back soon)", self.daemon.output())

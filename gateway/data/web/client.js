@@ -6,6 +6,9 @@
   const MAX_LINES = 2000;      // scrollback kept in the page
   const MAX_HISTORY = 100;     // input lines remembered for up/down
   const RETRY_MIN = 1000, RETRY_MAX = 30000;
+  // The resume token of this tab's session: sessionStorage keeps it for
+  // this tab and origin only, and forgets it when the tab closes.
+  const RESUME_KEY = "gateway.resume";
 
   const output = document.getElementById("output");
   const input = document.getElementById("input");
@@ -19,6 +22,9 @@
   let retryTimer = null;
   let closedByServer = false;
   let hidden = false;
+  let resuming = false;    // a resume was asked for and not yet answered
+  let heldBack = [];       // what arrived meanwhile (the login banner)
+  let replaying = false;   // between the start and end of a replay
   const history = [];
   let historyIndex = 0;
   let draft = "";
@@ -124,7 +130,7 @@
   function addLine(text, cls) {
     const follow = atBottom();
     const line = document.createElement("div");
-    line.className = "line" + (cls ? " " + cls : "");
+    line.className = "line" + (cls ? " " + cls : "") + (replaying && !cls ? " replay" : "");
     if (cls) line.textContent = text; else renderInto(line, text);
     output.appendChild(line);
     while (output.childElementCount > MAX_LINES) output.removeChild(output.firstElementChild);
@@ -171,33 +177,75 @@
     socket.send(JSON.stringify({ type: "size", width, height }));
   }
 
+  function savedResume() {
+    try { return JSON.parse(sessionStorage.getItem(RESUME_KEY)); } catch (e) { return null; }
+  }
+
+  function handle(message) {
+    if (resuming && (message.type === "text" || message.type === "prompt" || message.type === "echo")) {
+      heldBack.push(message);
+      return;
+    }
+    switch (message.type) {
+      case "text": setPrompt(""); showText(message.text); break;
+      case "prompt": setPrompt(message.text); break;
+      case "echo": setHidden(!message.on); break;
+      case "close":
+        closedByServer = true;
+        sessionStorage.removeItem(RESUME_KEY);
+        if (message.reason) showText(message.reason);
+        break;
+      case "resume":
+        // Logged in (or resumed): keep the new token; a resume drops the
+        // login banner it held back.
+        sessionStorage.setItem(RESUME_KEY, JSON.stringify({ name: message.name, token: message.token }));
+        resuming = false;
+        heldBack = [];
+        break;
+      case "error":
+        if (resuming) {
+          // The session is gone: log in as usual.
+          resuming = false;
+          sessionStorage.removeItem(RESUME_KEY);
+          const held = heldBack;
+          heldBack = [];
+          held.forEach(handle);
+        }
+        addLine(`(${message.text})`, "notice");
+        break;
+      case "data":
+        if (message.package === "Room.Info" && message.data && message.data.name) {
+          document.title = `${message.data.name} · gateway`;
+        } else if (message.package === "Char.Session.Replay" && message.data) {
+          replaying = message.data.state === "start";
+        }
+        break;
+    }
+  }
+
   function connect() {
     clearTimeout(retryTimer);
     closedByServer = false;
+    resuming = false;
+    heldBack = [];
+    replaying = false;
     setStatus("connecting…", "connecting");
     socket = new WebSocket(socketUrl(), ["gateway.json"]);
     socket.onopen = () => {
       retryDelay = RETRY_MIN;
       setStatus("connected", "connected");
       sendSize();
+      const saved = savedResume();
+      if (saved && saved.name && saved.token) {
+        resuming = true;
+        socket.send(JSON.stringify({ type: "resume", name: saved.name, token: saved.token }));
+      }
       input.focus();
     };
     socket.onmessage = (event) => {
       let message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
-      switch (message.type) {
-        case "text": setPrompt(""); showText(message.text); break;
-        case "prompt": setPrompt(message.text); break;
-        case "echo": setHidden(!message.on); break;
-        case "close":
-          closedByServer = true;
-          if (message.reason) showText(message.reason);
-          break;
-        case "error": addLine(`(${message.text})`, "notice"); break;
-        case "data": if (message.package === "Room.Info" && message.data && message.data.name) {
-          document.title = `${message.data.name} · gateway`;
-        } break;
-      }
+      handle(message);
     };
     socket.onclose = (event) => {
       socket = null;

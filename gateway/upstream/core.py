@@ -1,0 +1,343 @@
+"""
+The upstream core: what a listener with C{upstream = "NAME"} gives its
+frontends instead of the built-in world.  Each session gets its own telnet
+client connection to the game (L{gateway.upstream.relay.UpstreamRelay});
+the player's lines go to the game, the game's text comes back.
+"""
+
+import dataclasses
+import ipaddress
+
+from twisted.internet import endpoints, ssl
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import succeed
+from twisted.internet.protocol import Factory
+from zope.interface import implementer
+
+from gateway.core.capabilities import host_from_peer
+from gateway.core.session import Session
+from gateway.core.status import CoreStatus
+from gateway.errors import StartupError
+from gateway.interfaces import IGatewayCore
+from gateway.logtext import Logger
+from gateway.metrics import PLAYING
+from gateway.upstream.proxy import proxy_header
+from gateway.upstream.relay import UpstreamRelay
+
+#: The PROXY protocol version of each C{client_address} mode that sends one.
+PROXY_VERSIONS = {"proxy-v1": 1, "proxy-v2": 2}
+
+#: MSSP fields that L{gateway.core.status.CoreStatus} holds in fields of
+#: its own, or that the listener fills in.
+_MSSP_OWN = frozenset(["NAME", "PLAYERS", "UPTIME", "PORT", "CODEBASE", "HOSTNAME"])
+
+
+def endpoint_host(description):
+    """
+    The host a client endpoint description connects to, for messages:
+    C{"tcp:mud.example.org:4000"} gives C{"mud.example.org"}.
+
+    @type description: L{str}
+    @rtype: L{str}
+    """
+    _, _, rest = description.partition(":")
+    arguments = [a for a in rest.split(":") if a]
+    for argument in arguments:
+        if argument.startswith("host="):
+            return argument[5:]
+    positional = [a for a in arguments if "=" not in a]
+    return positional[0] if positional else description
+
+
+def peer_address(peer):
+    """
+    The address a peer description (L{gateway.core.capabilities.Capabilities.peer})
+    names, for a PROXY header.
+
+    @type peer: L{str}
+    @return: an L{IPv4Address} or L{IPv6Address} of type C{"TCP"}, or
+        L{None} when C{peer} names no IP address and port (a UNIX socket).
+    """
+    host = host_from_peer(peer)
+    port = peer.rpartition(":")[2]
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if host == peer or not port.isdigit():
+        return None
+    return (IPv4Address if ip.version == 4 else IPv6Address)("TCP", host, int(port))
+
+
+def upstream_endpoint(reactor, upstream, config):
+    """
+    The client endpoint for C{upstream}: its C{endpoint} description, or,
+    with a C{ca_file}, TLS to C{tls:HOST:PORT} trusting the certificates
+    in that file (the host name is still verified).
+
+    @param upstream: the L{gateway.config.UpstreamSettings}.
+    @param config: the L{gateway.config.Config}, to resolve C{ca_file}.
+    @raise StartupError: when the CA file cannot be read.
+    @rtype: L{twisted.internet.interfaces.IStreamClientEndpoint}
+    """
+    if not upstream.ca_file:
+        return endpoints.clientFromString(reactor, upstream.endpoint)
+    path = config.resolve(upstream.ca_file)
+    where = f"upstreams.{upstream.name}.ca_file"
+    try:
+        pem = path.read_bytes()
+    except OSError as e:
+        raise StartupError(f"{where}: cannot read {path}: {e.strerror}")
+    blocks = [b"-----BEGIN CERTIFICATE-----" + block for block in pem.split(b"-----BEGIN CERTIFICATE-----")[1:]]
+    try:
+        certificates = [ssl.Certificate.loadPEM(block) for block in blocks]
+    except Exception as e:
+        raise StartupError(f"{where}: {path} holds an unreadable certificate: {e}")
+    if not certificates:
+        raise StartupError(f"{where}: {path} holds no PEM certificate")
+    parts = upstream.endpoint.split(":")
+    if len(parts) < 3 or not parts[2].isdigit():
+        raise StartupError(f"upstreams.{upstream.name}.endpoint: with a ca_file, write it as 'tls:HOST:PORT'")
+    host, port = parts[1], int(parts[2])
+    options = ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates(certificates))
+    return endpoints.wrapClientTLS(options, endpoints.HostnameEndpoint(reactor, host, port))
+
+
+class UpstreamSession(Session):
+    """
+    A L{Session} relayed to the game.
+
+    @ivar relay: the L{UpstreamRelay} once connecting starts.
+    @ivar connecting: the L{Deferred} of the connection being made.
+    """
+
+    relay = None
+    connecting = None
+
+    def __repr__(self):
+        return f"<Session {self.id} relayed {self.capabilities.protocol} {self.capabilities.peer}>"
+
+    def capabilities_changed(self):
+        super().capabilities_changed()
+        if self.relay is not None:
+            self.relay.capabilities_changed()
+
+
+class _RelayFactory(Factory):
+    """
+    Builds the one relay a connection attempt is for.
+    """
+
+    def __init__(self, relay):
+        self.relay = relay
+
+    def buildProtocol(self, address):
+        return self.relay
+
+
+@implementer(IGatewayCore)
+class UpstreamCore:
+    """
+    Relays sessions to one upstream game: an L{IGatewayCore} that shares the
+    daemon's login throttle, output batching, limits and shutdown with
+    it: its sessions are counted among the game core's
+    (L{gateway.core.game.GameCore.track}).
+
+    With C{login = "upstream"} a session is connected to the game at once
+    and the game's own login runs.  With C{login = "gateway"} the player
+    logs in to a gateway account first (the login dialogue of the built-in
+    world, or the frontend's own authentication), then is connected.
+
+    Every line the player types goes to the game, at the session's command
+    rate; lines typed while the connection is being made wait for it.
+
+    @ivar game: the L{gateway.core.game.GameCore}.
+    @ivar upstream: the L{gateway.config.UpstreamSettings}.
+    @ivar endpoint: the client endpoint of the game.
+    @ivar login: C{"upstream"} or C{"gateway"}.
+    @ivar host: the game's host, for messages.
+    @ivar mssp: the game's own MSSP status as C{(name, values)} pairs, once
+        a relay has received it, else L{None}.
+    """
+
+    log = Logger()
+
+    def __init__(self, game, upstream, endpoint, login="upstream"):
+        self.game = game
+        self.upstream = upstream
+        self.endpoint = endpoint
+        self.login = login
+        self.host = endpoint_host(upstream.endpoint)
+        self.mssp = None
+        # Session input is dispatched to self.dispatch.
+        self.dispatcher = self
+
+    # What frontends and sessions read, shared with the game core.
+
+    @property
+    def clock(self):
+        return self.game.clock
+
+    @property
+    def limits(self):
+        return self.game.limits
+
+    @property
+    def guard(self):
+        return self.game.guard
+
+    @property
+    def metrics(self):
+        return self.game.metrics
+
+    @property
+    def settings(self):
+        return self.game.settings
+
+    @property
+    def portal(self):
+        return self.game.portal
+
+    @property
+    def store(self):
+        return self.game.store
+
+    @property
+    def outbox(self):
+        return self.game.outbox
+
+    def file_path(self, configured, default_name):
+        """
+        See L{IGatewayCore.file_path}.
+        """
+        return self.game.file_path(configured, default_name)
+
+    def status(self):
+        """
+        The gateway's status (see L{IGatewayCore.status}), with what the
+        game says of itself in MSSP once a relay has received it: its
+        name, player count, start time and other fields.
+
+        @rtype: L{CoreStatus}
+        """
+        status = self.game.status()
+        if self.mssp is None:
+            return status
+        fields = {name.upper(): values for name, values in self.mssp if values}
+        changes = {"listing": {
+            name: values[0] if len(values) == 1 else values
+            for name, values in self.mssp if values and name.upper() not in _MSSP_OWN
+        }}
+        if "NAME" in fields:
+            changes["name"] = fields["NAME"][0]
+        if fields.get("PLAYERS", [""])[0].isdigit():
+            changes["players"] = {self.upstream.name: int(fields["PLAYERS"][0])}
+        if fields.get("UPTIME", [""])[0].isdigit():
+            changes["started_at"] = float(fields["UPTIME"][0])
+        return dataclasses.replace(status, **changes)
+
+    # Sessions.
+
+    def connect(self, transport, account=None):
+        """
+        A client connected: relay it, at once when the frontend already
+        authenticated C{account} or with C{login = "upstream"}, after the
+        gateway login with C{login = "gateway"} (see
+        L{IGatewayCore.connect}).
+
+        @rtype: L{UpstreamSession}
+        """
+        session = self.game.track(UpstreamSession(self, transport))
+        if account is not None:
+            session.account = account
+            session.run(self._relay)
+        elif self.login == "gateway":
+            session.run(self._log_in)
+        else:
+            session.run(self._relay)
+        return session
+
+    def execute(self, transport, account, line):
+        """
+        A command without a terminal (SSH C{exec}): a game has no commands
+        to run that way, so it is refused with a line saying so.
+
+        @return: C{(session, done)}, C{done} firing with C{False}.
+        """
+        session = self.game.track(UpstreamSession(self, transport))
+        session.send("This server relays to a game, which needs a terminal: connect without a command.")
+        return session, succeed(False)
+
+    def dispatch(self, session, line):
+        """
+        A line the player typed: to the game.
+        """
+        if session.relay is not None:
+            session.relay.send_line(line)
+
+    async def _log_in(self, session):
+        timeout = self.settings.login.timeout
+        timer = self.clock.callLater(timeout, self._login_expired, session)
+        try:
+            account, method = await self.game.authenticate(session)
+        finally:
+            if timer.active():
+                timer.cancel()
+        if account is not None and not session.closed:
+            session.account = account
+            self.log.info("{session} logged in as {name}{by}", session=session, name=account.name,
+                          by=f" by {method}" if method else "")
+            await self._relay(session)
+
+    def _login_expired(self, session):
+        self.log.info("{session} did not log in in time", session=session)
+        session.close(f"Login timed out after {self.settings.login.timeout:g} seconds. Goodbye.")
+
+    async def _relay(self, session):
+        """
+        Connect C{session} to the game; tell the player and close when the
+        game cannot be reached in C{connect_timeout} seconds.
+        """
+        relay = session.relay = UpstreamRelay(self, session)
+        connecting = session.connecting = self.endpoint.connect(_RelayFactory(relay))
+        connecting.addTimeout(self.upstream.connect_timeout, self.clock)
+        try:
+            await connecting
+        except Exception as e:
+            if not session.closed:
+                self.log.warn(
+                    "{session}: the game {name} at {endpoint} cannot be reached: {error}",
+                    session=session, name=self.upstream.name, endpoint=self.upstream.endpoint, error=e,
+                )
+                session.close(f"The game at {self.host} is not answering; try again in a minute.")
+            return
+        finally:
+            session.connecting = None
+        self.metrics.session_state(session, PLAYING)
+        self.log.info("{session} relayed to the game {name}", session=session, name=self.upstream.name)
+
+    def address_header(self, session, transport):
+        """
+        What to send the game before anything else to tell it the player's
+        address: with C{client_address = "proxy-v1"} or C{"proxy-v2"} a
+        PROXY header from the player's address to the game's, else
+        nothing (C{"mnes"} tells it in NEW-ENVIRON).
+
+        @param transport: the game connection's transport.
+        @rtype: L{bytes}
+        """
+        version = PROXY_VERSIONS.get(self.upstream.client_address)
+        if version is None:
+            return b""
+        return proxy_header(version, peer_address(session.capabilities.peer), transport.getPeer())
+
+    def disconnected(self, session, reason):
+        """
+        A session's connection is gone: so is its connection to the game.
+        """
+        if session.connecting is not None:
+            session.connecting.cancel()
+        relay = session.relay
+        if relay is not None and relay.connected:
+            relay.transport.loseConnection()
+        self.game.disconnected(session, reason)

@@ -1,0 +1,321 @@
+"""
+One player's telnet client connection to the upstream game, negotiating
+for the player from what the frontend learned about the player's client.
+
+Options the relay takes, and what it does with them:
+
+    ECHO (game)        the game hides the player's typing: the frontend is
+                       asked to hide it too (C{set_echo(False)})
+    SGA (game)         taken; prompts are marked by GA or EOR either way
+    EOR (game)         C{IAC EOR} and C{IAC GA} end a prompt
+    GMCP (game)        the game's messages go to the player's client as
+                       structured messages; C{Core.Hello} names the client
+    MCCP2 (game)       what the game sends is decompressed
+    MSSP (game)        the game's status is kept for MUD crawlers
+    CHARSET (both)     UTF-8 when the game offers it, else the configured
+                       encoding; text is transcoded for each client
+    NAWS (client)      the client's size, sent again when it changes
+    TTYPE (client)     the client's name, terminal and MTTS bits (with 128,
+                       PROXY)
+    NEW-ENVIRON        MNES: IPADDRESS (the player's address, with
+      (client)         C{client_address = "mnes"}), CLIENT_NAME,
+                       CLIENT_VERSION, TERMINAL_TYPE, MTTS, CHARSET
+
+Every other option is refused.
+"""
+
+import codecs
+import struct
+
+from gateway import __version__
+from gateway.frontends.telnet.charset import ACCEPTED, REJECTED, REQUEST, canonical
+from gateway.frontends.telnet.codes import (
+    CHARSET, ECHO, EOR, EOR_MARK, GA, GMCP, MCCP2, MSSP, NAWS, NEW_ENVIRON, SGA, TTYPE,
+)
+from gateway.frontends.telnet.environ import ESC, IS, SEND, USERVAR, VALUE, VAR, parse_variables
+from gateway.frontends.telnet.gmcp import decode_message, encode_message
+from gateway.frontends.telnet.mssp import MSSP_VAL, MSSP_VAR
+from gateway.frontends.telnet.terminal import (
+    MTTS_256, MTTS_ANSI, MTTS_SCREEN_READER, MTTS_TRUECOLOR, MTTS_UTF8,
+)
+from gateway.logtext import Logger, loggable
+from gateway.upstream.ansi import Colours, unfinished
+from gateway.upstream.telnet import TelnetClient
+
+#: MTTS bits the relay sets itself: 128 (PROXY, the client is behind a
+#: proxy) and 512 (MNES, NEW-ENVIRON answered the MNES way).
+MTTS_PROXY, MTTS_MNES = 128, 512
+
+#: Options the game may perform, and options the relay performs for it.
+REMOTE_OPTIONS = frozenset([ECHO, SGA, EOR, GMCP, MCCP2, MSSP, CHARSET])
+LOCAL_OPTIONS = frozenset([NAWS, TTYPE, NEW_ENVIRON, CHARSET])
+
+#: A line from the game longer than this many characters is passed on in
+#: pieces of this size.
+MAX_LINE = 16384
+
+
+def _ascii(text, default):
+    """
+    C{text} as printable ASCII for a TTYPE or NEW-ENVIRON value, or
+    C{default} when nothing is left.
+    """
+    cleaned = "".join(c for c in text if c.isprintable() and c.isascii()).strip()
+    return cleaned or default
+
+
+def _escape_environ(value):
+    """
+    Quote the bytes RFC 1572 reserves (VAR, VALUE, ESC, USERVAR) with ESC.
+    """
+    reserved = {VAR, VALUE, ESC, USERVAR}
+    return b"".join(bytes([ESC, b]) if b in reserved else bytes([b]) for b in value)
+
+
+def parse_mssp(payload):
+    """
+    The variables of an MSSP subnegotiation.
+
+    @type payload: L{bytes}
+    @return: C{(name, values)} pairs as text, C{values} a L{list}.
+    """
+    fields = []
+    for chunk in payload.split(MSSP_VAR)[1:]:
+        name, *values = chunk.split(MSSP_VAL)
+        fields.append((name.decode("utf-8", "replace"), [v.decode("utf-8", "replace") for v in values]))
+    return fields
+
+
+class UpstreamRelay(TelnetClient):
+    """
+    The telnet client for one session (see the module docstring).
+
+    @ivar session: the L{gateway.upstream.core.UpstreamSession}.
+    @ivar encoding: the encoding of the text exchanged with the game.
+    @ivar connected: whether the connection is up.
+    """
+
+    log = Logger()
+
+    def __init__(self, core, session):
+        """
+        @param core: the L{gateway.upstream.core.UpstreamCore}.
+        @param session: the session relayed.
+        """
+        super().__init__()
+        self.core = core
+        self.session = session
+        self.connected = False
+        self._set_encoding(core.upstream.encoding)
+        self._text = ""
+        self._colours = Colours()
+        self._ttype_replies = 0
+        self._size = None
+
+    def _set_encoding(self, name):
+        self.encoding = codecs.lookup(name).name
+        self._decoder = codecs.getincrementaldecoder(self.encoding)("replace")
+
+    # The connection.
+
+    def connectionMade(self):
+        self.connected = True
+        header = self.core.address_header(self.session, self.transport)
+        if header:
+            self.transport.write(header)
+
+    def connectionLost(self, reason):
+        self.connected = False
+        session = self.session
+        if session.closed:
+            return
+        with self.core.outbox.batch():
+            self._prompt()
+        self.log.info("{session}: the game at {host} closed the connection", session=session, host=self.core.host)
+        session.close()
+
+    def dataReceived(self, data):
+        if self.session.closed:
+            return
+        # What one read of the game's output makes goes out in one write.
+        with self.core.outbox.batch():
+            super().dataReceived(data)
+            self._prompt()
+
+    # The player's side.
+
+    def send_line(self, text):
+        """
+        Send one line the player typed.
+        """
+        if self.connected:
+            self.send_text(text.encode(self.encoding, "replace") + b"\r\n")
+
+    def capabilities_changed(self):
+        """
+        The player's client changed (a resized window): tell the game.
+        """
+        self._send_size()
+
+    def _send_size(self):
+        caps = self.session.capabilities
+        size = (max(0, min(caps.width, 65535)), max(0, min(caps.height, 65535)))
+        if NAWS in self.local and self.connected and size != self._size:
+            self._size = size
+            self.send_subnegotiation(NAWS, struct.pack(">HH", *size))
+
+    # Text from the game.
+
+    def text_received(self, data):
+        text = self._text + self._decoder.decode(data)
+        if "\n" not in text and len(text) <= MAX_LINE:
+            self._text = text
+            return
+        lines = text.split("\n")
+        self._text = lines.pop()
+        while len(self._text) > MAX_LINE:
+            lines.append(self._text[:MAX_LINE])
+            self._text = self._text[MAX_LINE:]
+        translate = self._colours.translate
+        self.session.send("\n".join(translate(line) for line in lines))
+
+    def command_received(self, command):
+        if command in (GA, EOR_MARK):
+            self._prompt()
+
+    def _prompt(self):
+        """
+        Pass on the text of an unfinished line as a prompt: the game marked
+        it as one (GA, EOR), or its write ended there (games that mark
+        nothing still get their prompts shown).  An escape sequence cut
+        short by the end of the write waits for its rest.
+        """
+        text = self._text
+        cut = unfinished(text)
+        self._text = text[cut:]
+        prompt = text[:cut].replace("\r", "")
+        session = self.session
+        if prompt and not session.closed:
+            self.core.outbox.flush(session)
+            session.transport.send_prompt(self._colours.translate(prompt))
+
+    # Options.
+
+    def accept_local(self, option):
+        return option in LOCAL_OPTIONS
+
+    def accept_remote(self, option):
+        return option in REMOTE_OPTIONS
+
+    def option_changed(self, option, local, on):
+        self.log.debug("{session}: game {side} {option} {state}", session=self.session,
+                       side="client" if local else "server", option=option, state="on" if on else "off")
+        if option == ECHO and not local and not self.session.closed:
+            self.session.transport.set_echo(not on)
+        elif option == NAWS and on:
+            self._size = None
+            self._send_size()
+        elif option == GMCP and on:
+            caps = self.session.capabilities
+            hello = {"client": _ascii(caps.client, "gateway"), "version": _ascii(caps.client_version, __version__)}
+            self.send_subnegotiation(GMCP, encode_message("Core.Hello", hello))
+
+    def subnegotiation_received(self, option, payload):
+        if option == TTYPE and payload == SEND:
+            self._terminal_type()
+        elif option == NEW_ENVIRON and payload[:1] == SEND:
+            self._environment(payload[1:])
+        elif option == CHARSET and payload[:1] == REQUEST:
+            self._charset(payload[1:])
+        elif option == GMCP:
+            self._gmcp(payload)
+        elif option == MSSP:
+            self.core.mssp = parse_mssp(payload)
+        else:
+            self.log.debug("Ignored a subnegotiation from the game: {option!r} {data}",
+                           option=option, data=loggable(payload, 64))
+
+    def _names(self):
+        """
+        The client's name, terminal type and MTTS bits, as sent in TTYPE
+        and NEW-ENVIRON.
+        """
+        caps = self.session.capabilities
+        default_terminal = "XTERM-256COLOR" if caps.xterm256 else "ANSI" if caps.ansi else "DUMB"
+        bits = MTTS_PROXY
+        for on, bit in ((caps.ansi, MTTS_ANSI), (caps.utf8, MTTS_UTF8), (caps.xterm256, MTTS_256),
+                        (caps.screen_reader, MTTS_SCREEN_READER), (caps.truecolor, MTTS_TRUECOLOR),
+                        (self.core.upstream.client_address == "mnes", MTTS_MNES)):
+            if on:
+                bits |= bit
+        client = _ascii(caps.client, caps.protocol.upper())
+        return client, _ascii(caps.terminal, default_terminal).upper(), bits
+
+    def _terminal_type(self):
+        """
+        Answer a TTYPE request in the MTTS cycle: the client's name, then
+        its terminal, then C{"MTTS <bits>"}, repeated.
+        """
+        client, terminal, bits = self._names()
+        cycle = [client.upper(), terminal, f"MTTS {bits}"]
+        answer = cycle[min(self._ttype_replies, 2)]
+        self._ttype_replies += 1
+        self.send_subnegotiation(TTYPE, IS + answer.encode("ascii"))
+
+    def environment(self):
+        """
+        The variables the relay answers NEW-ENVIRON with: never anything
+        the player's client said about its address, only what the gateway
+        saw (the peer of the player's connection, or the address a trusted
+        proxy relayed).
+
+        @return: name to value, both L{bytes}.
+        """
+        caps = self.session.capabilities
+        client, terminal, bits = self._names()
+        values = {
+            b"CLIENT_NAME": client, b"TERMINAL_TYPE": terminal, b"MTTS": str(bits),
+            b"CHARSET": "UTF-8" if self.encoding == "utf-8" else self.encoding.upper(),
+        }
+        if caps.client_version:
+            values[b"CLIENT_VERSION"] = _ascii(caps.client_version, "")
+        if self.core.upstream.client_address == "mnes":
+            values[b"IPADDRESS"] = caps.host
+        return {name: value.encode("ascii", "replace") for name, value in values.items()}
+
+    def _environment(self, request):
+        values = self.environment()
+        names = [name for name, _ in parse_variables(request)] or list(values)
+        answer = [IS]
+        for name in names[:32]:
+            answer.append(bytes([VAR]) + _escape_environ(name))
+            if name in values:
+                answer.append(bytes([VALUE]) + _escape_environ(values[name]))
+        self.send_subnegotiation(NEW_ENVIRON, b"".join(answer))
+
+    def _charset(self, request):
+        """
+        Answer a CHARSET request: UTF-8 when offered, else the configured
+        encoding when offered, else reject.
+        """
+        if request.startswith(b"[TTABLE]"):
+            request = request[9:]
+        separator, names = request[:1], request[1:]
+        offered = names.split(separator)[:32] if separator else []
+        wanted = [canonical("utf-8"), canonical(self.core.upstream.encoding)]
+        for choice in wanted:
+            for name in offered:
+                if canonical(name.decode("ascii", "replace")) == choice:
+                    self.send_subnegotiation(CHARSET, ACCEPTED + name)
+                    self._set_encoding("utf-8" if choice == wanted[0] else self.core.upstream.encoding)
+                    return
+        self.send_subnegotiation(CHARSET, REJECTED)
+
+    def _gmcp(self, payload):
+        try:
+            package, data = decode_message(payload)
+        except ValueError as e:
+            self.log.debug("Ignored malformed GMCP from the game: {error}", error=e)
+            return
+        self.core.outbox.flush(self.session)
+        self.session.send_data(package, data)
