@@ -324,7 +324,7 @@ class WebSocketFrontend(WebSocketServerProtocol):
 
     def resume_token(self, name, token):
         if self.structured and self.same_origin:
-            self._send(messages.resume_message(name, token))
+            self._send_text(messages.resume_message(name, token))
 
     def set_echo(self, on):
         if self.structured:
