@@ -233,6 +233,13 @@ class IGatewayCore(Interface):
         "what only it sees (SSH authentication results)."
     )
 
+    accounts = Attribute(
+        "Whether players log in to gateway accounts (L{True}), or the core "
+        "lets anyone in and the game behind it runs its own login "
+        "(L{False}: an upstream with C{login = \"upstream\"}); an SSH "
+        "frontend then admits any user name without a password."
+    )
+
     def connect(transport, account=None):
         """
         A client connected: give it a session.

@@ -84,7 +84,9 @@ class UserAuthService(SSHUserAuthServer):
     C{ssh-userauth} with this listener's limits and clock, sending the
     listener's banner first and logging failed attempts with the peer's
     address (the way the telnet login does).  C{none} is never among the
-    methods, so it always fails.
+    methods, so it always fails, except on a core without gateway
+    accounts (L{gateway.interfaces.IGatewayCore.accounts}: a game that runs
+    its own login), where it is the only method and admits any user name.
 
     The count of failed attempts belongs to the connection
     (L{gateway.frontends.ssh.server.ServerTransport.auth_failures}): a
@@ -127,9 +129,18 @@ class UserAuthService(SSHUserAuthServer):
         # Twisted disconnects when the count of failures goes over this.
         self.attemptsBeforeDisconnect = server.settings.max_auth_attempts - 1
         super().serviceStarted()
+        if not server.core.accounts:
+            self.supportedAuthentications = [b"none"]
         if server.banner:
             self._send_banner(server.banner)
         self._hint = server.hint
+
+    def auth_none(self, packet):
+        """
+        Admit the user without a password: only offered on a core whose
+        game runs its own login.
+        """
+        return succeed((IConchUser, Player(self.transport.factory, None), lambda: None))
 
     def _send_banner(self, text):
         self.transport.sendPacket(MSG_USERAUTH_BANNER, NS(text.encode("utf-8")) + NS(b""))

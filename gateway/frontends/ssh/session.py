@@ -180,7 +180,7 @@ class SessionChannel(SSHChannel):
         if self._gone:
             return
         account = self.avatar.account
-        if account is None:
+        if account is None and self._core.accounts:
             self.writeExtended(
                 EXTENDED_DATA_STDERR,
                 encode_line("Signing up needs an interactive session: ssh without a command."),
@@ -189,7 +189,8 @@ class SessionChannel(SSHChannel):
             return
         self.log.info(
             "{peer} {name} runs '{command}' over SSH exec",
-            peer=self.capabilities.peer, name=account.name, command=loggable(command.split(" ", 1)[0]),
+            peer=self.capabilities.peer, name=account.name if account else "(no account)",
+            command=loggable(command.split(" ", 1)[0]),
         )
         self.session, done = self._core.execute(self, account, command)
         done.addCallback(lambda succeeded: self._exit(EXIT_OK if succeeded else EXIT_FAILED))
