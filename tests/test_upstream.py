@@ -212,6 +212,25 @@ class TextTests(SynchronousTestCase):
         self.endpoint.flush()
         self.assertEqual(self.player.take(), b"")
 
+    def test_game_waits_while_the_player_does_not_read(self):
+        """
+        The player's connection pauses reading from the game while the
+        player leaves output unread; what the game sends meanwhile waits
+        on the game's side, then arrives in order.
+        """
+        producer = self.player.wire.producer
+        self.assertTrue(self.player.wire.streaming)
+        producer.pauseProducing()
+        for n in range(200):
+            self.game.say(b"flood %d" % n)
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), b"")
+        producer.resumeProducing()
+        self.endpoint.flush()
+        output = self.player.take()
+        self.assertEqual(output.split(b"\r\n")[:2], [b"flood 0", b"flood 1"])
+        self.assertIn(b"flood 199\r\n", output)
+
     def test_long_line_passed_on_in_pieces(self):
         output = self.relay(b"x" * 40000)
         self.assertEqual(output.replace(b"\r\n", b""), b"x" * 40000)

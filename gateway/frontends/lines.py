@@ -21,9 +21,9 @@ from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
 from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IInputFlow, ISessionTransport
+from gateway.interfaces import IInputFlow, IOutputFlow, ISessionTransport
 
-@implementer(ISessionTransport, IInputFlow)
+@implementer(ISessionTransport, IInputFlow, IOutputFlow)
 class LinesFrontend(Protocol):
     """
     Adapts a line connection to a core session.
@@ -101,6 +101,15 @@ class LinesFrontend(Protocol):
         if reason:
             self.send(reason)
         self.transport.loseConnection()
+
+    # IOutputFlow: the connection pauses a producer while the client leaves
+    # output unread.
+
+    def register_output_producer(self, producer):
+        self.transport.registerProducer(producer, True)
+
+    def unregister_output_producer(self):
+        self.transport.unregisterProducer()
 
     # IInputFlow: pause reading from the connection; what was read stays in
     # the line buffer meanwhile.

@@ -21,7 +21,7 @@ from gateway.frontends.telnet.mccp import Compression
 from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IInputFlow, ISessionTransport, IStructuredTransport
+from gateway.interfaces import IInputFlow, IOutputFlow, ISessionTransport, IStructuredTransport
 from gateway.logtext import Logger
 
 
@@ -44,7 +44,7 @@ def option_handlers(settings, secure):
     return handlers
 
 
-@implementer(ISessionTransport, IStructuredTransport, IInputFlow)
+@implementer(ISessionTransport, IStructuredTransport, IInputFlow, IOutputFlow)
 class TelnetFrontend(telnet.TelnetProtocol):
     """
     Adapts a telnet connection to a core session: offers the MUD client
@@ -243,6 +243,15 @@ class TelnetFrontend(telnet.TelnetProtocol):
         if reason:
             self.send(reason)
         self.transport.loseConnection()
+
+    # IOutputFlow: the connection under the telnet layer pauses a producer
+    # while the client leaves output unread.
+
+    def register_output_producer(self, producer):
+        self.transport.transport.registerProducer(producer, True)
+
+    def unregister_output_producer(self):
+        self.transport.transport.unregisterProducer()
 
     # IInputFlow: pause reading from the connection under the telnet layer;
     # what was read stays in the line buffer meanwhile.
