@@ -47,17 +47,26 @@ class Broadcast(LineReceiver):
         self.factory.clients.discard(self)
 
 
+def serve(factory, port=0):
+    """
+    Serve C{factory} on C{port} of 127.0.0.1 (any free port for C{0}) with
+    the file-descriptor limit raised to the hard limit; print C{PORT
+    <number>} once listening and run the reactor.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    listening = reactor.listenTCP(port, factory, backlog=1024, interface="127.0.0.1")
+    print(f"PORT {listening.getHost().port}", flush=True)
+    reactor.run()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     factory = protocol.ServerFactory.forProtocol(Broadcast)
     factory.clients = set()
-    port = reactor.listenTCP(args.port, factory, backlog=1024, interface="127.0.0.1")
-    print(f"PORT {port.getHost().port}", flush=True)
-    reactor.run()
+    serve(factory, args.port)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,10 @@ class BaselineServer(Measured):
         self.args = list(args)
 
     def start(self, timeout=30):
-        self.process = subprocess.Popen([PYTHON, str(BENCH / self.script)] + self.args, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [PYTHON, str(BENCH / self.script)] + self.args, stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
         line = _readline(self.process, timeout)
         if not line.startswith("PORT "):
             self.stop()
@@ -134,21 +137,23 @@ class GatewayServer(Measured):
 
     name = "gateway"
 
-    def __init__(self, accounts=(), cheap_hash=True, nodelay=False, listener="telnet", metrics=None):
+    def __init__(self, accounts=(), cheap_hash=True, nodelay=False, listener="telnet", metrics=None, extra=""):
         """
         @param listener: the one configured listener to serve (on an
             ephemeral port): C{"telnet"}, or C{"telnet-tls"} for the TLS
-            scenario.
+            scenario, or one that C{extra} adds.
         @param metrics: L{None} for the daemon as it is; C{True} to serve
             the metrics listener too (its port in C{metrics_port});
             C{False} for a daemon whose metrics count nothing (see
             L{bench.gatewayd.without_metrics}).
+        @param extra: TOML tables added to the configuration.
         """
         self.accounts = list(accounts)
         self.cheap_hash = cheap_hash
         self.nodelay = nodelay
         self.listener = listener
         self.metrics = metrics
+        self.extra = extra
 
     def start(self, timeout=60):
         self._tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
@@ -169,7 +174,8 @@ class GatewayServer(Measured):
     def _config(self, directory):
         """
         etc/gateway.toml as shipped, written into C{directory}, but for
-        L{BENCH_SETTINGS} and the telnet listener's C{nodelay} option.
+        L{BENCH_SETTINGS} and the telnet listener's C{nodelay} option, with
+        C{extra} at its end.
         """
         shipped = ROOT / "etc" / "gateway.toml"
         text = shipped.read_text(encoding="utf-8")
@@ -181,7 +187,7 @@ class GatewayServer(Measured):
                 raise BenchError(f"{shipped} no longer has {old!r}; update bench.harness.BENCH_SETTINGS")
             text = text.replace(old, new, 1)
         path = directory / "gateway.toml"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text + self.extra, encoding="utf-8")
         return path
 
     def stop(self):
@@ -224,17 +230,19 @@ def _readline(process, timeout):
         timer.cancel()
 
 
-def generate(server, timeout, at_ready=None, **options):
+def generate(server, timeout, at_ready=None, generator="loadgen.py", **options):
     """
     Run the load generator against C{server} and return its results, plus
     the server's CPU seconds during the chat (C{server_cpu_s}).
 
     @param at_ready: called with C{server} once every client is logged in,
         before the chat starts; what it returns is stored as C{at_ready}.
+    @param generator: the generator in L{BENCH}: L{bench.loadgen}, or
+        L{bench.relaygen} for the relay scenario.
     @param options: the generator's options (C{clients=500} becomes
         C{--clients 500}; C{True} is a bare flag).
     """
-    args = [PYTHON, str(BENCH / "loadgen.py"), "--port", str(server.port)]
+    args = [PYTHON, str(BENCH / generator), "--port", str(server.port)]
     for key, value in options.items():
         flag = "--" + key.replace("_", "-")
         args += [flag] if value is True else [flag, str(value)]
@@ -301,6 +309,7 @@ class Profile:
     storm: dict
     tls: dict
     ssh: dict
+    relay: dict
     timeout: float = 300
 
 
@@ -313,6 +322,7 @@ FULL = Profile(
     storm=dict(clients=100, senders=10, rate=5, duration=20, storm=200),
     tls=dict(workers=8, duration=10),
     ssh=dict(workers=2, clients=4, duration=10),
+    relay=dict(clients=500, rate=10, duration=10, lines=1000),
 )
 
 SMOKE = Profile(
@@ -324,6 +334,7 @@ SMOKE = Profile(
     storm=dict(clients=3, senders=1, rate=4, duration=1, storm=2),
     tls=dict(workers=1, duration=0.5),
     ssh=dict(workers=1, clients=1, duration=0.5),
+    relay=dict(clients=3, rate=5, duration=0.5, lines=5),
     timeout=60,
 )
 
@@ -705,6 +716,84 @@ def ssh_scenario(profile, log):
         Row(title, "server CPU per login", "ms", 1e3 * cpu / r["logins"], None, False),
         Row(title, "client CPU per login", "ms", 1e3 * r["client_cpu_s"] / r["logins"], None, False,
             "the asyncssh client's own CPU"),
+    ]
+
+
+#: The game and the gateway listener relaying to it, for the relay scenario.
+RELAY_CONFIG = """
+[upstreams.bench]
+endpoint = "tcp:127.0.0.1:{port}"
+client_address = "none"
+
+[listeners.relay]
+frontend = "telnet"
+endpoint = "tcp:0:interface=127.0.0.1"
+upstream = "bench"
+"""
+
+
+def relay_scenario(profile, log):
+    """
+    Relaying a game (L{bench.relay_upstream}) to N telnet clients: gateway
+    on an upstream listener against Twisted's bare port forwarder
+    (L{bench.forwarder}), both in front of the same game process.  Paced
+    lines (R a second per session) give the latency and the relay's CPU;
+    a flood (M lines to every session at once) the throughput; the RSS
+    at N sessions, less the RSS after ten warm-up sessions came and went,
+    the memory per relayed session.  Paced runs and floods are run twice
+    each and the better kept, to damp other processes on the machine.
+    """
+    spec = profile.relay
+    n = spec["clients"]
+    paced = dict(clients=n, rate=spec["rate"], duration=spec["duration"])
+    flood = dict(clients=n, lines=spec["lines"])
+    game = BaselineServer("relay_upstream.py").start()
+    try:
+        relays = (
+            lambda: GatewayServer(listener="relay", extra=RELAY_CONFIG.format(port=game.port)),
+            lambda: BaselineServer("forwarder.py", ["--to", str(game.port)]),
+        )
+
+        def body(server):
+            generate(server, profile.timeout, generator="relaygen.py", clients=min(10, n), lines=1)
+            before = server.rss()
+            paced_runs = [
+                generate(server, profile.timeout, at_ready=lambda s: s.rss(), generator="relaygen.py", **paced)
+                for _ in range(2)
+            ]
+            out = {"paced": min(paced_runs, key=lambda r: r["latency"]["p99_ms"])}
+            out["memory"] = (paced_runs[0]["at_ready"] - before) / n
+            floods = [generate(server, profile.timeout, generator="relaygen.py", **flood) for _ in range(2)]
+            out["flood"] = max(floods, key=lambda r: r["lines_per_s"] or 0)
+            log(f"{server.name} relay: paced " + "; ".join(_brief(r) for r in paced_runs) + "; floods "
+                + "; ".join(_brief(r) for r in floods)
+                + f"; {out['memory']:.0f} bytes/session (RSS {before} -> {paced_runs[0]['at_ready']})")
+            return out
+
+        results = []
+        for make in relays:
+            server = make()
+            server.start()
+            try:
+                results.append(body(server))
+            finally:
+                server.stop()
+    finally:
+        game.stop()
+    g, b = results
+    title = "relay to a game, N={clients} sessions at {rate:g} lines/s, floods of {lines}".format(**spec)
+    return [
+        Row(title, "paced latency p50", "ms", g["paced"]["latency"]["p50_ms"], b["paced"]["latency"]["p50_ms"], False),
+        Row(title, "paced latency p99", "ms", g["paced"]["latency"]["p99_ms"], b["paced"]["latency"]["p99_ms"], False),
+        Row(title, "paced delivered / expected", "%", 100 * g["paced"]["delivered"] / g["paced"]["expected"],
+            100 * b["paced"]["delivered"] / b["paced"]["expected"]),
+        Row(title, "paced server CPU per 1000 lines", "ms", 1e6 * g["paced"]["server_cpu_s"] / g["paced"]["delivered"],
+            1e6 * b["paced"]["server_cpu_s"] / b["paced"]["delivered"], False),
+        Row(title, "flood lines/s to clients", "lines/s", g["flood"]["lines_per_s"], b["flood"]["lines_per_s"]),
+        Row(title, "flood server CPU per 1000 lines", "ms", 1e6 * g["flood"]["server_cpu_s"] / g["flood"]["delivered"],
+            1e6 * b["flood"]["server_cpu_s"] / b["flood"]["delivered"], False),
+        Row(title, "RSS per relayed session", "KB", g["memory"] / 1024, b["memory"] / 1024, False,
+            "gateway: a session, its client connection and its game connection"),
     ]
 
 

@@ -104,7 +104,10 @@ class Client(asyncio.Protocol):
     One simulated player.
 
     @ivar latencies: end-to-end latencies (ns) of received lines.
+    @cvar stamps: finds the send times (ns) in received lines.
     """
+
+    stamps = _SAYS
 
     def __init__(self, name, password, record, mccp=False):
         self.mccp = mccp
@@ -163,7 +166,7 @@ class Client(asyncio.Protocol):
         self.buffer = data[cut:]
         if not cut:
             return
-        stamps = _SAYS.findall(data, 0, cut)
+        stamps = self.stamps.findall(data, 0, cut)
         if stamps:
             now = time.monotonic_ns()
             self.received += len(stamps)
@@ -309,19 +312,36 @@ async def main_async(args):
         end = t0 + args.drain
         while sum(c.received for c in clients) < expected and time.monotonic() < end:
             await asyncio.sleep(0.01)
+    result.update(
+        delivery_figures(clients, t0, cpu0), sent=sent, expected=expected,
+        wall_s=time.monotonic() - t0,
+        compressed_clients=sum(c.inflater is not None for c in clients),
+    )
+    await report(clients, result)
+
+
+def delivery_figures(clients, t0, cpu0):
+    """
+    What C{clients} received since C{t0} (monotonic seconds): lines
+    delivered, from C{t0} to the last delivery, their latency, and the
+    generator's CPU since C{cpu0} (a C{resource.getrusage} result).
+    """
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     delivered = sum(c.received for c in clients)
     last = max((c.last_at for c in clients), default=0) / 1e9
     span = (last - t0) if delivered else None
-    lat = [v for c in clients for v in c.latencies]
-    result.update(
-        sent=sent, expected=expected, delivered=delivered,
-        span_s=span, lines_per_s=(delivered / span if span else None),
-        latency=latency_summary(lat),
+    return dict(
+        delivered=delivered, span_s=span, lines_per_s=(delivered / span if span else None),
+        latency=latency_summary([v for c in clients for v in c.latencies]),
         loadgen_cpu_s=(cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
-        wall_s=time.monotonic() - t0,
-        compressed_clients=sum(c.inflater is not None for c in clients),
     )
+
+
+async def report(clients, result):
+    """
+    Close every client and print C{result} as the generator's one line of
+    JSON.
+    """
     for c in clients:
         c.transport.close()
     await asyncio.sleep(0)
@@ -350,11 +370,19 @@ def parser():
     return p
 
 
-def main(argv=None):
+def run(main_async, parser, argv=None):
+    """
+    Parse the command line with C{parser()}, raise the file-descriptor
+    limit to the hard limit, and run C{main_async(args)}.
+    """
     args = parser().parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(main_async(args))
+
+
+def main(argv=None):
+    run(main_async, parser, argv)
 
 
 if __name__ == "__main__":

@@ -606,11 +606,11 @@ class ReloadGameCommandTests(ReloadFixture):
     daemon: the signal it sends runs the service's reload.
     """
 
-    def run_admin(self, data_dir, *args):
+    def run_admin(self, data_dir, *args, config=()):
         out, err = io.StringIO(), io.StringIO()
         self.patch(sys, "stdout", out)
         self.patch(sys, "stderr", err)
-        status = admin.main(["--data-dir", str(data_dir), "reload-game"] + list(args))
+        status = admin.main(list(config) + ["--data-dir", str(data_dir), "reload-game"] + list(args))
         return status, out.getvalue(), err.getvalue()
 
     def daemon(self):
@@ -640,6 +640,15 @@ class ReloadGameCommandTests(ReloadFixture):
         self.assertEqual(len(self.flushLoggedErrors(ImportError)), 1)
         service.stopService()
         self.assertFalse((data_dir / "gateway.pid").exists())
+
+    def test_bad_configuration_sends_nothing(self):
+        data_dir, service, signals = self.daemon()
+        config = Path(self.mktemp())
+        config.write_text('[game]\nplugins = "dice"\n')
+        status, out, err = self.run_admin(data_dir, config=["--config", str(config)])
+        self.assertEqual((status, err), (1, f"gateway-admin: {config}: game.plugins must be an array, not str 'dice'\n"))
+        self.assertEqual(signals, [])
+        self.assertFalse((data_dir / REQUEST_FILE).exists())
 
     def test_no_daemon(self):
         data_dir = Path(self.mktemp())

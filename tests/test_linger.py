@@ -177,6 +177,17 @@ class LingerTests(SynchronousTestCase):
         lingering = attempt()
         self.assertEqual(offline, lingering)
 
+    def test_closing_a_lingering_session_ends_it(self):
+        """
+        What the server does to end a session (an admin's C{kick}) ends a
+        lingering one at once.
+        """
+        self.drop_alice()
+        self.alice_session.close("Kicked.")
+        self.assertIn("Alice has left.", self.bob.lines())
+        self.assertIsNone(self.core.world.find_online("alice"))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_idle_timeout_applies_to_resumed_session(self):
         self.core.reconfigure(with_settings(limits={"idle_timeout": 600, "idle_warning": 60}))
         self.drop_alice()
@@ -229,6 +240,26 @@ class PerAccountTests(SynchronousTestCase):
         session.line_received("north")
         self.assertEqual(self.core.world.find_online("alice").room, "yard")
         self.assertIn("The Yard", self.alice.lines())
+
+    def test_closing_closes_every_connection(self):
+        self.core.reconfigure(with_settings(sessions={"per_account": "attach"}))
+        transport, session = log_in(self.core, "Alice", protocol="ssh")
+        self.alice_session.close("Kicked.")
+        self.assertEqual((self.alice.events[-1], transport.events[-1]), (("close", "Kicked."), ("close", "Kicked.")))
+        transport.disconnect()
+        self.alice.disconnect()
+        self.assertEqual(self.bob.lines(), "Alice has left.")
+        self.assertIsNone(self.core.world.find_online("alice"))
+
+    def test_typing_on_an_attached_connection_keeps_the_session_from_idling(self):
+        self.core.reconfigure(with_settings(
+            sessions={"per_account": "attach"}, limits={"idle_timeout": 600, "idle_warning": 60}
+        ))
+        transport, session = log_in(self.core, "Alice", protocol="ssh")
+        self.clock.advance(500)
+        session.line_received("look")
+        self.clock.advance(500)
+        self.assertFalse(self.alice.closed)
 
     def test_attached_answers_questions(self):
         self.core.reconfigure(with_settings(sessions={"per_account": "attach"}))

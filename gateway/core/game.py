@@ -283,9 +283,7 @@ class GameCore:
             self.lingering.resume(previous, session)
         elif previous is not None:
             self.take_place(previous, session)
-            reason = "You have logged in from another connection; this one is being closed."
-            for old in [previous] + previous.attached:
-                old.close(reason)
+            previous.close("You have logged in from another connection; this one is being closed.")
             session.send("You were already connected; that connection has been closed and you carry on here.")
         else:
             self.world.enter(session, self.world.place_for(account.location))
@@ -321,7 +319,7 @@ class GameCore:
             return False
         self.guard.login_succeeded(host, name)
         session.cancel_question()
-        self.enter(session, resumed.account, "resume token")
+        session.core.enter(session, resumed.account, "resume token")
         return True
 
     def _attach(self, primary, session):
@@ -366,14 +364,19 @@ class GameCore:
             self.world.announce(room, f"{session.account.name} has left.")
             self.games.left(session)
 
+    def may_linger(self, session):
+        """
+        Whether the session of a dropped connection may linger: lingering
+        is on, and neither the server ended the session nor is the daemon
+        stopping.
+        """
+        return self.settings.sessions.linger > 0 and not session.ended and not self._stopping
+
     def _may_linger(self, session):
         """
         Whether the session of a dropped connection stays in the world.
         """
-        return (
-            self.settings.sessions.linger > 0 and not session.ended and not self._stopping
-            and self.world.find_online(session.account.name) is session
-        )
+        return self.may_linger(session) and self.world.find_online(session.account.name) is session
 
     def disconnected(self, session, reason):
         """
@@ -404,6 +407,9 @@ class GameCore:
                     other.primary = successor
             elif self._may_linger(session):
                 self.lingering.start(session)
+                if self.settings.sessions.flicker:
+                    name = session.account.name
+                    self.world.announce(session.room, f"{name}'s connection flickers.", exclude=session)
             else:
                 self.leave_world(session)
         self.close_log.closed(session, reason)

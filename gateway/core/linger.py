@@ -66,6 +66,14 @@ class ReplayBuffer:
             del self._lines[:excess]
             self.dropped += excess
 
+    @property
+    def full(self):
+        """
+        Whether the buffer holds as much as it keeps: more text would push
+        the oldest out.
+        """
+        return len(self._lines) >= self.max_lines or self._size >= self.max_bytes
+
     def lines(self):
         """
         The kept lines, oldest first, preceded by a line saying how many
@@ -100,10 +108,13 @@ class Lingering:
     and ends them, and keeps the resume tokens of sessions whose clients
     take them (L{IResumableTransport}).
 
-    The session stays where it is in the L{gateway.core.world.World}, so
-    others still see the player; L{gateway.core.session.Session.send}
-    records what it is sent in the session's L{ReplayBuffer} while
-    C{session.lingering} is set.
+    The session stays where it is in the L{gateway.core.world.World} (or,
+    relayed to an upstream game, connected to the game), so others still
+    see the player; L{gateway.core.session.Session.send} records what it
+    is sent in the session's L{ReplayBuffer} while C{session.lingering} is
+    set.  Ending and resuming a session is up to the session's own core
+    (C{session.core}): its C{leave_world(session)} ends one, its
+    C{take_place(old, new)} moves one to a new connection.
 
     A resume token is 32 random bytes (L{secrets.token_urlsafe}), good once,
     for one account, while the session it was given to is in the world
@@ -120,6 +131,7 @@ class Lingering:
         """
         self.core = core
         self.sessions = set()
+        self._accounts = {}
         self._tokens = {}
         self._token_of = {}
 
@@ -161,6 +173,16 @@ class Lingering:
         self.forget(session)
         return session
 
+    def find(self, core, name):
+        """
+        The lingering session of account C{name} on C{core}, or L{None}.
+        """
+        return self._accounts.get((core, name.lower()))
+
+    def _forget_session(self, session):
+        self.sessions.discard(session)
+        del self._accounts[(session.core, session.account.name.lower())]
+
     def start(self, session):
         """
         The connection of a logged-in session dropped: keep the session in
@@ -173,11 +195,9 @@ class Lingering:
             clock.seconds(), ReplayBuffer(settings.replay_lines, settings.replay_bytes), timer
         )
         self.sessions.add(session)
+        self._accounts[(session.core, session.account.name.lower())] = session
         self.core.metrics.session_state(session, LINGERING)
         self.log.info("{session} lingers for {seconds:g} s", session=session, seconds=settings.linger)
-        if settings.flicker:
-            name = session.account.name
-            self.core.world.announce(session.room, f"{name}'s connection flickers.", exclude=session)
 
     def expire(self, session):
         """
@@ -193,11 +213,11 @@ class Lingering:
         told.
         """
         linger, session.lingering = session.lingering, None
-        self.sessions.discard(session)
+        self._forget_session(session)
         if linger.timer is not None:
             linger.timer.cancel()
         self.core.metrics.session_state(session, None)
-        self.core.leave_world(session)
+        session.core.leave_world(session)
 
     def end_all(self):
         """
@@ -213,9 +233,9 @@ class Lingering:
         player was away, and is sent the lines it missed.
         """
         linger, old.lingering = old.lingering, None
-        self.sessions.discard(old)
+        self._forget_session(old)
         linger.timer.cancel()
-        self.core.take_place(old, new)
+        new.core.take_place(old, new)
         replay = linger.replay
         away = describe_wait(self.core.clock.seconds() - linger.since)
         missed = replay.received

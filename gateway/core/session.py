@@ -158,8 +158,17 @@ class Session:
     def close(self, reason=None):
         """
         End the session: C{reason} is shown as a last line, then the frontend
-        closes the connection and calls L{connection_lost}.
+        closes the connection and calls L{connection_lost}.  The
+        connections attached to it are closed too; a lingering session
+        leaves the world at once.
         """
+        if self.lingering is not None:
+            self.core.lingering.end(self)
+            return
+        attached, self.attached = self.attached, []
+        for other in attached:
+            other.primary = None
+            other.close(reason)
         if not self.closed:
             self.ended = True
             self.stop_input()
@@ -181,6 +190,9 @@ class Session:
         if self.closed or self._input_stopped:
             return
         self.last_input_at = self.core.clock.seconds()
+        if self.primary is not None:
+            # Typing on any connection keeps the session from idling out.
+            self.primary.last_input_at = self.last_input_at
         asking = self.primary if self.primary is not None and self.primary._waiter is not None else self
         if asking._waiter is not None:
             waiter, asking._waiter = asking._waiter, None

@@ -122,6 +122,17 @@ class UpstreamSession(Session):
         if self.relay is not None:
             self.relay.capabilities_changed()
 
+    def send(self, text):
+        """
+        See L{Session.send}; while the session lingers and its replay
+        buffer is full, the game's connection stops being read until the
+        player is back.
+        """
+        super().send(text)
+        linger, relay = self.lingering, self.relay
+        if linger is not None and linger.replay.full and relay is not None and relay.connected:
+            relay.transport.pauseProducing()
+
 
 class _RelayFactory(Factory):
     """
@@ -146,7 +157,10 @@ class UpstreamCore:
     With C{login = "upstream"} a session is connected to the game at once
     and the game's own login runs.  With C{login = "gateway"} the player
     logs in to a gateway account first (the login dialogue of the built-in
-    world, or the frontend's own authentication), then is connected.
+    world, or the frontend's own authentication), then is connected; when
+    such a player's connection drops, the connection to the game stays
+    open for C{sessions.linger} seconds (see L{gateway.core.linger}), and
+    logging in to the account again carries on with it.
 
     Every line the player types goes to the game, at the session's command
     rate; lines typed while the connection is being made wait for it.
@@ -209,6 +223,10 @@ class UpstreamCore:
     def outbox(self):
         return self.game.outbox
 
+    @property
+    def lingering(self):
+        return self.game.lingering
+
     def file_path(self, configured, default_name):
         """
         See L{IGatewayCore.file_path}.
@@ -260,6 +278,22 @@ class UpstreamCore:
             session.run(self._relay)
         return session
 
+    def enter(self, session, account, method=None):
+        """
+        Relay a session that logged in to C{account} by other means than
+        the login dialogue (a resume token): to the account's lingering
+        connection to the game, if there is one.
+        """
+        session.account = account
+        self.log.info("{session} logged in as {name} by {method}", session=session, name=account.name, method=method)
+        session.run(self._relay)
+
+    def resume_with_token(self, session, name, token):
+        """
+        See L{gateway.core.game.GameCore.resume_with_token}.
+        """
+        return self.game.resume_with_token(session, name, token)
+
     def execute(self, transport, account, line):
         """
         A command without a terminal (SSH C{exec}): a game has no commands
@@ -298,9 +332,16 @@ class UpstreamCore:
 
     async def _relay(self, session):
         """
-        Connect C{session} to the game; tell the player and close when the
-        game cannot be reached in C{connect_timeout} seconds.
+        Connect C{session} to the game, or to the connection its account's
+        lingering session left; tell the player and close when the game
+        cannot be reached in C{connect_timeout} seconds.
         """
+        lingering = self.lingering
+        previous = lingering.find(self, session.account.name) if session.account is not None else None
+        if previous is not None:
+            lingering.issue(session)
+            lingering.resume(previous, session)
+            return
         relay = session.relay = UpstreamRelay(self, session)
         connecting = session.connecting = self.endpoint.connect(_RelayFactory(relay))
         connecting.addTimeout(self.upstream.connect_timeout, self.clock)
@@ -318,6 +359,8 @@ class UpstreamCore:
             session.connecting = None
         self.metrics.session_state(session, PLAYING)
         self.log.info("{session} relayed to the game {name}", session=session, name=self.upstream.name)
+        if session.account is not None:
+            lingering.issue(session)
 
     def address_header(self, session, transport):
         """
@@ -334,13 +377,45 @@ class UpstreamCore:
             return b""
         return proxy_header(version, peer_address(session.capabilities.peer), transport.getPeer())
 
+    def take_place(self, old, new):
+        """
+        The lingering session C{old} resumes on a new connection: the
+        connection to the game carries on for C{new}, reading again if it
+        paused.
+        """
+        relay, old.relay = old.relay, None
+        self.lingering.forget(old)
+        new.relay = relay
+        relay.session = new
+        self.metrics.session_state(new, PLAYING)
+        if relay.connected:
+            relay.transport.resumeProducing()
+            relay.capabilities_changed()
+
+    def leave_world(self, session):
+        """
+        A lingering session ended: so does its connection to the game.
+        """
+        self.lingering.forget(session)
+        relay, session.relay = session.relay, None
+        if relay is not None and relay.connected:
+            relay.transport.loseConnection()
+
     def disconnected(self, session, reason):
         """
-        A session's connection is gone: so is its connection to the game.
+        A session's connection is gone: so is its connection to the game,
+        unless the session lingers (C{login = "gateway"}, see
+        L{gateway.core.linger}).
         """
         if session.connecting is not None:
             session.connecting.cancel()
         relay = session.relay
-        if relay is not None and relay.connected:
-            relay.transport.loseConnection()
+        lingers = (
+            self.login == "gateway" and session.account is not None and relay is not None and relay.connected
+            and self.game.may_linger(session) and self.lingering.find(self, session.account.name) is None
+        )
         self.game.disconnected(session, reason)
+        if lingers:
+            self.lingering.start(session)
+        else:
+            self.leave_world(session)

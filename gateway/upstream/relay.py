@@ -158,7 +158,7 @@ class UpstreamRelay(TelnetClient):
     def connectionLost(self, reason):
         self.connected = False
         session = self.session
-        if session.closed:
+        if session.closed and session.lingering is None:
             return
         with self.core.outbox.batch():
             self._prompt()
@@ -166,7 +166,7 @@ class UpstreamRelay(TelnetClient):
         session.close()
 
     def dataReceived(self, data):
-        if self.session.closed:
+        if self.session.closed and self.session.lingering is None:
             return
         # What one read of the game's output makes goes out in one write.
         with self.core.outbox.batch():

@@ -37,7 +37,7 @@ class BenchSmokeTests(TestCase):
         with open(f"{out}/benchmarks.json") as f:
             results = json.load(f)
         delivered = [r for r in results["rows"] if r["metric"].endswith("delivered / expected")]
-        self.assertEqual(len(delivered), 2)
+        self.assertEqual(len(delivered), 3)
         for row in delivered:
             self.assertEqual((row["gateway"], row["baseline"]), (100, 100))
         for row in results["rows"]:
@@ -48,5 +48,6 @@ class BenchSmokeTests(TestCase):
         self.assertIn("| fan-out burst N=4 K=2 M=3 | delivered lines/s", page)
         self.assertIn("bench/run --smoke", page)
         self.assertIn("| TLS handshakes, 1 clients for 0.5 s, better of two | handshakes per second", page)
+        self.assertIn("| relay to a game, N=3 sessions at 5 lines/s, floods of 5 | flood lines/s to clients", page)
         with open(f"{out}/benchmarks.png", "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")

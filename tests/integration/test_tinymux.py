@@ -1,0 +1,161 @@
+"""
+gateway in front of a real legacy MUD server: Debian's TinyMUX, on a free
+loopback port, with gateway listeners relaying to it.  Players reach it
+over SSH (OpenSSH), telnet over TLS (openssl s_client) and the browser
+client, create characters with TinyMUX's own login, and what they say
+arrives on a plain telnet connection made straight to TinyMUX.  Skipped
+with a reason when a tool is missing.
+"""
+
+import shutil
+import textwrap
+from pathlib import Path
+
+from twisted.trial.unittest import SkipTest, TestCase
+
+from tests.daemon import Daemon, LineClient, sign_up
+from tests.integration import tinymux
+from tests.integration.test_browser import WAIT, start_chromium
+from tests.integration.test_browser import _missing as browser_missing
+from tests.integration.test_ssh_integration import SSH_OPTIONS, prepared_host_keys
+from tests.integration.test_tls_integration import s_client
+
+
+class TinyMUXTests(TestCase):
+    """
+    One TinyMUX, one gateway in front of it, and a watcher connected
+    straight to TinyMUX.
+    """
+
+    skip = tinymux.missing()
+
+    def setUp(self):
+        directory = Path(self.mktemp()).resolve()
+        self.mux = tinymux.TinyMUX(directory / "mux")
+        self.addCleanup(self.mux.stop)
+        self.mux.start()
+        config = directory / "gateway.toml"
+        config.write_text(textwrap.dedent(f"""
+            [limits]
+            trusted_addresses = ["127.0.0.1"]
+
+            [upstreams.mux]
+            endpoint = "tcp:127.0.0.1:{self.mux.port}"
+            client_address = "mnes"
+
+            [listeners.world]
+            frontend = "telnet"
+            endpoint = "tcp:0:interface=127.0.0.1"
+
+            [listeners.mux-ssh]
+            frontend = "ssh"
+            endpoint = "tcp:0:interface=127.0.0.1"
+            upstream = "mux"
+            login = "gateway"
+
+            [listeners.mux-tls]
+            frontend = "telnet"
+            endpoint = "tcp:0:interface=127.0.0.1"
+            tls = true
+            upstream = "mux"
+
+            [listeners.mux-web]
+            frontend = "websocket"
+            endpoint = "tcp:0:interface=127.0.0.1"
+            upstream = "mux"
+        """))
+        data = directory / "var"
+        prepared_host_keys(data)
+        self.daemon = Daemon(data, config=config, exclusive=False)
+        self.addCleanup(self.daemon.stop)
+        self.daemon.start(expect=4)
+        self.watcher = self.straight_to_mux("Watcher")
+
+    def straight_to_mux(self, name):
+        """
+        A character created on a plain telnet connection made straight to
+        TinyMUX, standing in its start room.
+        """
+        client = LineClient(self.mux.port, timeout=20)
+        self.addCleanup(client.close)
+        client.expect('"create <name> <password>"')
+        client.send_line(f"create {name} watching1")
+        client.expect("Limbo")
+        return client
+
+    def test_openssl_s_client(self):
+        """
+        A player on the gateway's TLS listener (openssl s_client) creates a
+        character and speaks; the watcher on TinyMUX hears it.
+        """
+        if shutil.which("openssl") is None:
+            raise SkipTest("openssl is not installed (apt-get install openssl)")
+        player = s_client(self, self.daemon.ports["mux-tls"], self.daemon.data_dir / "tls-dev-ca.pem")
+        player.timeout = 20
+        player.expect('"create <name> <password>"')
+        player.send_line("create Tessa tlspass1")
+        player.expect("Limbo")
+        self.watcher.expect("Tessa has connected.")
+        player.send_line("say hello over TLS")
+        player.expect("You say, ")
+        player.expect("hello over TLS")
+        self.watcher.expect("Tessa says, ")
+        self.watcher.expect("hello over TLS")
+
+    def test_openssh(self):
+        """
+        A player with a gateway account logs in on the gateway's SSH
+        listener (OpenSSH, password through sshpass), creates a character
+        and speaks.
+        """
+        try:
+            import pexpect
+        except ImportError:
+            raise SkipTest("pexpect is not installed")
+        if shutil.which("ssh") is None or shutil.which("sshpass") is None:
+            raise SkipTest("ssh or sshpass is not installed (apt-get install openssh-client sshpass)")
+        account = LineClient(self.daemon.ports["world"])
+        self.addCleanup(account.close)
+        sign_up(account, "Sasha", "sshpass1")
+        account.close()
+        args = SSH_OPTIONS + ["-tt", "-o", "PubkeyAuthentication=no", "-p", str(self.daemon.ports["mux-ssh"]), "Sasha@127.0.0.1"]
+        child = pexpect.spawn("sshpass", ["-p", "sshpass1", "ssh"] + args, dimensions=(24, 100), timeout=20)
+        self.addCleanup(child.close, force=True)
+        child.expect_exact('"create <name> <password>"')
+        child.sendline("create Sasha sshpass1")
+        child.expect_exact("Limbo")
+        self.watcher.expect("Sasha has connected.")
+        child.sendline("say hello over SSH")
+        self.watcher.expect("Sasha says, ")
+        self.watcher.expect("hello over SSH")
+        child.sendline("QUIT")
+        child.expect(pexpect.EOF)
+        self.watcher.expect("Sasha has disconnected.")
+
+    def test_browser(self):
+        """
+        A player in the browser client (headless Chromium) creates a
+        character and speaks.
+        """
+        reason = browser_missing()
+        if reason:
+            raise SkipTest(reason)
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        browser = start_chromium(self, Path(self.mktemp()).resolve())
+        browser.get(f"http://127.0.0.1:{self.daemon.ports['mux-web']}/")
+        output = browser.find_element(By.ID, "output")
+        field = browser.find_element(By.ID, "input")
+
+        def shown(text):
+            WebDriverWait(browser, WAIT).until(lambda _: text in output.text, f"{text!r} never appeared:\n{output.text}")
+
+        shown('"create <name> <password>"')
+        field.send_keys("create Wren webpass1" + Keys.ENTER)
+        shown("Limbo")
+        self.watcher.expect("Wren has connected.")
+        field.send_keys("say hello from the browser" + Keys.ENTER)
+        self.watcher.expect("Wren says, ")
+        self.watcher.expect("hello from the browser")
