@@ -236,6 +236,34 @@ class TextTests(SynchronousTestCase):
         self.assertEqual(output.replace(b"\r\n", b""), b"x" * 40000)
 
 
+class ResumedFlowTests(SynchronousTestCase):
+    def test_resumed_session_follows_its_new_connection(self):
+        """
+        A lingering session resumed on a new connection has that
+        connection pause reading from the game while it is not read.
+        """
+        game = make_core()
+        owner, session = sign_up(game, "alice")
+        session.line_received("quit")
+        owner.disconnect()
+        core, endpoint = upstream_core(game, login="gateway")
+        first = TelnetConnection(core)
+        first.feed(b"alice\r\nsecret1\r\n")
+        endpoint.flush()
+        first.protocol.connectionLost(Failure(ConnectionDone()))
+        second = TelnetConnection(core)
+        second.feed(b"alice\r\nsecret1\r\n")
+        self.assertEqual(len(endpoint.servers), 1)
+        second.take()
+        second.wire.producer.pauseProducing()
+        endpoint.servers[0].say(b"while paused")
+        endpoint.flush()
+        self.assertEqual(second.take(), b"")
+        second.wire.producer.resumeProducing()
+        endpoint.flush()
+        self.assertIn(b"while paused\r\n", second.take())
+
+
 class ColourTests(SynchronousTestCase):
     def test_sgr_as_markup(self):
         colours = Colours()

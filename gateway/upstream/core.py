@@ -390,6 +390,7 @@ class UpstreamCore:
         self.metrics.session_state(new, PLAYING)
         if relay.connected:
             relay.transport.resumeProducing()
+            relay.follow_output()
             relay.capabilities_changed()
 
     def leave_world(self, session):

@@ -151,6 +151,13 @@ class UpstreamRelay(TelnetClient):
         header = self.core.address_header(self.session, self.transport)
         if header:
             self.transport.write(header)
+        self.follow_output()
+
+    def follow_output(self):
+        """
+        Have the session's frontend pause reading from the game while its
+        player leaves output unread (see L{IOutputFlow}).
+        """
         frontend = self.session.transport
         if IOutputFlow.providedBy(frontend) and not self.session.closed:
             frontend.register_output_producer(GameReading(self.transport))
