@@ -6,6 +6,8 @@ given.
 import dataclasses
 from pathlib import Path
 
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -80,3 +82,61 @@ class GameCoreContractTests(SynchronousTestCase):
         transport.capabilities.certificate = "AB:CD"
         transport.session = self.core.connect(transport)
         self.assertEqual(transport.events[-1], ("prompt", "Name: "))
+
+
+class CertificateLoginTests(SynchronousTestCase):
+    """
+    How L{IGatewayCore.connect} logs in by a client certificate when the
+    lookup fails or takes a while.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.core = make_core(self.clock)
+        owner, session = sign_up(self.core, "Alice")
+        self.successResultOf(self.core.store.bind_certificate(session.account.id, "AB:CD"))
+        session.line_received("quit")
+        owner.disconnect()
+
+    def connect(self):
+        transport = RecordingTransport("lines")
+        transport.capabilities.certificate = "AB:CD"
+        transport.session = self.core.connect(transport)
+        return transport
+
+    def test_failed_lookup_closes_with_an_apology(self):
+        self.patch(self.core.portal, "login", lambda *args: fail(RuntimeError("disk on fire")))
+        transport = self.connect()
+        self.assertEqual(
+            transport.events[-1],
+            ("close", "Sorry, logging in with your certificate went wrong on our side; it has been logged."),
+        )
+        self.assertIsNone(transport.session.account)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_lines_wait_for_the_lookup(self):
+        portal = self.core.portal
+        pending = []
+
+        def login(*args):
+            pending.append((Deferred(), args))
+            return pending[-1][0]
+
+        self.patch(portal, "login", login)
+        transport = self.connect()
+        transport.session.line_received("who")
+        self.assertIsNone(transport.session.account)
+        self.assertNotIn("online", transport.lines())
+        [(waiting, args)] = pending
+        waiting.callback(self.successResultOf(type(portal).login(portal, *args)))
+        self.assertIn("1 player online:", transport.lines())
+
+    def test_connection_lost_during_the_lookup(self):
+        pending = Deferred()
+        self.patch(self.core.portal, "login", lambda *args: pending)
+        transport = self.connect()
+        transport.disconnect()
+        pending.errback(UnauthorizedLogin())
+        self.assertEqual(self.core.sessions, set())
+        self.assertEqual(transport.events, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -6,9 +6,7 @@ client certificate.
 import gc
 import weakref
 
-from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.task import Clock
@@ -20,12 +18,8 @@ from zope.interface import directlyProvides
 from gateway import __version__
 from gateway.frontends.lines import build_factory
 from gateway.errors import ConfigError
-from tests.certs import self_signed, x509_of
-from tests.helpers import limited, make_core, sign_up
+from tests.helpers import limited, make_core
 from tests.test_throttle import config_with
-
-CERTIFICATE = x509_of(self_signed("bot")[0])
-FINGERPRINT = CERTIFICATE.digest("sha256").decode()
 
 
 class PeerTransport(StringTransport):
@@ -83,28 +77,6 @@ class LinesTests(TestCase):
         protocol.dataReceived("say h\u00e9llo \u263a\r\n".encode())
         self.assertEqual(self.read(transport), 'You say, "h\u00e9llo \u263a"\r\n')
 
-    def test_signup_and_chat(self):
-        protocol, transport = self.connect()
-        protocol.dataReceived(b"Alice\nyes\nsecret1\nsecret1\n")
-        self.assertIn("Exits:", self.read(transport))
-        other, _ = sign_up(self.core, "Bob")
-        other.session.line_received("say hi")
-        self.assertIn('Bob says, "hi"\r\n', self.read(transport))
-
-    def test_too_long_line(self):
-        protocol, transport = self.connect()
-        transport.clear()
-        protocol.dataReceived(b"x" * 5000 + b"\n")
-        self.assertEqual(self.read(transport), "That line was too long (over 4096 bytes) and was ignored.\r\n")
-
-    def test_close_writes_reason_then_closes(self):
-        protocol, transport = self.connect()
-        transport.clear()
-        protocol.close("Goodbye.")
-        protocol.close("Twice.")
-        self.assertEqual(self.read(transport), "Goodbye.\r\n")
-        self.assertTrue(transport.disconnecting)
-
     def test_options_refused(self):
         self.assertRaises(ConfigError, build_factory, self.core, self.core.portal, {"colour": True})
 
@@ -114,103 +86,7 @@ class LinesTests(TestCase):
         self.assertEqual(protocol.capabilities.certificate, "")
 
 
-class CertificateLoginTests(TestCase):
-    def setUp(self):
-        self.clock = Clock()
-        self.core = make_core(self.clock)
-        owner, session = sign_up(self.core, "Alice")
-        self.successResultOf(self.core.store.bind_certificate(session.account.id, FINGERPRINT))
-        session.line_received("quit")
-        owner.disconnect()
-
-    def connect(self, transport):
-        protocol = build_factory(self.core, self.core.portal, {}).buildProtocol(None)
-        protocol.makeConnection(transport)
-        return protocol
-
-    def test_bound_certificate_logs_in_without_password(self):
-        transport = tls_transport(CERTIFICATE)
-        protocol = self.connect(transport)
-        output = transport.value().decode()
-        # The client is told who it is logged in as, before the room.
-        self.assertTrue(
-            output.startswith(f"OK gateway {__version__}\r\nLogged in as Alice by your client certificate.\r\n"), output
-        )
-        self.assertNotIn("Name:", output)
-        self.assertIn("Exits:", output)
-        self.assertEqual(protocol.session.account.name, "Alice")
-        self.assertEqual(protocol.capabilities.certificate, FINGERPRINT)
-        self.assertEqual(self.clock.getDelayedCalls(), [])  # no login timer
-
-    def test_unknown_certificate_asks_for_name(self):
-        other = x509_of(self_signed("other")[0])
-        transport = tls_transport(other)
-        protocol = self.connect(transport)
-        self.assertTrue(transport.value().decode().endswith("Name: \r\n"))
-        self.assertIsNone(protocol.session.account)
-        self.assertEqual(protocol.capabilities.certificate, other.digest("sha256").decode())
-
-    def test_failed_certificate_login(self):
-        self.patch(self.core.portal, "login", lambda *args: fail(RuntimeError("disk on fire")))
-        transport = tls_transport(CERTIFICATE)
-        protocol = self.connect(transport)
-        self.assertIn(
-            "Sorry, logging in with your certificate went wrong on our side; it has been logged.\r\n",
-            transport.value().decode(),
-        )
-        self.assertTrue(transport.disconnecting)
-        self.assertIsNone(protocol.session.account)
-        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
-
-    def test_lines_wait_for_the_certificate_login(self):
-        portal = self.core.portal
-        pending = []
-
-        def login(*args):
-            pending.append((Deferred(), args))
-            return pending[-1][0]
-
-        self.patch(portal, "login", login)
-        transport = tls_transport(CERTIFICATE)
-        protocol = self.connect(transport)
-        protocol.dataReceived(b"who\n")
-        self.assertIsNone(protocol.session.account)
-        self.assertNotIn("online", transport.value().decode())
-        [(waiting, args)] = pending
-        waiting.callback(self.successResultOf(type(portal).login(portal, *args)))
-        self.assertIn("1 player online:", transport.value().decode())
-
-    def test_connection_lost_before_certificate_login(self):
-        pending = Deferred()
-        self.patch(self.core.portal, "login", lambda *args: pending)
-        protocol = self.connect(tls_transport(CERTIFICATE))
-        protocol.connectionLost(Failure(ConnectionDone()))
-        pending.errback(UnauthorizedLogin())
-        self.assertIsNone(protocol.session)
-        self.assertEqual(self.core.sessions, set())
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-
 class LinesFlowTests(TestCase):
-    def test_full_queue_pauses_reading_until_drained(self):
-        """
-        While the session's queue of waiting commands is full, the lines
-        frontend stops reading from the connection.
-        """
-        clock = Clock()
-        core = make_core(clock, config_with(max_pending_lines=2, commands_per_second=1, command_burst=1))
-        protocol = build_factory(core, core.portal, {}).buildProtocol(None)
-        transport = PeerTransport(peerAddress=IPv4Address("TCP", "192.0.2.9", 4242))
-        protocol.makeConnection(transport)
-        protocol.dataReceived(b"Alice\nyes\nsecret1\nsecret1\n")
-        self.assertIn(b"Your account has been created", transport.value())
-        protocol.dataReceived(b"look\n" * 3)
-        self.assertEqual(transport.producerState, "paused")
-        clock.advance(1)
-        self.assertEqual(transport.producerState, "producing")
-        clock.advance(1)
-        self.assertEqual(transport.value().count(b"Exits:"), 4)
-
     def test_one_read_is_one_write(self):
         """
         What the lines of one read make the core send leaves as one write.

@@ -123,7 +123,7 @@ class TelnetPasteTests(PasteCase, TestCase):
         c.take()
         self.session = c.frontend.session
         self.wire, self.receive, self.output = c.wire, c.protocol.dataReceived, c.take
-        self.buffered = lambda: c.frontend._lines.pending
+        self.buffered = lambda: c.frontend.lines.pending
 
 
 class TelnetTLSPasteTests(TelnetPasteTests):
@@ -142,7 +142,7 @@ class LinesPasteTests(PasteCase, TestCase):
         self.session = protocol.session
         self.receive = protocol.dataReceived
         self.output = self.wire_output
-        self.buffered = lambda: protocol._lines.pending
+        self.buffered = lambda: protocol.lines.pending
         self.wire_output()
 
     def wire_output(self):
@@ -207,7 +207,7 @@ class SSHPasteTests(PasteCase, FrontendTestCase):
         return data
 
     def buffered(self):
-        return self.session.transport._lines.pending
+        return self.session.transport.lines.pending
 
     def check_rate(self, count, **limits):
         super().check_rate(count, **limits)

@@ -26,7 +26,6 @@ from gateway.config import build_settings
 from gateway.errors import ConfigError
 from gateway.frontends.ssh import SSHOptions, build_factory
 from gateway.frontends.ssh.server import GatewaySSHFactory
-from gateway.interfaces import IInputFlow
 from tests.helpers import make_core, sign_up
 from tests.test_output import capture_log
 from tests.test_logtext import HOSTILE, assert_not_forged
@@ -795,44 +794,3 @@ class RefusalTests(FrontendTestCase):
         self.assertFalse(wire.disconnecting)
         self.clock.advance(refusal.REFUSAL_LINGER)
         self.assertTrue(wire.disconnecting)
-
-
-class InputFlowTests(FrontendTestCase):
-    """
-    A shell whose queue of waiting commands is full stops reading the
-    connection until the queue has drained (L{IInputFlow}).
-    """
-
-    def setUp(self):
-        super().setUp()
-        self.link_ = self.link(passwords=["secret1"])
-        self.channel = self.link_.channel()
-        self.link_.request(self.channel, b"shell")
-        self.session = next(s for s in self.core.sessions if s.capabilities.protocol == "ssh")
-        self.assertTrue(IInputFlow.providedBy(self.session.transport))
-
-    def paste(self, lines):
-        self.channel.write(b"".join(b"say %d\n" % n for n in range(lines)))
-        self.link_.pump()
-
-    def test_full_queue_pauses_reading_until_drained(self):
-        wire = self.link_.server_wire
-        # The burst of 20 runs at once, 50 wait: the queue is full.
-        self.paste(70)
-        self.assertEqual(wire.producerState, "paused")
-        self.link_.settle(2)
-        self.assertEqual(wire.producerState, "paused")
-        # At 10 commands a second the queue is half empty after 2.5 s.
-        self.link_.settle(0.5)
-        self.assertEqual(wire.producerState, "producing")
-        for _ in range(5):
-            self.link_.settle(1)
-        self.assertIn(b'You say, "69"', self.channel.received)
-
-    def test_closing_resumes_reading(self):
-        self.paste(70)
-        self.assertEqual(self.link_.server_wire.producerState, "paused")
-        self.session.close("Bye.")
-        self.assertEqual(self.link_.server_wire.producerState, "producing")
-        self.link_.settle()
-        self.assertTrue(self.channel.is_closed)

@@ -206,19 +206,6 @@ class TelnetTests(SynchronousTestCase):
         self.feed(b"say \x1b[31mred\x07\r\n")
         self.assertIn(b'You say, "[31mred"', self.written())
 
-    def test_overlong_line_refused_with_message(self):
-        self.written()
-        self.feed(b"x" * 5000 + b"\r\nAlice\r\n")
-        output = self.written()
-        self.assertIn(b"That line was too long (over 4096 bytes) and was ignored.", output)
-        self.assertIn(b"There is no account called Alice", output)
-
-    def test_close_writes_reason_then_disconnects(self):
-        self.written()
-        self.frontend.close("Bye now.")
-        self.assertEqual(self.written(), b"Bye now.\r\n")
-        self.assertTrue(self.transport.disconnecting)
-
     def test_connection_lost_reaches_session(self):
         self.feed(b"Alice\r\nyes\r\nsecret1\r\nsecret1\r\n")
         from twisted.internet.error import ConnectionDone

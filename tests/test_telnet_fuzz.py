@@ -40,7 +40,7 @@ class FuzzTests(TestCase):
             i, n = i + size, n + 1
         protocol = c.protocol
         self.assertLessEqual(len(protocol._subnegotiation), protocol.MAX_SUBNEGOTIATION)
-        self.assertLessEqual(c.frontend._lines.pending, c.core.settings.limits.max_line_bytes)
+        self.assertLessEqual(c.frontend.lines.pending, c.core.settings.limits.max_line_bytes)
         self.assertLessEqual(len(c.frontend.handlers[GMCP].modules), 64)
         self.assertLessEqual(len(c.frontend.handlers[NEW_ENVIRON].values), 6)
         c.frontend.send("still |rworking")

@@ -23,13 +23,12 @@ from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.errors import ConfigError
 from gateway.frontends import messages
-from gateway.interfaces import IInputFlow, IRefusingFactory
+from gateway.interfaces import IRefusingFactory
 from tests.daemon import Daemon, LineClient, sign_up
 from tests.helpers import make_core
-from tests.test_throttle import config_with
 
 try:
-    from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol, WebSocketServerFactory
+    from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 except ImportError:
     autobahn = None
 else:
@@ -79,7 +78,7 @@ class MessageTests(TestCase):
         session = RecordingSession()
         raw = json.dumps({"type": "line", "text": "look\n" + "é" * 11})
         e = self.assertRaises(messages.MessageError, messages.deliver, raw, session, None, 20)
-        self.assertEqual(str(e), "that line was too long (over 20 bytes) and was ignored")
+        self.assertEqual(str(e), "That line was too long (over 20 bytes) and was ignored.")
         self.assertEqual(session.lines, [])
         session, _ = self.deliver(json.dumps({"type": "line", "text": "é" * 10}))
         self.assertEqual(session.lines, ["é" * 10])
@@ -293,61 +292,6 @@ class HandshakeTests(TestCase):
         e = self.assertRaises(ConnectionDeny, self.handshake, "http://evil.example", [], False, "evil.example")
         self.assertEqual((e.code, e.reason), (403, "This host name is not served here."))
         self.assertIsNone(self.handshake(None, [], False, "Play.Example.org.:80")[1])
-
-
-class InputFlowTests(TestCase):
-    """
-    A session whose queue of waiting commands is full stops reading the
-    WebSocket's connection until the queue has drained (L{IInputFlow}).
-    """
-
-    if autobahn is None:
-        skip = NEEDS_AUTOBAHN
-
-    def setUp(self):
-        self.clock = Clock()
-        core = make_core(self.clock, config_with(commands_per_second=1, command_burst=1, max_pending_lines=4))
-        factory = WebSocketServerFactory(protocols=["gateway.text"])
-        factory.protocol = lambda: WebSocketFrontend(core, frozenset(), frozenset(["play.example.org"]))
-        # No timers on the real reactor.
-        factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
-        self.frontend = factory.buildProtocol(IPv4Address("TCP", "192.168.1.1", 54321))
-        self.frontend.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", "192.168.1.1", 54321)))
-        self.frontend.dataReceived(
-            b"GET /ws HTTP/1.1\r\nHost: play.example.org\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            b"Sec-WebSocket-Protocol: gateway.text\r\nOrigin: http://play.example.org\r\n\r\n"
-        )
-        self.assertIn(b"101 Switching Protocols", self.frontend.transport.value())
-        self.send("Alice\nyes\nsecret1\nsecret1")
-        self.assertEqual(self.frontend.session.account.name, "Alice")
-
-    def send(self, text):
-        """
-        One masked text frame from the client (the zero mask leaves the
-        payload as it is).
-        """
-        payload = text.encode("utf-8")
-        self.assertLess(len(payload), 126)
-        self.frontend.dataReceived(bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-
-    def test_full_queue_pauses_reading_until_drained(self):
-        self.assertTrue(IInputFlow.providedBy(self.frontend))
-        transport = self.frontend.transport
-        self.send("\n".join(f"say {n}" for n in range(6)))
-        self.assertEqual(transport.producerState, "paused")
-        # The message's last line joined the queue: 5 wait, and reading
-        # resumes once 2 are left.
-        self.clock.pump([1] * 2)
-        self.assertEqual(transport.producerState, "paused")
-        self.clock.advance(1)
-        self.assertEqual(transport.producerState, "producing")
-
-    def test_closing_resumes_reading(self):
-        self.send("\n".join(f"say {n}" for n in range(6)))
-        self.assertEqual(self.frontend.transport.producerState, "paused")
-        self.frontend.close("Bye.")
-        self.assertEqual(self.frontend.transport.producerState, "producing")
 
 
 class RecordingClient(WebSocketClientProtocol if autobahn else object):

@@ -10,27 +10,20 @@ handshake gate turn those away first).
 
 from dataclasses import dataclass
 
-from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Protocol, ServerFactory
 from zope.interface import implementer
 
 from gateway import __version__
-from gateway.auth.fingerprints import client_fingerprint
 from gateway.config import build_settings
-from gateway.core.capabilities import Capabilities
-from gateway.frontends.addresses import describe
-from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
-from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IInputFlow, IOutputFlow, ISessionTransport
+from gateway.frontends.base import LineFrontend, capabilities_of
+from gateway.frontends.text import encode_line
+from gateway.interfaces import IOutputFlow
 
-@implementer(ISessionTransport, IInputFlow, IOutputFlow)
-class LinesFrontend(Protocol):
+@implementer(IOutputFlow)
+class LinesFrontend(LineFrontend, Protocol):
     """
-    Adapts a line connection to a core session.
-
-    What the lines of one read make the core send goes out as one write
-    per session (see L{gateway.frontends.limits.LimitedProtocol}), and reading pauses
-    while the session's queue of waiting commands is full.
+    Adapts a line connection to a core session: every message, prompts
+    included, is one UTF-8 line.
     """
 
     protocol_name = "lines"
@@ -42,44 +35,18 @@ class LinesFrontend(Protocol):
         """
         self.core = core
         self.settings = settings
-        self.session = None
-        self._closing = False
 
     def connectionMade(self):
-        secure = ISSLTransport.providedBy(self.transport)
-        fingerprint = client_fingerprint(self.transport) if secure else ""
-        self.capabilities = Capabilities(
-            protocol=self.protocol_name, secure=secure, peer=describe(self.transport.getPeer()),
-            certificate=fingerprint,
-        )
-        core = self.core  # not self: the buffer must not point back here
-        self._lines = LineBuffer(lambda: core.limits.max_line_bytes)
+        self.capabilities = capabilities_of(self.transport, self.protocol_name)
+        self.buffer_lines()
         self.send(f"OK gateway {__version__}")
-        self.session = self.core.connect(self)
+        self.session_started(self.core.connect(self))
 
     def dataReceived(self, data):
-        self._lines.feed(data)
-        self._deliver()
-
-    def _deliver(self):
-        """
-        Hand the session the lines received, until they are used up or the
-        session pauses input.
-        """
-        for line in self._lines.lines():
-            if line is TOO_LONG:
-                # Through the session, in order with what the batch of the
-                # read holds for it.
-                self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-            else:
-                self.session.line_received(decode_line(line))
+        self.data_received(data)
 
     def connectionLost(self, reason):
-        if self.session is not None:
-            self.session.connection_lost(reason)
-            # The session points back here: let go of it, so a closed
-            # connection is freed as soon as nothing uses it.
-            self.session = None
+        self.end_session(reason)
 
     # ISessionTransport
 
@@ -91,38 +58,6 @@ class LinesFrontend(Protocol):
 
     def set_echo(self, on):
         pass
-
-    def close(self, reason=None):
-        # The reason is written first and the connection closes once it is
-        # sent; the connection limits cut a client that does not take it.
-        if self._closing:
-            return
-        self._closing = True
-        if reason:
-            self.send(reason)
-        self.transport.loseConnection()
-
-    # IOutputFlow: the connection pauses a producer while the client leaves
-    # output unread.
-
-    def register_output_producer(self, producer):
-        self.transport.registerProducer(producer, True)
-
-    def unregister_output_producer(self):
-        self.transport.unregisterProducer()
-
-    # IInputFlow: pause reading from the connection; what was read stays in
-    # the line buffer meanwhile.
-
-    def pause_input(self):
-        self._lines.paused = True
-        self.transport.pauseProducing()
-
-    def resume_input(self):
-        self._lines.paused = False
-        self._deliver()
-        if not self._lines.paused:
-            self.transport.resumeProducing()
 
 
 @dataclass(frozen=True)

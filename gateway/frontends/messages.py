@@ -30,6 +30,7 @@ import json
 from functools import lru_cache
 
 from gateway.core import markup
+from gateway.frontends.base import TOO_LONG_MESSAGE
 from gateway.frontends.text import clean_text
 
 #: The largest screen size a client may report, in characters.
@@ -39,6 +40,13 @@ MAX_SIZE = 1000
 class MessageError(ValueError):
     """
     A client message is not valid; the text says why, for the client.
+    """
+
+
+class LineTooLong(MessageError):
+    """
+    A client message holds a line over the length limit; the text is
+    L{gateway.frontends.base.TOO_LONG_MESSAGE}.
     """
 
 
@@ -123,7 +131,8 @@ def deliver_lines(text, session, max_bytes):
     @type text: L{str}
     @param session: the L{gateway.interfaces.ISession}.
     @param max_bytes: the longest line allowed, in UTF-8 bytes.
-    @raise MessageError: when a line is too long or holds an unpaired
+    @raise LineTooLong: when a line is too long; nothing was passed on.
+    @raise MessageError: when a line holds an unpaired
         surrogate; nothing was passed on.
     """
     lines = text.splitlines() or [""]
@@ -132,7 +141,7 @@ def deliver_lines(text, session, max_bytes):
     except UnicodeEncodeError:
         raise MessageError("text may not hold unpaired surrogates (\\ud800 to \\udfff)")
     if any(size > max_bytes for size in sizes):
-        raise MessageError(f"that line was too long (over {max_bytes} bytes) and was ignored")
+        raise LineTooLong(TOO_LONG_MESSAGE.format(limit=max_bytes))
     for line in lines:
         session.line_received(clean_text(line))
 

@@ -46,16 +46,13 @@ except ImportError as e:
         f"or apt install python3-autobahn"
     ) from e
 
-from gateway.auth.fingerprints import client_fingerprint
 from gateway.config import at_least, build_settings, positive, setting
 from gateway.core import markup
-from gateway.core.capabilities import Capabilities
 from gateway.frontends import messages
 from gateway.frontends.addresses import describe
+from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.text import clean_text
-from gateway.interfaces import (
-    IInputFlow, IRefusingFactory, IResumableTransport, ISessionTransport, IStructuredTransport,
-)
+from gateway.interfaces import IRefusingFactory, IResumableTransport, IStructuredTransport
 from gateway.logtext import loggable
 
 log = Logger()
@@ -199,8 +196,8 @@ def _payload(text):
     return text.encode("utf-8")
 
 
-@implementer(ISessionTransport, IStructuredTransport, IInputFlow, IResumableTransport)
-class WebSocketFrontend(WebSocketServerProtocol):
+@implementer(IStructuredTransport, IResumableTransport)
+class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
     """
     Adapts a WebSocket connection to a core session.
 
@@ -227,11 +224,8 @@ class WebSocketFrontend(WebSocketServerProtocol):
         self.core = core
         self.allowed = allowed
         self.hosts = hosts
-        self.session = None
         self.structured = False
         self.same_origin = False
-        self._closing = False
-        self._input_paused = False
 
     def onConnect(self, request):
         secure = ISSLTransport.providedBy(self.transport)
@@ -252,22 +246,20 @@ class WebSocketFrontend(WebSocketServerProtocol):
         own = normalize_origin(f"{'https' if secure else 'http'}://{host}")
         self.same_origin = bool(request.origin) and normalize_origin(request.origin) == own
         # The web client renders 24-bit colour and takes structured data.
-        self.capabilities = Capabilities(
-            protocol=self.protocol_name, secure=secure, ansi=self.structured,
+        self.capabilities = capabilities_of(
+            self.transport, self.protocol_name, ansi=self.structured,
             xterm256=self.structured, truecolor=self.structured, structured=self.structured,
-            peer=describe(self.transport.getPeer()),
             client=clean_text(request.headers.get("user-agent", ""))[:80],
-            certificate=client_fingerprint(self.transport) if secure else "",
         )
         if self.structured:
             return JSON
         return TEXT if TEXT in request.protocols else None
 
     def onOpen(self):
-        self.session = self.core.connect(self)
+        self.session_started(self.core.connect(self))
 
     def onMessage(self, payload, isBinary):
-        if self.session is None or self._closing:
+        if self.session is None or self.ending:
             return
         if isBinary:
             self._error("binary messages are not supported; send text")
@@ -279,66 +271,55 @@ class WebSocketFrontend(WebSocketServerProtocol):
                 messages.deliver(text, self.session, self.capabilities, max_bytes, self.same_origin)
             else:
                 messages.deliver_lines(text, self.session, max_bytes)
+        except messages.LineTooLong as e:
+            # Told the way every frontend tells it.
+            self.session.send(str(e))
         except messages.MessageError as e:
             self._error(str(e))
 
     def onClose(self, wasClean, code, reason):
-        if self.session is not None:
-            session, self.session = self.session, None
-            error = ConnectionDone if wasClean else ConnectionLost
-            session.connection_lost(Failure(error(f"WebSocket closed with code {code}")))
+        error = ConnectionDone if wasClean else ConnectionLost
+        self.end_session(Failure(error(f"WebSocket closed with code {code}")))
 
-    def _send(self, text):
-        if not self._closing:
+    def _send_text(self, text):
+        if not self.ending:
             self.sendMessage(_payload(text), isBinary=False)
 
     def _error(self, text):
-        self._send(messages.error_message(text) if self.structured else f"Ignored: {text}.")
-
-    # IInputFlow: pause reading from the connection under the WebSocket.
-
-    def pause_input(self):
-        self._input_paused = True
-        self.transport.pauseProducing()
-
-    def resume_input(self):
-        self._input_paused = False
-        self.transport.resumeProducing()
+        self._send_text(messages.error_message(text) if self.structured else f"Ignored: {text}.")
 
     # ISessionTransport
 
     def send(self, text):
         if self.structured:
-            self._send(messages.text_message(text, self.capabilities.colour_level()))
+            self._send_text(messages.text_message(text, self.capabilities.colour_level()))
         else:
-            self._send(markup.strip(text))
+            self._send_text(markup.strip(text))
 
     def send_prompt(self, text):
         if self.structured:
-            self._send(messages.prompt_message(text, self.capabilities.colour_level()))
+            self._send_text(messages.prompt_message(text, self.capabilities.colour_level()))
         else:
-            self._send(markup.strip(text))
+            self._send_text(markup.strip(text))
 
     def send_data(self, package, data):
-        self._send(messages.data_message(package, data))
+        self._send_text(messages.data_message(package, data))
 
     def resume_token(self, name, token):
         if self.structured and self.same_origin:
-            self._send(messages.resume_message(name, token))
+            self._send_text(messages.resume_message(name, token))
 
     def set_echo(self, on):
         if self.structured:
-            self._send(messages.echo_message(on))
+            self._send_text(messages.echo_message(on))
 
-    def close(self, reason=None):
+    def farewell(self, reason):
         if self.structured:
-            self._send(messages.close_message(reason))
+            self._send_text(messages.close_message(reason))
         elif reason:
-            self._send(reason)
-        self._closing = True
-        if self._input_paused:
-            # The client's answer to the close frame must be read.
-            self.resume_input()
+            self._send_text(reason)
+
+    def disconnect(self):
         self.sendClose(code=1000)
 
 

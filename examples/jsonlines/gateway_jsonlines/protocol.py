@@ -7,14 +7,10 @@ C{{"type": "text", ...}}, C{"prompt"}, C{"echo"}, C{"close"} out).
 from dataclasses import dataclass
 
 from twisted.internet.protocol import Protocol, ServerFactory
-from zope.interface import implementer
 
 from gateway.config import build_settings, setting
-from gateway.core.capabilities import Capabilities
 from gateway.frontends import messages
-from gateway.frontends.addresses import describe
-from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
-from gateway.interfaces import ISessionTransport
+from gateway.frontends.base import LineFrontend, capabilities_of
 
 
 @dataclass(frozen=True)
@@ -29,39 +25,36 @@ class JSONLinesOptions:
     hello: bool = setting(True)
 
 
-@implementer(ISessionTransport)
-class JSONLinesProtocol(Protocol):
+class JSONLinesProtocol(LineFrontend, Protocol):
     """
     One JSON-lines client: its lines go to the core's session as messages,
     and what the core says comes back as one JSON object per line.
+    L{LineFrontend} does the rest (line length, flow control, closing).
     """
 
     def __init__(self, core, settings):
         self.core = core
         self.settings = settings
-        self.session = None
 
     def connectionMade(self):
-        core = self.core  # not self: the buffer must not point back here
-        self.capabilities = Capabilities(protocol="jsonlines", peer=describe(self.transport.getPeer()))
-        self._lines = LineBuffer(lambda: core.limits.max_line_bytes)
+        self.capabilities = capabilities_of(self.transport, "jsonlines")
+        self.buffer_lines()
         if self.settings.hello:
             self._write('{"type":"hello","protocol":"gateway-jsonlines/1"}')
-        self.session = self.core.connect(self)
+        self.session_started(self.core.connect(self))
 
     def dataReceived(self, data):
-        for line in self._lines.feed(data):
-            if line is TOO_LONG:
-                self._write(messages.error_message("that line was too long and was ignored"))
-            elif line.strip():
-                try:
-                    messages.deliver(line.decode("utf-8", "replace"), self.session, self.capabilities, self._lines.max_bytes)
-                except messages.MessageError as e:
-                    self._write(messages.error_message(str(e)))
+        self.data_received(data)
 
     def connectionLost(self, reason):
-        if self.session is not None:
-            self.session.connection_lost(reason)
+        self.end_session(reason)
+
+    def handle_line(self, text):
+        if text.strip():
+            try:
+                messages.deliver(text, self.session, self.capabilities, self.lines.max_bytes)
+            except messages.MessageError as e:
+                self._write(messages.error_message(str(e)))
 
     def _write(self, message):
         self.transport.write(message.encode("utf-8") + b"\n")
@@ -77,9 +70,8 @@ class JSONLinesProtocol(Protocol):
     def set_echo(self, on):
         self._write(messages.echo_message(on))
 
-    def close(self, reason=None):
+    def farewell(self, reason):
         self._write(messages.close_message(reason))
-        self.transport.loseConnection()
 
 
 def build_factory(core, portal, options):

@@ -15,15 +15,13 @@ from twisted.conch.ssh.transport import DISCONNECT_BY_APPLICATION
 from twisted.internet.error import ConnectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.frontends.addresses import describe
-from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
+from gateway.frontends.base import LineFrontend
 from gateway.frontends.ssh.editor import LineEditor
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IInputFlow, ISessionTransport
 from gateway.logtext import loggable
 
 #: Exit statuses of C{exec} requests.
@@ -39,8 +37,7 @@ def client_name(version):
     return decode_line(software[:64])
 
 
-@implementer(ISessionTransport, IInputFlow)
-class SessionChannel(SSHChannel):
+class SessionChannel(LineFrontend, SSHChannel):
     """
     One C{session} channel of an authenticated connection.
 
@@ -59,18 +56,14 @@ class SessionChannel(SSHChannel):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.session = None
-        self.capabilities = None
         self.editor = None
         self._terminal = None
-        self._lines = None
         self._mode = None
         self._pty = False
         self._gone = False
-        self._early = []
+        self._answers = []
         self._asking = False
         self._input_ended = False
-        self._input_paused = False
 
     def channelOpen(self, specificData):
         transport = self.conn.transport
@@ -81,7 +74,10 @@ class SessionChannel(SSHChannel):
         )
 
     @property
-    def _core(self):
+    def core(self):
+        """
+        The listener's L{gateway.interfaces.IGatewayCore}.
+        """
         return self.avatar.server.core
 
     # Requests
@@ -130,13 +126,11 @@ class SessionChannel(SSHChannel):
         if self._mode is not None:
             return 0
         self._mode = "shell"
+        # Lines sent with the request (`ssh -T host < commands`) wait in
+        # the line buffer until the session has started.
         self._start_input()
-        if self._lines is not None:
-            # Lines sent with the request (`ssh -T host < commands`) wait
-            # in the line buffer until the session has started.
-            self.pause_input()
         # Start once the reply to this request has gone out.
-        self._core.clock.callLater(0, self._start_shell)
+        self.core.clock.callLater(0, self._start_shell)
         return 1
 
     def _start_input(self):
@@ -144,26 +138,22 @@ class SessionChannel(SSHChannel):
         Read input through the line editor when there is a terminal, as
         plain lines otherwise.
         """
-        max_chars = self._core.limits.max_line_bytes
         if self._pty:
-            self._terminal = ServerProtocol(LineEditor, self._line, self._end_of_input, max_chars)
+            max_chars = self.core.limits.max_line_bytes
+            self._terminal = ServerProtocol(LineEditor, self.line_arrived, self._end_of_input, max_chars)
             self._terminal.makeConnection(self)
             self.editor = self._terminal.terminalProtocol
             self.editor.width = self.capabilities.width
         else:
-            self._lines = LineBuffer(max_chars)
+            self.buffer_lines()
 
     def _start_shell(self):
         if self._gone:
             return
-        self.session = self._core.connect(self, self.avatar.account)
-        early, self._early = self._early, []
-        for text in early:
-            self.session.line_received(text)
-        if self._input_paused:
-            # Takes the lines held, then leaves if the input has ended.
-            self.resume_input()
-        elif self._input_ended:
+        # Takes the lines held, then leaves if the input has ended.
+        waited = self._input_paused
+        self.session_started(self.core.connect(self, self.avatar.account))
+        if not waited and self._input_ended:
             self._input_ended = False
             self.eofReceived()
 
@@ -173,14 +163,14 @@ class SessionChannel(SSHChannel):
         command = decode_line(getNS(data)[0])
         self._mode = "exec"
         self._start_input()
-        self._core.clock.callLater(0, self._start_exec, command)
+        self.core.clock.callLater(0, self._start_exec, command)
         return 1
 
     def _start_exec(self, command):
         if self._gone:
             return
         account = self.avatar.account
-        if account is None and self._core.accounts:
+        if account is None and self.core.accounts:
             self.writeExtended(
                 EXTENDED_DATA_STDERR,
                 encode_line("Signing up needs an interactive session: ssh without a command."),
@@ -192,7 +182,8 @@ class SessionChannel(SSHChannel):
             peer=self.capabilities.peer, name=account.name if account else "(no account)",
             command=loggable(command.split(" ", 1)[0]),
         )
-        self.session, done = self._core.execute(self, account, command)
+        session, done = self.core.execute(self, account, command)
+        self.session_started(session)
         done.addCallback(lambda succeeded: self._exit(EXIT_OK if succeeded else EXIT_FAILED))
 
     def _exit(self, status):
@@ -208,35 +199,24 @@ class SessionChannel(SSHChannel):
     def dataReceived(self, data):
         if self._terminal is not None:
             self._terminal.dataReceived(data)
-        elif self._lines is not None:
-            self._lines.feed(data)
-            self._deliver()
+        elif self.lines is not None:
+            self.data_received(data)
 
-    def _deliver(self):
-        """
-        Take the lines received without a terminal, until they are used up
-        or the session pauses input.
-        """
-        for line in self._lines.lines():
-            if line is TOO_LONG:
-                self.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-            else:
-                self._line(decode_line(line))
-        if self._input_ended and not self._lines.paused and self._mode == "shell" and self.session is not None:
+    def deliver(self):
+        super().deliver()
+        if self._input_ended and not self.lines.paused and self._mode == "shell":
             # `ssh -T host < commands`: leave once they have been handled
             # (nothing is read after the end of input).
-            self._lines = None
+            self.lines = None
             self.session.line_received("quit")
 
-    def _line(self, text):
+    def handle_line(self, text):
         if self._mode == "exec":
-            if len(self._early) < self._core.limits.max_pending_lines:
-                self._early.append(text)
+            if len(self._answers) < self.core.limits.max_pending_lines:
+                self._answers.append(text)
             self._answer()
-        elif self.session is not None:
+        else:
             self.session.line_received(text)
-        elif len(self._early) < self._core.limits.max_pending_lines:
-            self._early.append(text)
 
     def _answer(self):
         """
@@ -245,9 +225,9 @@ class SessionChannel(SSHChannel):
         """
         if not self._asking or self.session is None:
             return
-        if self._early:
+        if self._answers:
             self._asking = False
-            self.session.line_received(self._early.pop(0))
+            self.session.line_received(self._answers.pop(0))
         elif self._input_ended:
             self._asking = False
             self.session.connection_lost(Failure(ConnectionDone("the input ended before the command's question")))
@@ -263,21 +243,19 @@ class SessionChannel(SSHChannel):
         if self._mode == "exec":
             self._answer()
         elif self._mode == "shell" and self.session is not None:
-            if self._lines is not None:
-                self._deliver()
+            if self.lines is not None:
+                self.deliver()
             else:
                 self.session.line_received("quit")
 
     def closed(self):
         self._gone = True
+        # The connection may outlive this channel; what this channel read
+        # is not wanted any more.
+        self.lines = None
         if self._input_paused:
-            # The connection may outlive this channel; what this channel
-            # read is not wanted any more.
-            self._lines = None
             self.resume_input()
-        if self.session is not None:
-            session, self.session = self.session, None
-            session.connection_lost(Failure(ConnectionDone("SSH channel closed")))
+        self.end_session(Failure(ConnectionDone("SSH channel closed")))
 
     def write(self, data):
         """
@@ -293,24 +271,10 @@ class SessionChannel(SSHChannel):
             return
         super().write(data)
 
-    # IInputFlow: pause reading from the connection under SSH.  Every
-    # channel of the connection waits with this one (a player has one).
-
-    # Without a terminal, what was read stays in the line buffer meanwhile.
-
-    def pause_input(self):
-        self._input_paused = True
-        if self._lines is not None:
-            self._lines.paused = True
-        self.conn.transport.transport.pauseProducing()
-
-    def resume_input(self):
-        self._input_paused = False
-        if self._lines is not None:
-            self._lines.paused = False
-            self._deliver()
-        if not self._input_paused:
-            self.conn.transport.transport.resumeProducing()
+    def input_producer(self):
+        # Under SSH: every channel of the connection waits with this one
+        # (a player has one).
+        return self.conn.transport.transport
 
     # ISessionTransport
 
@@ -333,17 +297,12 @@ class SessionChannel(SSHChannel):
         if self._mode == "exec":
             # The session waits for the answer once this returns.
             self._asking = True
-            self._core.clock.callLater(0, self._answer)
+            self.core.clock.callLater(0, self._answer)
 
     def set_echo(self, on):
         if self.editor is not None:
             self.editor.set_hidden(not on)
 
-    def close(self, reason=None):
-        if reason:
-            self.send(reason)
-        if self._input_paused:
-            # The client's answer to the channel close must be read.
-            self.resume_input()
+    def disconnect(self):
         if self._mode == "shell":
             self._exit(EXIT_OK)

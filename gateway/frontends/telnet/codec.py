@@ -29,11 +29,10 @@ every offer keeps no option state at all.
 
 from collections import deque
 
-from twisted.internet.interfaces import ISSLTransport, ITransport
+from twisted.internet.interfaces import ITransport
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
-from gateway.auth.fingerprints import client_fingerprint
 from gateway.frontends.telnet.codes import COMMANDS, DO, DONT, IAC, SB, SE, WILL, WONT
 from gateway.frontends.telnet.mccp import CompressingTransport
 from gateway.logtext import Logger
@@ -84,9 +83,6 @@ class TelnetCodec(Protocol):
         the connection's start until its end.
     @ivar transport: the connection's transport.
     @ivar compression: the L{CompressingTransport} over it.
-    @ivar secure: whether the connection is over TLS.
-    @ivar certificate: the fingerprint of the peer's TLS certificate, else
-        C{""}.
     @ivar states: C{(option, local)} to the Q method state of that side of
         the option, for the sides not in L{NO}.
     """
@@ -119,8 +115,6 @@ class TelnetCodec(Protocol):
     # The connection.
 
     def makeConnection(self, transport):
-        self.secure = ISSLTransport.providedBy(transport)
-        self.certificate = client_fingerprint(transport) if self.secure else ""
         self.compression = CompressingTransport(transport)
         super().makeConnection(transport)
 
@@ -311,9 +305,14 @@ class TelnetCodec(Protocol):
                 self.compression.write(IAC + no + option)
             elif state in (WANTNO, WANTNO_OPPOSITE):
                 # An error: our refusal answered with a request.  The
-                # option stays off (RFC 1143).
+                # option stays off, unless we have asked for it on again
+                # since (RFC 1143).
                 self.log.debug("Peer answered our refusal of {option!r} with a request", option=option)
-                self._set(option, local, NO)
+                if state == WANTNO:
+                    self._set(option, local, NO)
+                else:
+                    self._set(option, local, YES)
+                    self._enabled(option, local)
         else:
             if state == YES:
                 # Off before the reply: MCCP2 ends its stream first.

@@ -9,9 +9,8 @@ from twisted.conch import telnet
 from twisted.internet import task
 from zope.interface import implementer
 
-from gateway.core.capabilities import Capabilities
-from gateway.frontends.addresses import describe, host_of
-from gateway.frontends.linebuffer import TOO_LONG, LineBuffer
+from gateway.frontends.addresses import host_of
+from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.telnet.base import EndOfRecord
 from gateway.frontends.telnet.charset import Charset
 from gateway.frontends.telnet.codes import ECHO, EOR, EOR_MARK, GA, NAMES, NOP, SGA
@@ -21,7 +20,7 @@ from gateway.frontends.telnet.mccp import Compression
 from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IInputFlow, IOutputFlow, ISessionTransport, IStructuredTransport
+from gateway.interfaces import IOutputFlow, IStructuredTransport
 from gateway.logtext import Logger
 
 
@@ -44,8 +43,8 @@ def option_handlers(settings, secure):
     return handlers
 
 
-@implementer(ISessionTransport, IStructuredTransport, IInputFlow, IOutputFlow)
-class TelnetFrontend(telnet.TelnetProtocol):
+@implementer(IStructuredTransport, IOutputFlow)
+class TelnetFrontend(LineFrontend, telnet.TelnetProtocol):
     """
     Adapts a telnet connection to a core session: offers the MUD client
     options at connect (without waiting for answers: the banner follows at
@@ -67,20 +66,15 @@ class TelnetFrontend(telnet.TelnetProtocol):
         """
         self.core = core
         self.settings = settings
-        self.session = None
         self.encoding = codecs.lookup(settings.encoding).name
         self.handlers = {}
         self._hide_input = False
         self._keepalive = None
 
     def connectionMade(self):
-        secure = self.transport.secure
-        self.capabilities = Capabilities(
-            protocol=self.protocol_name, peer=describe(self.transport.getPeer()),
-            utf8=self.encoding == "utf-8", secure=secure, certificate=self.transport.certificate,
-        )
-        core = self.core  # not self: the buffer must not point back here
-        self._lines = LineBuffer(lambda: core.limits.max_line_bytes)
+        self.capabilities = capabilities_of(self.transport.transport, self.protocol_name, utf8=self.encoding == "utf-8")
+        secure = self.capabilities.secure
+        self.buffer_lines()
         nodelay = getattr(self.transport.transport, "setTcpNoDelay", None)
         if nodelay is not None and self.settings.nodelay:
             # Send each write at once rather than wait for the client's
@@ -91,36 +85,29 @@ class TelnetFrontend(telnet.TelnetProtocol):
                 pass  # not a TCP socket (a Unix socket listener)
         self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings, secure)}
         self.transport.offer([(handler.option, handler.offer == "will") for handler in self.handlers.values()])
-        self.session = self.core.connect(self)
+        self.session_started(self.core.connect(self))
         if self.settings.keepalive:
             self._keepalive = task.LoopingCall(self.transport.write_command, NOP)
             self._keepalive.clock = self.core.clock
             self._keepalive.start(self.settings.keepalive, now=False)
 
     def dataReceived(self, data):
-        self._lines.feed(data)
-        self._deliver()
+        self.data_received(data)
 
-    def _deliver(self):
-        """
-        Hand the session the lines received, until they are used up or the
-        session pauses input.
-        """
-        for line in self._lines.lines():
-            if line is TOO_LONG:
-                self.session.send(f"That line was too long (over {self._lines.max_bytes} bytes) and was ignored.")
-            else:
-                self.session.line_received(decode_line(line, self.encoding))
+    def decode(self, line):
+        return decode_line(line, self.encoding)
+
+    def input_producer(self):
+        # Below the telnet layer.
+        return self.transport.transport
 
     def connectionLost(self, reason):
         if self._keepalive is not None and self._keepalive.running:
             self._keepalive.stop()
-        if self.session is not None:
-            self.session.connection_lost(reason)
-        # The handlers and the session point back here: let go of them, so
-        # a closed connection is freed as soon as nothing uses it.
+        self.end_session(reason)
+        # The handlers point back here: let go of them, so a closed
+        # connection is freed as soon as nothing uses it.
         self.handlers = {}
-        self.session = None
 
     # What option handlers use.
 
@@ -238,30 +225,3 @@ class TelnetFrontend(telnet.TelnetProtocol):
             # The client did not echo the line end of the hidden input.
             self.transport.write(b"\r\n")
         self.transport.hide_input(hide)
-
-    def close(self, reason=None):
-        if reason:
-            self.send(reason)
-        self.transport.loseConnection()
-
-    # IOutputFlow: the connection under the telnet layer pauses a producer
-    # while the client leaves output unread.
-
-    def register_output_producer(self, producer):
-        self.transport.transport.registerProducer(producer, True)
-
-    def unregister_output_producer(self):
-        self.transport.transport.unregisterProducer()
-
-    # IInputFlow: pause reading from the connection under the telnet layer;
-    # what was read stays in the line buffer meanwhile.
-
-    def pause_input(self):
-        self._lines.paused = True
-        self.transport.transport.pauseProducing()
-
-    def resume_input(self):
-        self._lines.paused = False
-        self._deliver()
-        if not self._lines.paused:
-            self.transport.transport.resumeProducing()
