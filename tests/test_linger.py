@@ -8,7 +8,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.core.linger import REPLAY_PACKAGE, ReplayBuffer
-from tests.helpers import connect, make_core, sign_up, with_settings
+from tests.helpers import RecordingTransport, connect, make_core, sign_up, with_settings
 
 
 def log_in(core, name, password="secret1", protocol="test"):
@@ -91,6 +91,20 @@ class LingerTests(SynchronousTestCase):
         session.line_received("say back")
         self.assertIn('Alice says, "back"', self.bob.lines())
 
+    def test_resume_by_a_frontend_that_authenticated(self):
+        """
+        An SSH key or a client certificate resumes as a password does.
+        """
+        self.drop_alice()
+        self.bob_session.line_received("say hi")
+        transport = RecordingTransport("ssh")
+        transport.session = self.core.connect(transport, self.alice_session.account)
+        self.assertEqual(
+            transport.lines().split("\n")[:2],
+            ["Welcome back. You were away 1 second and missed 1 line:", 'Bob says, "hi"'],
+        )
+        self.assertIs(self.core.world.find_online("alice"), transport.session)
+
     def test_resume_with_nothing_missed(self):
         self.drop_alice()
         transport, _ = log_in(self.core, "Alice")
@@ -147,6 +161,17 @@ class LingerTests(SynchronousTestCase):
         self.core.reconfigure(with_settings(sessions={"flicker": True}))
         self.drop_alice()
         self.assertEqual(self.bob.lines(), "Alice's connection flickers.")
+
+    def test_tell_says_the_player_is_away(self):
+        self.drop_alice()
+        self.bob_session.line_received("tell alice are you there?")
+        self.assertEqual(
+            self.bob.lines(),
+            'You tell Alice, "are you there?"\n'
+            "(Alice's connection has dropped; they will see it when they come back.)",
+        )
+        transport, _ = log_in(self.core, "Alice")
+        self.assertIn('Bob tells you, "are you there?"', transport.lines())
 
     def test_who_shows_lingering(self):
         self.drop_alice()

@@ -94,6 +94,8 @@ class Linger:
 
     @ivar since: when the connection dropped, in clock seconds.
     @ivar replay: the L{ReplayBuffer}.
+    @ivar timer: the L{twisted.internet.interfaces.IDelayedCall} ending
+        the linger, or L{None} once it has fired.
     """
 
     def __init__(self, since, replay, timer):

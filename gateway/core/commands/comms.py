@@ -44,6 +44,8 @@ def tell(session, args):
     target.send_data(*_channel("tell", name, f'{name} tells you, "{text}"'))
     session.send(f'You tell {target.account.name}, "{escape(text)}"')
     session.send_data(*_channel("tell", name, f'You tell {target.account.name}, "{text}"'))
+    if target.lingering is not None:
+        session.send(f"({target.account.name}'s connection has dropped; they will see it when they come back.)")
 
 
 def _channel(channel, talker, text):
