@@ -20,6 +20,7 @@ address.
 
 from twisted.application.service import Service
 from twisted.internet.task import LoopingCall
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -39,6 +40,11 @@ COMMAND = "command"
 
 #: The states of the players in the world.
 IN_WORLD = (PLAYING, LINGERING)
+
+#: The states of connections to upstream games
+#: (C{gateway_upstream_connections}).
+CONNECTING = "connecting"
+CONNECTED = "connected"
 
 #: Refusal reasons (C{gateway_connections_refused_total{reason}}).
 FULL = "server_full"
@@ -113,6 +119,19 @@ class Metrics:
         self._sessions = _Sessions()
         self._state = {}
         registry.register(self._sessions)
+        self._upstreams = Gauge(
+            "gateway_upstream_connections", "Connections to upstream games, by upstream and state "
+            "(connecting, connected).", ("upstream", "state"), registry=registry,
+        )
+        self._upstream_state = {}
+        self._upstream_failures = Counter(
+            "gateway_upstream_connect_failures", "Connections to upstream games that failed or timed out.",
+            ("upstream",), registry=registry,
+        )
+        self._upstream_bytes = Counter(
+            "gateway_upstream_bytes", "Bytes exchanged with upstream games, by upstream and direction "
+            "(sent, received).", ("upstream", "direction"), registry=registry,
+        )
         Gauge(
             "gateway_start_time_seconds", "When the daemon started, in seconds since the epoch.", registry=registry
         ).set(self.started_at)
@@ -258,6 +277,39 @@ class Metrics:
         """
         self._cuts.inc()
 
+    # Upstream games
+
+    def upstream_state(self, session, upstream, state):
+        """
+        The connection of C{session} to the upstream game named
+        C{upstream} is now in C{state} (L{CONNECTING}, L{CONNECTED}), or
+        gone when C{state} is L{None}.
+        """
+        old = self._upstream_state.pop(session, None)
+        if old is not None:
+            self._upstreams.labels(upstream, old).dec()
+        if state is not None:
+            self._upstream_state[session] = state
+            self._upstreams.labels(upstream, state).inc()
+
+    def upstream_failed(self, upstream):
+        """
+        A connection to the upstream game named C{upstream} could not be
+        made.
+        """
+        self._upstream_failures.labels(upstream).inc()
+
+    def counting_bytes(self, factory, upstream):
+        """
+        Wrap the protocol factory of a connection to the upstream game
+        named C{upstream} so that the bytes each way are counted.
+
+        @rtype: L{twisted.internet.interfaces.IProtocolFactory}
+        """
+        return _ByteCountingFactory(
+            factory, self._upstream_bytes.labels(upstream, "sent"), self._upstream_bytes.labels(upstream, "received")
+        )
+
     # Logging in
 
     def ssh_auth(self, method, result):
@@ -352,6 +404,40 @@ class Metrics:
     def _since_seen(self):
         seen = self._last_seen
         return 0.0 if seen is None else self.clock.seconds() - seen
+
+
+class _ByteCounting(ProtocolWrapper):
+    """
+    Counts the bytes its protocol writes and receives.
+    """
+
+    def write(self, data):
+        self.factory.sent.inc(len(data))
+        super().write(data)
+
+    def writeSequence(self, data):
+        self.factory.sent.inc(sum(len(piece) for piece in data))
+        super().writeSequence(data)
+
+    def dataReceived(self, data):
+        self.factory.received.inc(len(data))
+        super().dataReceived(data)
+
+
+class _ByteCountingFactory(WrappingFactory):
+    """
+    See L{Metrics.counting_bytes}.
+
+    @ivar sent: the counter of bytes written.
+    @ivar received: the counter of bytes received.
+    """
+
+    protocol = _ByteCounting
+
+    def __init__(self, wrappedFactory, sent, received):
+        super().__init__(wrappedFactory)
+        self.sent = sent
+        self.received = received
 
 
 class ReactorWatch(Service):

@@ -7,8 +7,10 @@ from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 
@@ -20,7 +22,9 @@ from gateway.frontends.telnet.mssp import status_fields
 from gateway.frontends.telnet.options import TelnetOptions
 from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits
 from gateway.metrics import Metrics, ReactorWatch, build_factory
+from tests.fakeupstream import upstream_core
 from tests.helpers import RecordingTransport, connect, log_in, make_core, sign_up, with_settings
+from tests.telnet_fixtures import TelnetConnection
 from tests.test_limits import LimitTestCase, SlowTransport
 from tests.test_session_limits import FlowTransport, logged_in
 from tests.test_throttle import config_with
@@ -212,6 +216,70 @@ class ConnectionMetricsTests(LimitTestCase):
 
         limiter = ConnectionLimiter(self.clock, core.settings.limits, core.metrics)
         self.assertIs(limiter.metrics, core.metrics)
+
+
+class UpstreamMetricsTests(SynchronousTestCase):
+    def test_connections_bytes_and_failures(self):
+        core, endpoint = upstream_core()
+        metrics = core.metrics
+        player = TelnetConnection(core)
+        endpoint.flush()
+        self.assertEqual(sample(metrics, "gateway_upstream_connections", upstream="mud", state="connected"), 1)
+        self.assertEqual(sample(metrics, "gateway_sessions", frontend="telnet", state="playing"), 1)
+        sent = sample(metrics, "gateway_upstream_bytes_total", upstream="mud", direction="sent")
+        received = sample(metrics, "gateway_upstream_bytes_total", upstream="mud", direction="received")
+        self.assertGreater(sent, 0)
+        self.assertGreater(received, 0)
+        player.feed(b"look\r\n")
+        endpoint.flush()
+        self.assertEqual(sample(metrics, "gateway_upstream_bytes_total", upstream="mud", direction="sent"), sent + 6)
+        received = sample(metrics, "gateway_upstream_bytes_total", upstream="mud", direction="received")
+        endpoint.servers[0].say(b"You see nothing.")
+        endpoint.flush()
+        # The game compresses (MCCP2): what counts is the bytes on the wire.
+        self.assertGreater(sample(metrics, "gateway_upstream_bytes_total", upstream="mud", direction="received"), received)
+        player.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(sample(metrics, "gateway_upstream_connections", upstream="mud", state="connected"), 0)
+
+        endpoint.mode = "silent"
+        TelnetConnection(core)
+        self.assertEqual(sample(metrics, "gateway_upstream_connections", upstream="mud", state="connecting"), 1)
+        core.clock.advance(core.upstream.connect_timeout)
+        self.assertEqual(sample(metrics, "gateway_upstream_connections", upstream="mud", state="connecting"), 0)
+        self.assertEqual(sample(metrics, "gateway_upstream_connect_failures_total", upstream="mud"), 1)
+        endpoint.mode = "refuse"
+        TelnetConnection(core)
+        self.assertEqual(sample(metrics, "gateway_upstream_connect_failures_total", upstream="mud"), 2)
+
+
+    def test_lingering_keeps_the_game_connection(self):
+        clock = Clock()
+        game = make_core(clock)
+        owner, session = sign_up(game, "alice")
+        session.line_received("quit")
+        owner.disconnect()
+        core, endpoint = upstream_core(game, login="gateway")
+
+        def log_in(protocol):
+            transport = RecordingTransport(protocol)
+            transport.session = session = core.connect(transport)
+            session.line_received("alice")
+            session.line_received("secret1")
+            endpoint.flush()
+            return transport
+
+        def connected():
+            return sample(game.metrics, "gateway_upstream_connections", upstream="mud", state="connected")
+
+        log_in("telnet").disconnect()
+        self.assertEqual(connected(), 1)
+        self.assertEqual(game.metrics.sessions(), {("telnet", "lingering"): 1})
+        log_in("ssh").disconnect()
+        self.assertEqual(connected(), 1)
+        self.assertEqual(game.metrics.sessions(), {("ssh", "lingering"): 1})
+        clock.advance(game.settings.sessions.linger)
+        self.assertEqual(connected(), 0)
+        self.assertEqual(game.metrics.sessions(), {})
 
 
 class HandshakeMetricsTests(SynchronousTestCase):

@@ -20,7 +20,7 @@ from gateway.core.status import CoreStatus
 from gateway.errors import StartupError
 from gateway.interfaces import IGatewayCore
 from gateway.logtext import Logger
-from gateway.metrics import PLAYING
+from gateway.metrics import CONNECTED, CONNECTING, PLAYING
 from gateway.upstream.proxy import proxy_header
 from gateway.upstream.relay import UpstreamRelay
 
@@ -343,12 +343,16 @@ class UpstreamCore:
             lingering.resume(previous, session)
             return
         relay = session.relay = UpstreamRelay(self, session)
-        connecting = session.connecting = self.endpoint.connect(_RelayFactory(relay))
+        name = self.upstream.name
+        self.metrics.upstream_state(session, name, CONNECTING)
+        connecting = session.connecting = self.endpoint.connect(self.metrics.counting_bytes(_RelayFactory(relay), name))
         connecting.addTimeout(self.upstream.connect_timeout, self.clock)
         try:
             await connecting
         except Exception as e:
+            self.metrics.upstream_state(session, name, None)
             if not session.closed:
+                self.metrics.upstream_failed(name)
                 self.log.warn(
                     "{session}: the game {name} at {endpoint} cannot be reached: {error}",
                     session=session, name=self.upstream.name, endpoint=self.upstream.endpoint, error=e,
@@ -358,6 +362,7 @@ class UpstreamCore:
         finally:
             session.connecting = None
         self.metrics.session_state(session, PLAYING)
+        self.metrics.upstream_state(session, name, CONNECTED)
         self.log.info("{session} relayed to the game {name}", session=session, name=self.upstream.name)
         if session.account is not None:
             lingering.issue(session)
@@ -387,8 +392,11 @@ class UpstreamCore:
         self.lingering.forget(old)
         new.relay = relay
         relay.session = new
+        self.metrics.session_state(old, None)
         self.metrics.session_state(new, PLAYING)
+        self.metrics.upstream_state(old, self.upstream.name, None)
         if relay.connected:
+            self.metrics.upstream_state(new, self.upstream.name, CONNECTED)
             relay.transport.resumeProducing()
             relay.capabilities_changed()
 
@@ -400,6 +408,7 @@ class UpstreamCore:
         relay, session.relay = session.relay, None
         if relay is not None and relay.connected:
             relay.transport.loseConnection()
+        self.metrics.upstream_state(session, self.upstream.name, None)
 
     def disconnected(self, session, reason):
         """
