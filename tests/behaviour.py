@@ -289,6 +289,9 @@ class SSHClient:
     An OpenSSH-like client with a terminal (C{ssh -t}): conch's client
     over L{twisted.test.iosim}, logging in as the listener's sign-up user
     so that the session starts with the login dialogue.
+
+    @cvar hides_input: whether the client asks for a terminal, whose line
+        editor hides passwords.
     """
 
     hides_input = True
@@ -317,7 +320,8 @@ class SSHClient:
         self.channel = ClientChannel(conn=self.connection)
         self.connection.openChannel(self.channel)
         self.flush()
-        self.connection.sendRequest(self.channel, b"pty-req", packRequest_pty_req(b"dumb", (24, 80, 0, 0), b""))
+        if self.hides_input:
+            self.connection.sendRequest(self.channel, b"pty-req", packRequest_pty_req(b"dumb", (24, 80, 0, 0), b""))
         self.connection.sendRequest(self.channel, b"shell", b"")
         self.flush()
         self.seen = 0
@@ -371,6 +375,16 @@ class SSHClient:
         self.type(line)
         self.unread = self.text()
         return line not in self.unread[before:]
+
+
+class SSHLinesClient(SSHClient):
+    """
+    C{ssh -T}: an SSH client without a terminal, whose input is plain
+    lines.
+    """
+
+    hides_input = False
+    refuses_long_lines = True
 
 
 _TERMINAL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
