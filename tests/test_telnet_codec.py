@@ -164,3 +164,16 @@ class QueuedRequestTests(SynchronousTestCase):
     def test_subnegotiation_with_escaped_iac(self):
         self.codec.dataReceived(IAC + SB + TTYPE + b"\x00x" + IAC + IAC + b"y" + IAC + SE)
         self.assertEqual(self.peer.events, [("sb", TTYPE, b"\x00x\xffy")])
+
+    def test_refusal_answered_with_a_request_while_on_is_queued(self):
+        """
+        RFC 1143: a C{WILL} answering our C{DONT} is an error; when we have
+        asked for the option on again meanwhile, it is on.
+        """
+        self.codec.dataReceived(IAC + WILL + NAWS)
+        self.codec.request(NAWS, False, False)
+        self.codec.request(NAWS, False, True)
+        self.assertEqual(self.codec.state(NAWS, False), WANTNO_OPPOSITE)
+        self.codec.dataReceived(IAC + WILL + NAWS)
+        self.assertTrue(self.codec.option_on(NAWS, False))
+        self.assertEqual(self.peer.events[-1], ("on", NAWS, False))

@@ -227,7 +227,7 @@ class LimitedProtocol(Protocol):
         self._output.start()
 
     def _connect(self, transport):
-        Protocol.makeConnection(self, transport)
+        super().makeConnection(transport)
         self.factory.registerProtocol(self)
         with self.factory.batch():
             self.protocol.makeConnection(self)

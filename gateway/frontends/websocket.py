@@ -281,43 +281,43 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
         error = ConnectionDone if wasClean else ConnectionLost
         self.end_session(Failure(error(f"WebSocket closed with code {code}")))
 
-    def _send(self, text):
+    def _send_text(self, text):
         if not self.ending:
             self.sendMessage(_payload(text), isBinary=False)
 
     def _error(self, text):
-        self._send(messages.error_message(text) if self.structured else f"Ignored: {text}.")
+        self._send_text(messages.error_message(text) if self.structured else f"Ignored: {text}.")
 
     # ISessionTransport
 
     def send(self, text):
         if self.structured:
-            self._send(messages.text_message(text, self.capabilities.colour_level()))
+            self._send_text(messages.text_message(text, self.capabilities.colour_level()))
         else:
-            self._send(markup.strip(text))
+            self._send_text(markup.strip(text))
 
     def send_prompt(self, text):
         if self.structured:
-            self._send(messages.prompt_message(text, self.capabilities.colour_level()))
+            self._send_text(messages.prompt_message(text, self.capabilities.colour_level()))
         else:
-            self._send(markup.strip(text))
+            self._send_text(markup.strip(text))
 
     def send_data(self, package, data):
-        self._send(messages.data_message(package, data))
+        self._send_text(messages.data_message(package, data))
 
     def resume_token(self, name, token):
         if self.structured and self.same_origin:
-            self._send(messages.resume_message(name, token))
+            self._send_text(messages.resume_message(name, token))
 
     def set_echo(self, on):
         if self.structured:
-            self._send(messages.echo_message(on))
+            self._send_text(messages.echo_message(on))
 
     def farewell(self, reason):
         if self.structured:
-            self._send(messages.close_message(reason))
+            self._send_text(messages.close_message(reason))
         elif reason:
-            self._send(reason)
+            self._send_text(reason)
 
     def disconnect(self):
         self.sendClose(code=1000)

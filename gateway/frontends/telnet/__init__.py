@@ -9,8 +9,9 @@ L{charset}, L{mssp}, L{gmcp}, L{mccp} and L{base} (EOR).  L{options} validates a
 listener's options and builds its factory.
 """
 
+from gateway.frontends.telnet.codec import TelnetCodec
 from gateway.frontends.telnet.frontend import TelnetFrontend
 from gateway.frontends.telnet.options import TelnetOptions, build_factory
 from gateway.frontends.telnet.transport import GatewayTelnetTransport
 
-__all__ = ["GatewayTelnetTransport", "TelnetFrontend", "TelnetOptions", "build_factory"]
+__all__ = ["GatewayTelnetTransport", "TelnetCodec", "TelnetFrontend", "TelnetOptions", "build_factory"]

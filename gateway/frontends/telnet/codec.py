@@ -305,9 +305,14 @@ class TelnetCodec(Protocol):
                 self.compression.write(IAC + no + option)
             elif state in (WANTNO, WANTNO_OPPOSITE):
                 # An error: our refusal answered with a request.  The
-                # option stays off (RFC 1143).
+                # option stays off, unless we have asked for it on again
+                # since (RFC 1143).
                 self.log.debug("Peer answered our refusal of {option!r} with a request", option=option)
-                self._set(option, local, NO)
+                if state == WANTNO:
+                    self._set(option, local, NO)
+                else:
+                    self._set(option, local, YES)
+                    self._enabled(option, local)
         else:
             if state == YES:
                 # Off before the reply: MCCP2 ends its stream first.
