@@ -1,10 +1,15 @@
 """
 gateway in front of a real legacy MUD server: Debian's TinyMUX, on a free
 loopback port, with gateway listeners relaying to it.  Players reach it
-over SSH (OpenSSH), telnet over TLS (openssl s_client) and the browser
-client, create characters with TinyMUX's own login, and what they say
-arrives on a plain telnet connection made straight to TinyMUX.  Skipped
-with a reason when a tool is missing.
+over SSH (OpenSSH, with the game's own login or a gateway account first),
+telnet over TLS (openssl s_client) and the browser client, create
+characters with TinyMUX's own login, and what they say arrives on a plain
+telnet connection made straight to TinyMUX.  Skipped with a reason when a
+tool is missing.
+
+TinyMUX asks NEW-ENVIRON for C{USER} only, never for C{IPADDRESS}, and
+reads no PROXY header: it sees gateway's address for every player (see
+docs/upstream.md), so there is no player address to check on its side.
 """
 
 import shutil
@@ -51,6 +56,11 @@ class TinyMUXTests(TestCase):
             frontend = "ssh"
             endpoint = "tcp:0:interface=127.0.0.1"
             upstream = "mux"
+
+            [listeners.mux-ssh-account]
+            frontend = "ssh"
+            endpoint = "tcp:0:interface=127.0.0.1"
+            upstream = "mux"
             login = "gateway"
 
             [listeners.mux-tls]
@@ -68,7 +78,7 @@ class TinyMUXTests(TestCase):
         prepared_host_keys(data)
         self.daemon = Daemon(data, config=config, exclusive=False)
         self.addCleanup(self.daemon.stop)
-        self.daemon.start(expect=4)
+        self.daemon.start(expect=5)
         self.watcher = self.straight_to_mux("Watcher")
 
     def straight_to_mux(self, name):
@@ -102,35 +112,63 @@ class TinyMUXTests(TestCase):
         self.watcher.expect("Tessa says, ")
         self.watcher.expect("hello over TLS")
 
-    def test_openssh(self):
+    def ssh(self, listener, user, password=None):
         """
-        A player with a gateway account logs in on the gateway's SSH
-        listener (OpenSSH, password through sshpass), creates a character
-        and speaks.
+        An interactive OpenSSH session (pexpect) to a gateway listener,
+        with C{password} given through sshpass, or in BatchMode (no
+        password asked) without one.
         """
         try:
             import pexpect
         except ImportError:
             raise SkipTest("pexpect is not installed")
-        if shutil.which("ssh") is None or shutil.which("sshpass") is None:
-            raise SkipTest("ssh or sshpass is not installed (apt-get install openssh-client sshpass)")
-        account = LineClient(self.daemon.ports["world"])
-        self.addCleanup(account.close)
-        sign_up(account, "Sasha", "sshpass1")
-        account.close()
-        args = SSH_OPTIONS + ["-tt", "-o", "PubkeyAuthentication=no", "-p", str(self.daemon.ports["mux-ssh"]), "Sasha@127.0.0.1"]
-        child = pexpect.spawn("sshpass", ["-p", "sshpass1", "ssh"] + args, dimensions=(24, 100), timeout=20)
+        for tool in ("ssh",) if password is None else ("ssh", "sshpass"):
+            if shutil.which(tool) is None:
+                raise SkipTest(f"{tool} is not installed (apt-get install openssh-client sshpass)")
+        args = SSH_OPTIONS + ["-tt", "-o", "PubkeyAuthentication=no", "-p", str(self.daemon.ports[listener]), f"{user}@127.0.0.1"]
+        if password is None:
+            child = pexpect.spawn("ssh", args + ["-o", "BatchMode=yes"], dimensions=(24, 100), timeout=20)
+        else:
+            child = pexpect.spawn("sshpass", ["-p", password, "ssh"] + args, dimensions=(24, 100), timeout=20)
         self.addCleanup(child.close, force=True)
+        return child
+
+    def create_and_speak(self, child, name, where):
+        """
+        Create the character C{name} through the SSH session C{child}, say
+        something, hear it on the watcher, and quit.
+        """
+        import pexpect
+
         child.expect_exact('"create <name> <password>"')
-        child.sendline("create Sasha sshpass1")
+        child.sendline(f"create {name} sshpass1")
         child.expect_exact("Limbo")
-        self.watcher.expect("Sasha has connected.")
-        child.sendline("say hello over SSH")
-        self.watcher.expect("Sasha says, ")
-        self.watcher.expect("hello over SSH")
+        self.watcher.expect(f"{name} has connected.")
+        child.sendline(f"say hello over {where}")
+        self.watcher.expect(f"{name} says, ")
+        self.watcher.expect(f"hello over {where}")
         child.sendline("QUIT")
         child.expect(pexpect.EOF)
-        self.watcher.expect("Sasha has disconnected.")
+        self.watcher.expect(f"{name} has disconnected.")
+
+    def test_openssh(self):
+        """
+        OpenSSH on the gateway's SSH listener with the game's own login:
+        any user name, no password (BatchMode: ssh would fail rather than
+        ask); TinyMUX's login screen follows.
+        """
+        self.create_and_speak(self.ssh("mux-ssh", "guest"), "Sasha", "SSH")
+
+    def test_openssh_with_gateway_account(self):
+        """
+        With C{login = "gateway"} the player logs in to a gateway account
+        (password through sshpass) before reaching TinyMUX.
+        """
+        account = LineClient(self.daemon.ports["world"])
+        self.addCleanup(account.close)
+        sign_up(account, "Simon", "simonpass1")
+        account.close()
+        self.create_and_speak(self.ssh("mux-ssh-account", "Simon", "simonpass1"), "Simon", "SSH with an account")
 
     def test_browser(self):
         """
