@@ -13,10 +13,12 @@ import json
 import re
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.task import Clock
 from twisted.conch.ssh.session import packRequest_pty_req
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.test.iosim import FakeTransport, connect
 from zope.interface import alsoProvides
 
@@ -115,6 +117,13 @@ class StreamClient:
     def decode(self, data):
         return data.decode("utf-8").replace("\r\n", "\n")
 
+    def drop(self):
+        """
+        The connection drops without a word (the client's network went
+        away).
+        """
+        self.protocol.connectionLost(Failure(ConnectionLost("the network went away")))
+
 
 class LinesClient(StreamClient):
     hides_input = False
@@ -138,6 +147,9 @@ class TelnetClient(StreamClient):
 
     def type(self, *lines):
         self.telnet.dataReceived(b"".join(line.encode("utf-8") + b"\r\n" for line in lines))
+
+    def drop(self):
+        self.telnet.connectionLost(Failure(ConnectionLost("the network went away")))
 
     def decode(self, data):
         text, i, answers = bytearray(), 0, []
@@ -277,6 +289,9 @@ class SSHClient:
     An OpenSSH-like client with a terminal (C{ssh -t}): conch's client
     over L{twisted.test.iosim}, logging in as the listener's sign-up user
     so that the session starts with the login dialogue.
+
+    @cvar hides_input: whether the client asks for a terminal, whose line
+        editor hides passwords.
     """
 
     hides_input = True
@@ -305,7 +320,8 @@ class SSHClient:
         self.channel = ClientChannel(conn=self.connection)
         self.connection.openChannel(self.channel)
         self.flush()
-        self.connection.sendRequest(self.channel, b"pty-req", packRequest_pty_req(b"dumb", (24, 80, 0, 0), b""))
+        if self.hides_input:
+            self.connection.sendRequest(self.channel, b"pty-req", packRequest_pty_req(b"dumb", (24, 80, 0, 0), b""))
         self.connection.sendRequest(self.channel, b"shell", b"")
         self.flush()
         self.seen = 0
@@ -339,6 +355,14 @@ class SSHClient:
         self.channel.write(b"".join(line.encode("utf-8") + b"\r" for line in lines))
         self.flush()
 
+    def drop(self):
+        """
+        The client's TCP connection ends without an SSH goodbye (C{ssh}
+        killed).
+        """
+        self.pump.clientIO.loseConnection()
+        self.flush()
+
     def text(self):
         self.flush()
         data, self.seen = self.channel.received[self.seen:], len(self.channel.received)
@@ -351,6 +375,16 @@ class SSHClient:
         self.type(line)
         self.unread = self.text()
         return line not in self.unread[before:]
+
+
+class SSHLinesClient(SSHClient):
+    """
+    C{ssh -T}: an SSH client without a terminal, whose input is plain
+    lines.
+    """
+
+    hides_input = False
+    refuses_long_lines = True
 
 
 _TERMINAL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -459,6 +493,24 @@ class FrontendBehaviour:
         self.assertIn('Alice says, "hello, Bob"', bob.text())
         bob.type("say hi, Alice")
         self.assertIn('Bob says, "hi, Alice"', alice.text())
+
+    def test_resume_after_a_dropped_connection(self):
+        alice = self.log_in(self.connect())
+        bob = self.log_in(self.connect(self.partner), "Bob")
+        alice.drop()
+        bob.type("say are you there?")
+        again = self.connect()
+        self.assertIn("Name:", again.text())
+        again.type("Alice", "secret1")
+        output = again.text()
+        self.assertIn("Welcome back. You were away", output)
+        self.assertIn('Bob says, "are you there?"', output)
+        self.assertIn("The Hall", output)
+        again.type("say back")
+        heard = bob.text()
+        self.assertIn('Alice says, "back"', heard)
+        self.assertNotIn("Alice has left.", heard)
+        self.assertNotIn("Alice has arrived.", heard)
 
     def test_certificate_login(self):
         if not self.tls:

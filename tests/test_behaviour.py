@@ -7,7 +7,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
-from tests.behaviour import FrontendBehaviour, JSONLinesClient, LinesClient, SSHClient, TelnetClient, WebSocketClient
+from tests.behaviour import FrontendBehaviour, JSONLinesClient, LinesClient, SSHClient, SSHLinesClient, TelnetClient, WebSocketClient
 from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "jsonlines"
@@ -33,6 +33,10 @@ class LinesTLSBehaviourTests(LinesBehaviourTests):
 
 class SSHBehaviourTests(FrontendBehaviour, TestCase):
     client = SSHClient
+
+
+class SSHLinesBehaviourTests(FrontendBehaviour, TestCase):
+    client = SSHLinesClient
 
 
 class WebSocketBehaviourTests(FrontendBehaviour, TestCase):
