@@ -55,6 +55,31 @@ class ISessionTransport(Interface):
         """
 
 
+class IOutputFlow(Interface):
+    """
+    Optional for an L{ISessionTransport}: flow control on output, for a
+    core whose text comes from elsewhere at a rate it does not choose (an
+    upstream game).  The core registers a push producer that stops that
+    source while the client leaves output unread, so what the client has
+    not taken waits at the source rather than in the gateway.  A frontend
+    on a stream transport implements these with the transport's
+    C{registerProducer}/C{unregisterProducer}.
+    """
+
+    def register_output_producer(producer):
+        """
+        Pause C{producer} while the client's connection holds more unsent
+        output than it buffers, and resume it once the client has taken it.
+
+        @param producer: an L{twisted.internet.interfaces.IPushProducer}.
+        """
+
+    def unregister_output_producer():
+        """
+        Stop telling the producer registered last.
+        """
+
+
 class IInputFlow(Interface):
     """
     Optional for an L{ISessionTransport}: flow control on input.  The

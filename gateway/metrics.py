@@ -529,7 +529,7 @@ def describe(samples, now):
         return ", ".join(f"{count} {key}" for key, count in sorted(counts.items())) or "none"
 
     started = figures.get("gateway_start_time_seconds", [({}, now)])[0][1]
-    return [
+    lines = [
         f"Up for {describe_left(max(now - started, 0))}.",
         f"Players online: {total('gateway_sessions', state=PLAYING)} "
         f"({by('gateway_sessions', 'frontend', state=PLAYING)}); "
@@ -543,3 +543,9 @@ def describe(samples, now):
         f"input lines refused: {total('gateway_input_lines_refused_total')}.",
         f"Password hashing: {total('gateway_password_hash_queue')} running or waiting.",
     ]
+    if "gateway_upstream_connections" in figures:
+        lines.append(
+            f"Upstream games connected: {by('gateway_upstream_connections', 'upstream', state=CONNECTED)}; "
+            f"connect failures: {by('gateway_upstream_connect_failures_total', 'upstream')}."
+        )
+    return lines

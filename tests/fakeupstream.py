@@ -28,6 +28,36 @@ SEND, IS = b"\x01", b"\x00"
 MNES_VARIABLES = (b"IPADDRESS", b"CLIENT_NAME", b"CLIENT_VERSION", b"TERMINAL_TYPE", b"MTTS", b"CHARSET")
 
 
+class PausableTransport(iosim.FakeTransport):
+    """
+    An L{iosim.FakeTransport} that holds what it receives while paused, as
+    a socket that is not read.
+
+    @ivar paused: whether reading is paused.
+    """
+
+    paused = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._held = []
+
+    def pauseProducing(self):
+        self.paused = True
+
+    def resumeProducing(self):
+        self.paused = False
+        held, self._held = self._held, []
+        for data in held:
+            super().bufferReceived(data)
+
+    def bufferReceived(self, buf):
+        if self.paused:
+            self._held.append(buf)
+        else:
+            super().bufferReceived(buf)
+
+
 class _Compressing:
     """
     Stands between a protocol and its transport once MCCP2 is on.
@@ -188,7 +218,7 @@ class FakeUpstreamEndpoint:
         server = self.server()
         self.servers.append(server)
         game = IPv4Address("TCP", "127.0.0.1", 4000)
-        client_transport = iosim.FakeTransport(client, False, IPv4Address("TCP", "127.0.0.1", 50000), game)
+        client_transport = PausableTransport(client, False, IPv4Address("TCP", "127.0.0.1", 50000), game)
         self.pumps.append(iosim.connect(server, iosim.makeFakeServer(server), client, client_transport))
         return succeed(client)
 

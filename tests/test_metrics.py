@@ -21,7 +21,7 @@ from gateway.errors import ConfigError
 from gateway.frontends.telnet.mssp import status_fields
 from gateway.frontends.telnet.options import TelnetOptions
 from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits
-from gateway.metrics import Metrics, ReactorWatch, build_factory
+from gateway.metrics import Metrics, ReactorWatch, build_factory, describe
 from tests.fakeupstream import upstream_core
 from tests.helpers import RecordingTransport, connect, log_in, make_core, sign_up, with_settings
 from tests.telnet_fixtures import TelnetConnection
@@ -250,6 +250,13 @@ class UpstreamMetricsTests(SynchronousTestCase):
         endpoint.mode = "refuse"
         TelnetConnection(core)
         self.assertEqual(sample(metrics, "gateway_upstream_connect_failures_total", upstream="mud"), 2)
+        endpoint.mode = "up"
+        TelnetConnection(core)
+        samples = [s for family in metrics.registry.collect() for s in family.samples]
+        self.assertEqual(describe(samples, metrics.started_at)[-1], "Upstream games connected: 1 mud; connect failures: 2 mud.")
+        self.assertNotIn("Upstream", " ".join(describe(
+            [s for family in make_core().metrics.registry.collect() for s in family.samples], 0
+        )))
 
 
     def test_lingering_keeps_the_game_connection(self):

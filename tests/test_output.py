@@ -405,6 +405,19 @@ class OutputForTests(SocketTestCase):
     def test_other_transport(self):
         self.assertIsInstance(output_for(Connection(), StringTransport(), self.flusher), TransportOutput)
 
+    def test_socket_behind_a_proxy_header(self):
+        """
+        A connection whose peer a PROXY header named writes to its socket
+        the same way.
+        """
+        from gateway.frontends.proxied import ProxiedTransport
+
+        transport = SocketTransport(self.clock)
+        proxied = ProxiedTransport(transport, IPv4Address("TCP", "203.0.113.9", 5555))
+        output = output_for(Connection(), proxied, self.flusher)
+        self.assertIsInstance(output, SocketOutput)
+        self.assertIs(output.transport, transport)
+
 
 class LimitedSocketTests(Turns, LimitTestCase):
     """

@@ -653,19 +653,6 @@ class OutputLimitTests(FrontendTestCase):
 class SignUpTests(FrontendTestCase):
     options = {"new_accounts": "sign-up"}
 
-    def test_sign_up_user_gets_the_sign_up_dialogue(self):
-        link = self.link(user=b"new", passwords=["anything"])
-        channel = link.channel()
-        link.request(channel, b"pty-req", packRequest_pty_req(b"xterm", (24, 80, 0, 0), b""))
-        link.request(channel, b"shell")
-        self.assertIn(b"Name: ", channel.received)
-        channel.received = b""
-        for line in (b"Carol\r", b"yes\r", b"hunter22\r", b"hunter22\r"):
-            channel.write(line)
-            link.pump()
-        self.assertNotIn(b"hunter22", channel.received)
-        self.assertIn(b"Welcome, Carol!", channel.received)
-
     def test_sign_up_user_cannot_exec(self):
         link = self.link(user=b"new", passwords=["anything"])
         channel = link.channel()

@@ -212,9 +212,56 @@ class TextTests(SynchronousTestCase):
         self.endpoint.flush()
         self.assertEqual(self.player.take(), b"")
 
+    def test_game_waits_while_the_player_does_not_read(self):
+        """
+        The player's connection pauses reading from the game while the
+        player leaves output unread; what the game sends meanwhile waits
+        on the game's side, then arrives in order.
+        """
+        producer = self.player.wire.producer
+        self.assertTrue(self.player.wire.streaming)
+        producer.pauseProducing()
+        for n in range(200):
+            self.game.say(b"flood %d" % n)
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), b"")
+        producer.resumeProducing()
+        self.endpoint.flush()
+        output = self.player.take()
+        self.assertEqual(output.split(b"\r\n")[:2], [b"flood 0", b"flood 1"])
+        self.assertIn(b"flood 199\r\n", output)
+
     def test_long_line_passed_on_in_pieces(self):
         output = self.relay(b"x" * 40000)
         self.assertEqual(output.replace(b"\r\n", b""), b"x" * 40000)
+
+
+class ResumedFlowTests(SynchronousTestCase):
+    def test_resumed_session_follows_its_new_connection(self):
+        """
+        A lingering session resumed on a new connection has that
+        connection pause reading from the game while it is not read.
+        """
+        game = make_core()
+        owner, session = sign_up(game, "alice")
+        session.line_received("quit")
+        owner.disconnect()
+        core, endpoint = upstream_core(game, login="gateway")
+        first = TelnetConnection(core)
+        first.feed(b"alice\r\nsecret1\r\n")
+        endpoint.flush()
+        first.protocol.connectionLost(Failure(ConnectionDone()))
+        second = TelnetConnection(core)
+        second.feed(b"alice\r\nsecret1\r\n")
+        self.assertEqual(len(endpoint.servers), 1)
+        second.take()
+        second.wire.producer.pauseProducing()
+        endpoint.servers[0].say(b"while paused")
+        endpoint.flush()
+        self.assertEqual(second.take(), b"")
+        second.wire.producer.resumeProducing()
+        endpoint.flush()
+        self.assertIn(b"while paused\r\n", second.take())
 
 
 class ColourTests(SynchronousTestCase):

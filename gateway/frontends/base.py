@@ -52,7 +52,9 @@ class LineFrontend:
     exists held until it does (bytes wait in the buffer with reading
     paused; whole lines in a queue of at most C{limits.max_pending_lines}),
     pause and resume of reading on the bottom transport (L{IInputFlow}),
-    and L{close}.
+    and L{close}.  A protocol whose bottom transport takes a push producer
+    (a stream's) may declare L{gateway.interfaces.IOutputFlow} too, which
+    this base implements on that transport.
 
     @ivar core: the listener's L{gateway.interfaces.IGatewayCore}.
     @ivar capabilities: the client's L{Capabilities}.
@@ -182,6 +184,15 @@ class LineFrontend:
         Close the connection once what was sent has been written.
         """
         self.transport.loseConnection()
+
+    # IOutputFlow, for the protocols that declare it: the connection below
+    # pauses a producer while the client leaves output unread.
+
+    def register_output_producer(self, producer):
+        self.input_producer().registerProducer(producer, True)
+
+    def unregister_output_producer(self):
+        self.input_producer().unregisterProducer()
 
     # IInputFlow: what was read stays in the line buffer meanwhile.
 

@@ -11,12 +11,15 @@ handshake gate turn those away first).
 from dataclasses import dataclass
 
 from twisted.internet.protocol import Protocol, ServerFactory
+from zope.interface import implementer
 
 from gateway import __version__
 from gateway.config import build_settings
 from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.text import encode_line
+from gateway.interfaces import IOutputFlow
 
+@implementer(IOutputFlow)
 class LinesFrontend(LineFrontend, Protocol):
     """
     Adapts a line connection to a core session: every message, prompts

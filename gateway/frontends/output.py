@@ -46,12 +46,18 @@ def output_for(connection, transport, flusher):
     The output suited to C{transport}: a L{SocketOutput} for a plain
     socket transport of Twisted's reactors, else a L{TransportOutput}.
 
+    A transport that stands in for a socket transport, changing only what
+    it says about the connection (the peer a PROXY header named), names
+    that socket transport as its C{socket_transport}: the output then
+    writes to it.
+
     @param connection: the L{gateway.frontends.limits.LimitedProtocol}
         told of unread output.
     @param flusher: the L{Flusher} of the reactor.
     """
-    if isinstance(transport, FileDescriptor) and not ISSLTransport.providedBy(transport):
-        return SocketOutput(connection, transport, flusher)
+    socket = getattr(transport, "socket_transport", transport)
+    if isinstance(socket, FileDescriptor) and not ISSLTransport.providedBy(socket):
+        return SocketOutput(connection, socket, flusher)
     return TransportOutput(connection, transport)
 
 

@@ -46,6 +46,14 @@ class ProxiedTransport:
         self._transport = transport
         self._peer = peer
 
+    @property
+    def socket_transport(self):
+        """
+        The connection's transport, which output is written to (see
+        L{gateway.frontends.output.output_for}).
+        """
+        return self._transport
+
     def getPeer(self):
         return self._peer
 

@@ -398,6 +398,7 @@ class UpstreamCore:
         if relay.connected:
             self.metrics.upstream_state(new, self.upstream.name, CONNECTED)
             relay.transport.resumeProducing()
+            relay.follow_output()
             relay.capabilities_changed()
 
     def leave_world(self, session):

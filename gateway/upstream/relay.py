@@ -27,6 +27,9 @@ Every other option is refused.
 import codecs
 import struct
 
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
 from gateway import __version__
 from gateway.frontends.telnet.charset import ACCEPTED, REJECTED, REQUEST, canonical
 from gateway.frontends.telnet.codes import (
@@ -38,6 +41,7 @@ from gateway.frontends.telnet.mssp import MSSP_VAL, MSSP_VAR
 from gateway.frontends.telnet.terminal import (
     MTTS_256, MTTS_ANSI, MTTS_SCREEN_READER, MTTS_TRUECOLOR, MTTS_UTF8,
 )
+from gateway.interfaces import IOutputFlow
 from gateway.logtext import Logger, loggable
 from gateway.upstream.ansi import Colours, unfinished
 from gateway.upstream.telnet import TelnetClient
@@ -86,6 +90,30 @@ def parse_mssp(payload):
     return fields
 
 
+@implementer(IPushProducer)
+class GameReading:
+    """
+    Reading from the game, as a push producer the player's connection
+    pauses while the player leaves output unread: a game that sends faster
+    than the player reads waits in its own socket, not in the gateway.
+    """
+
+    def __init__(self, transport):
+        """
+        @param transport: the game connection's transport.
+        """
+        self.transport = transport
+
+    def pauseProducing(self):
+        self.transport.pauseProducing()
+
+    def resumeProducing(self):
+        self.transport.resumeProducing()
+
+    def stopProducing(self):
+        self.transport.loseConnection()
+
+
 class UpstreamRelay(TelnetClient):
     """
     The telnet client for one session (see the module docstring).
@@ -123,6 +151,16 @@ class UpstreamRelay(TelnetClient):
         header = self.core.address_header(self.session, self.transport)
         if header:
             self.transport.write(header)
+        self.follow_output()
+
+    def follow_output(self):
+        """
+        Have the session's frontend pause reading from the game while its
+        player leaves output unread (see L{IOutputFlow}).
+        """
+        frontend = self.session.transport
+        if IOutputFlow.providedBy(frontend) and not self.session.closed:
+            frontend.register_output_producer(GameReading(self.transport))
 
     def connectionLost(self, reason):
         self.connected = False

@@ -20,7 +20,7 @@ from gateway.frontends.telnet.mccp import Compression
 from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IStructuredTransport
+from gateway.interfaces import IOutputFlow, IStructuredTransport
 from gateway.logtext import Logger
 
 
@@ -43,7 +43,7 @@ def option_handlers(settings, secure):
     return handlers
 
 
-@implementer(IStructuredTransport)
+@implementer(IStructuredTransport, IOutputFlow)
 class TelnetFrontend(LineFrontend, telnet.TelnetProtocol):
     """
     Adapts a telnet connection to a core session: offers the MUD client
