@@ -90,10 +90,9 @@ class LiveSettingsService(Service):
     services take their own slices (the connection limits, the shutdown,
     TLS, the game plugins, listeners whose frontend follows reloads).
 
-    The login settings apply to logins started after the reload, and an
-    SSH session keeps the line length it started with; everything else
-    live (command rate, line length, idle timeout, the output and queue
-    bounds, the throttles, the banner) applies at once.
+    The login settings apply to logins started after the reload;
+    everything else live (command rate, line length, idle timeout, the
+    output and queue bounds, the throttles, the banner) applies at once.
     """
 
     name = "config"

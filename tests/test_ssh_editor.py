@@ -12,11 +12,13 @@ LEFT, RIGHT, UP, DOWN, HOME, END, DELETE = b"\x1b[D", b"\x1b[C", b"\x1b[A", b"\x
 
 
 class LineEditorTests(TestCase):
+    max_chars = 20
+
     def setUp(self):
         self.lines = []
         self.ended = []
         self.wire = StringTransport()
-        self.terminal = ServerProtocol(LineEditor, self.lines.append, lambda: self.ended.append(True), 20)
+        self.terminal = ServerProtocol(LineEditor, self.lines.append, lambda: self.ended.append(True), lambda: self.max_chars)
         self.terminal.makeConnection(self.wire)
         self.editor = self.terminal.terminalProtocol
         self.wire.clear()
@@ -101,7 +103,7 @@ class LineEditorTests(TestCase):
         self.assertEqual(self.lines, ["cafè"])
 
     def test_typing_at_the_end_sends_only_the_new_characters(self):
-        terminal = ServerProtocol(LineEditor, self.lines.append, lambda: None, 4000)
+        terminal = ServerProtocol(LineEditor, self.lines.append, lambda: None, lambda: 4000)
         wire = StringTransport()
         terminal.makeConnection(wire)
         terminal.terminalProtocol.set_prompt("> ")
@@ -135,6 +137,15 @@ class LineEditorTests(TestCase):
         self.type(b"x" * 25 + b"\r")
         self.assertEqual(self.lines, ["x" * 20])
         self.assertIn(b"\a", self.wire.value())
+
+    def test_line_length_follows_the_live_limit(self):
+        """
+        A reload that changes C{limits.max_line_bytes} applies to a line
+        being typed in an open session.
+        """
+        self.max_chars = 5
+        self.type(b"x" * 8 + b"\r")
+        self.assertEqual(self.lines, ["x" * 5])
 
     def test_control_bytes_are_not_inserted(self):
         self.type(b"a\x1b[31mb\x07\r")

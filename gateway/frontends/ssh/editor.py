@@ -38,7 +38,8 @@ class LineEditor(TerminalProtocol):
         """
         @param line_received: called with each finished line (L{str}).
         @param end_of_input: called on Ctrl-D at an empty line.
-        @param max_chars: the longest line the player may type.
+        @param max_chars: returns the longest line the player may type
+            (the live limit: a reload changes it for open sessions too).
         """
         self._line_received = line_received
         self._end_of_input = end_of_input
@@ -82,7 +83,7 @@ class LineEditor(TerminalProtocol):
         text = "".join(c for c in text if c.isprintable())
         if not text:
             return
-        if len(self.buffer) + len(text) > self.max_chars:
+        if len(self.buffer) + len(text) > self.max_chars():
             self._write(b"\a")
             return
         at_end = self.index == len(self.buffer)

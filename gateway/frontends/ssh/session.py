@@ -139,7 +139,11 @@ class SessionChannel(LineFrontend, SSHChannel):
         plain lines otherwise.
         """
         if self._pty:
-            max_chars = self.core.limits.max_line_bytes
+            core = self.core  # not self: the editor must not point back here
+
+            def max_chars():
+                return core.limits.max_line_bytes
+
             self._terminal = ServerProtocol(LineEditor, self.line_arrived, self._end_of_input, max_chars)
             self._terminal.makeConnection(self)
             self.editor = self._terminal.terminalProtocol
