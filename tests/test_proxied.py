@@ -22,6 +22,7 @@ from gateway.frontends.proxied import HEADER_TIMEOUT, ProxiedFactory
 from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.service import build_listeners
 from gateway.upstream.proxy import V2_SIGNATURE, Header, InvalidHeader, proxy_header, read_header
+from tests.fakeupstream import upstream_core
 from tests.helpers import make_core
 from tests.test_limits import limits
 from tests.test_proxy_header import HAPROXY_V1, HAPROXY_V2
@@ -378,3 +379,26 @@ class FrontendBehindProxyTests(SynchronousTestCase):
         [session] = core.sessions
         self.assertEqual(session.capabilities.peer, "[2001:db8::7]:41000")
         self.assertEqual(session.capabilities.host, "2001:db8::7")
+
+
+class UpstreamBehindProxyTests(SynchronousTestCase):
+    """
+    gateway behind HAProxy in front of a game: the game is told the
+    address the inbound PROXY header named.
+    """
+
+    def relayed_game(self, **settings):
+        core, endpoint = upstream_core(**settings)
+        factory = ProxiedFactory(telnet_factory(core, None, {}), ["10.0.0.0/8"], core.clock, "mud")
+        protocol = factory.buildProtocol(PROXY)
+        protocol.makeConnection(StringTransport(peerAddress=PROXY))
+        protocol.dataReceived(HAPROXY_V1)
+        endpoint.flush()
+        return endpoint.servers[0]
+
+    def test_mnes_names_the_client(self):
+        self.assertEqual(self.relayed_game().environment[b"IPADDRESS"], b"172.19.0.1")
+
+    def test_proxy_header_names_the_client(self):
+        game = self.relayed_game(client_address="proxy-v1")
+        self.assertEqual(game.received[0], b"PROXY TCP4 172.19.0.1 127.0.0.1 42578 4000")

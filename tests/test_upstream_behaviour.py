@@ -1,0 +1,122 @@
+"""
+What a player relayed to a game sees, the same over every frontend: the
+clients of L{tests.behaviour} in front of the upstream core and the fake
+game of L{tests.fakeupstream}.
+"""
+
+import re
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import TestCase
+
+from tests.behaviour import LinesClient, SSHClient, SSHLinesClient, TelnetClient, WebSocketClient
+from tests.fakeupstream import upstream_core
+from tests.helpers import make_core
+from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
+
+
+class UpstreamBehaviour:
+    """
+    A subclass of this and L{TestCase} sets C{client} (a client class of
+    L{tests.behaviour}) and C{tls}.
+    """
+
+    tls = False
+
+    def setUp(self):
+        self.clock = Clock()
+        self.core, self.endpoint = upstream_core(make_core(self.clock))
+
+    def connect(self):
+        client = self.client(self.core, self.tls)
+        self.endpoint.flush()
+        client.text()
+        return client
+
+    def settle(self, client):
+        """
+        Move what is waiting between the game, the gateway and the client.
+        """
+        self.endpoint.flush()
+        flush = getattr(client, "flush", None)
+        if flush is not None:
+            flush()
+        self.endpoint.flush()
+
+    def test_game_and_player_talk(self):
+        client = self.connect()
+        (game,) = self.endpoint.servers
+        game.say(b"Welcome to the \x1b[1mgame\x1b[0m.")
+        game.prompt(b"Your name? ")
+        self.settle(client)
+        # Colour, where the client renders it, is ANSI on every frontend.
+        text = re.sub("\x1b\\[[0-9;]*m", "", client.text())
+        self.assertIn("Welcome to the game.", text)
+        self.assertIn("Your name? ", text)
+        client.type("Zed")
+        self.settle(client)
+        self.assertEqual(game.received, [b"Zed"])
+
+    def test_game_hides_the_password(self):
+        client = self.connect()
+        (game,) = self.endpoint.servers
+        # The fake game said WILL ECHO at connect.
+        hidden = client.type_hidden("hunter2")
+        self.settle(client)
+        self.assertEqual(game.received, [b"hunter2"])
+        if client.hides_input:
+            self.assertTrue(hidden)
+            game.echo(False)
+            self.settle(client)
+            self.assertFalse(client.type_hidden("look"))
+
+    def test_game_not_answering(self):
+        self.endpoint.mode = "refuse"
+        client = self.client(self.core, self.tls)
+        self.settle(client)
+        self.assertIn("The game at mud.example.org is not answering; try again in a minute.", client.text())
+        self.assertTrue(client.closed)
+
+    def test_game_closes_after_its_last_words(self):
+        client = self.connect()
+        (game,) = self.endpoint.servers
+        game.say(b"The game is closing.")
+        game.transport.loseConnection()
+        self.settle(client)
+        self.assertIn("The game is closing.", client.text())
+        self.assertTrue(client.closed)
+
+    def test_dropped_player_leaves_the_game(self):
+        client = self.connect()
+        (game,) = self.endpoint.servers
+        client.drop()
+        self.settle(client)
+        self.assertTrue(game.lost)
+        self.assertEqual(self.core.game.sessions, set())
+
+
+class TelnetUpstreamTests(UpstreamBehaviour, TestCase):
+    client = TelnetClient
+
+
+class TelnetTLSUpstreamTests(UpstreamBehaviour, TestCase):
+    client = TelnetClient
+    tls = True
+
+
+class LinesUpstreamTests(UpstreamBehaviour, TestCase):
+    client = LinesClient
+
+
+class SSHUpstreamTests(UpstreamBehaviour, TestCase):
+    client = SSHClient
+
+
+class SSHLinesUpstreamTests(UpstreamBehaviour, TestCase):
+    client = SSHLinesClient
+
+
+class WebSocketUpstreamTests(UpstreamBehaviour, TestCase):
+    client = WebSocketClient
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
