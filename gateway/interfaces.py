@@ -222,7 +222,10 @@ class ISession(Interface):
 
     def connection_lost(reason):
         """
-        The connection is gone; the session leaves the world.
+        The connection is gone; the session leaves the world, or lingers
+        in it for C{sessions.linger} seconds when the connection dropped
+        without the server or the player ending it (see
+        L{gateway.core.linger}).
 
         @type reason: L{twisted.python.failure.Failure}
         """

@@ -177,8 +177,17 @@
     socket.send(JSON.stringify({ type: "size", width, height }));
   }
 
+  // Storage may be refused (a browser's strict privacy settings): the page
+  // then logs in each time, as without a token.
   function savedResume() {
     try { return JSON.parse(sessionStorage.getItem(RESUME_KEY)); } catch (e) { return null; }
+  }
+
+  function keepResume(value) {
+    try {
+      if (value) sessionStorage.setItem(RESUME_KEY, JSON.stringify(value));
+      else sessionStorage.removeItem(RESUME_KEY);
+    } catch (e) { /* not kept */ }
   }
 
   function handle(message) {
@@ -192,13 +201,13 @@
       case "echo": setHidden(!message.on); break;
       case "close":
         closedByServer = true;
-        sessionStorage.removeItem(RESUME_KEY);
+        keepResume(null);
         if (message.reason) showText(message.reason);
         break;
       case "resume":
         // Logged in (or resumed): keep the new token; a resume drops the
         // login banner it held back.
-        sessionStorage.setItem(RESUME_KEY, JSON.stringify({ name: message.name, token: message.token }));
+        keepResume({ name: message.name, token: message.token });
         resuming = false;
         heldBack = [];
         break;
@@ -206,7 +215,7 @@
         if (resuming) {
           // The session is gone: log in as usual.
           resuming = false;
-          sessionStorage.removeItem(RESUME_KEY);
+          keepResume(null);
           const held = heldBack;
           heldBack = [];
           held.forEach(handle);
