@@ -4,18 +4,26 @@ through the telnet and lines frontends, the negotiation done for them, and
 what happens when the game fails.
 """
 
+import dataclasses
 import zlib
 from pathlib import Path
 
 from twisted.application.service import MultiService
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.defer import succeed
+from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.protocol import Factory
+from twisted.internet.ssl import PrivateCertificate
 from twisted.internet.testing import MemoryReactor, StringTransport
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
+from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from gateway.config import load_config
+from gateway.config import UpstreamSettings, load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.interfaces import IGatewayCore
 from gateway.frontends.lines import build_factory as lines_factory
@@ -27,8 +35,9 @@ from gateway.frontends.telnet.codes import (
 from gateway.frontends.telnet.mssp import encode_fields
 from gateway.upstream.ansi import Colours, unfinished
 from gateway.service import build_listeners
-from gateway.upstream.core import UpstreamCore, endpoint_host, peer_address
+from gateway.upstream.core import UpstreamCore, client_tls_options, endpoint_host, peer_address
 from gateway.upstream.proxy import V2_SIGNATURE
+from tests.certs import self_signed
 from tests.fakeupstream import FakeUpstream, upstream_core
 from tests.helpers import RecordingTransport, connect, make_core, sign_up
 from tests.telnet_fixtures import TelnetConnection, sb
@@ -354,6 +363,22 @@ class FaultTests(SynchronousTestCase):
         self.assertEqual(self.player.take(), b"Goodbye!\r\n")
         self.assertTrue(self.player.wire.disconnecting)
 
+    def test_game_closes_without_a_word(self):
+        """
+        A game that accepts the connection but closes it before sending
+        anything is not answering.
+        """
+
+        class Mute(FakeUpstream):
+            offers = requests = ()
+
+            def connectionMade(self):
+                self.transport.loseConnection()
+
+        Relayed(self, server=Mute)
+        self.assertIn(b"The game at mud.example.org is not answering; try again in a minute.\r\n", self.player.take())
+        self.assertTrue(self.player.wire.disconnecting)
+
     def test_game_closes_after_a_prompt_without_line_end(self):
         Relayed(self)
         self.player.take()
@@ -634,3 +659,89 @@ class ServiceTests(SynchronousTestCase):
             + LISTENER + 'upstream = "mud"\n',
         )
         self.assertIn("upstreams.mud.ca_file: cannot read", str(error))
+
+
+def tls_factory(options, client, wrapped, clock):
+    """
+    A L{TLSMemoryBIOFactory} whose small writes are flushed on C{clock}
+    (Twisted 22.8 and later gather them until the reactor's next turn;
+    22.4 writes them at once and has no such argument).
+    """
+    try:
+        return TLSMemoryBIOFactory(options, client, wrapped, clock)
+    except TypeError:
+        return TLSMemoryBIOFactory(options, client, wrapped)
+
+
+@implementer(IStreamClientEndpoint)
+class TLSGameEndpoint:
+    """
+    Connects a relay over TLS, in memory, to a L{FakeUpstream} serving
+    C{certificate}, the relay's side using C{options}.
+    """
+
+    def __init__(self, options, certificate, key, clock):
+        self.options = options
+        self.server_options = PrivateCertificate.loadPEM(certificate + key).options()
+        self.clock = clock
+        self.game = FakeUpstream()
+
+    def connect(self, factory):
+        client = tls_factory(self.options, True, factory, self.clock).buildProtocol(None)
+        server = tls_factory(self.server_options, False, Factory.forProtocol(lambda: self.game), self.clock)
+        server = server.buildProtocol(None)
+        self.pump = iosim.connect(server, iosim.makeFakeServer(server), client, iosim.makeFakeClient(client))
+        return succeed(client.wrappedProtocol)
+
+    def flush(self):
+        for _ in range(20):
+            self.clock.advance(0)
+            if not self.pump.flush():
+                break
+
+
+class TLSUpstreamTests(SynchronousTestCase):
+    """
+    A game that speaks telnet over TLS, with its certificate trusted from
+    C{ca_file}: the handshake runs in memory, and the host name is checked.
+    """
+
+    def relay_through_tls(self, trusted, host="localhost"):
+        certificate, key = self_signed("game")
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        (directory / "ca.pem").write_bytes(trusted or certificate)
+        config = dataclasses.replace(load_config(), base=directory)
+        upstream = UpstreamSettings(endpoint=f"tls:{host}:4001", ca_file="ca.pem", name="mud")
+        _, _, options = client_tls_options(upstream, config)
+        game_core = make_core()
+        endpoint = TLSGameEndpoint(options, certificate, key, game_core.clock)
+        core = UpstreamCore(game_core, upstream, endpoint)
+        transport = RecordingTransport(peer="192.0.2.7:4242")
+        transport.session = core.connect(transport)
+        endpoint.flush()
+        return transport, endpoint.game
+
+    def test_trusted_game(self):
+        transport, game = self.relay_through_tls(None)
+        self.assertEqual(game.environment[b"IPADDRESS"], b"192.0.2.7")
+        self.assertFalse(transport.closed)
+
+    def test_untrusted_game(self):
+        transport, game = self.relay_through_tls(self_signed("other")[0])
+        self.assertEqual(game.environment, {})
+        self.assertEqual(transport.events[-1], ("close", "The game at localhost is not answering; try again in a minute."))
+
+    def test_wrong_host_name(self):
+        transport, game = self.relay_through_tls(None, host="mud.example.org")
+        self.assertEqual(game.environment, {})
+        self.assertTrue(transport.closed)
+
+    def test_ca_file_without_certificates(self):
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        (directory / "ca.pem").write_bytes(b"nothing here\n")
+        config = dataclasses.replace(load_config(), base=directory)
+        upstream = UpstreamSettings(endpoint="tls:localhost:4001", ca_file="ca.pem", name="mud")
+        error = self.assertRaises(StartupError, client_tls_options, upstream, config)
+        self.assertIn("holds no PEM certificate", str(error))

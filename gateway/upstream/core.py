@@ -72,16 +72,30 @@ def peer_address(peer):
 def upstream_endpoint(reactor, upstream, config):
     """
     The client endpoint for C{upstream}: its C{endpoint} description, or,
-    with a C{ca_file}, TLS to C{tls:HOST:PORT} trusting the certificates
-    in that file (the host name is still verified).
+    with a C{ca_file}, TLS to C{tls:HOST:PORT} with L{client_tls_options}.
 
     @param upstream: the L{gateway.config.UpstreamSettings}.
     @param config: the L{gateway.config.Config}, to resolve C{ca_file}.
-    @raise StartupError: when the CA file cannot be read.
+    @raise StartupError: when the CA file cannot be used.
     @rtype: L{twisted.internet.interfaces.IStreamClientEndpoint}
     """
     if not upstream.ca_file:
         return endpoints.clientFromString(reactor, upstream.endpoint)
+    host, port, options = client_tls_options(upstream, config)
+    return endpoints.wrapClientTLS(options, endpoints.HostnameEndpoint(reactor, host, port))
+
+
+def client_tls_options(upstream, config):
+    """
+    TLS towards an upstream with a C{ca_file}: the certificates in that
+    file are trusted instead of the system's, and the host name of its
+    C{tls:HOST:PORT} endpoint is still verified.
+
+    @return: C{(host, port, options)}, C{options} an
+        L{twisted.internet.interfaces.IOpenSSLClientConnectionCreator}.
+    @raise StartupError: when the CA file cannot be read or holds no
+        certificate, or the endpoint is not written C{tls:HOST:PORT}.
+    """
     path = config.resolve(upstream.ca_file)
     where = f"upstreams.{upstream.name}.ca_file"
     try:
@@ -96,11 +110,10 @@ def upstream_endpoint(reactor, upstream, config):
     if not certificates:
         raise StartupError(f"{where}: {path} holds no PEM certificate")
     parts = upstream.endpoint.split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    if len(parts) != 3 or not parts[2].isdigit():
         raise StartupError(f"upstreams.{upstream.name}.endpoint: with a ca_file, write it as 'tls:HOST:PORT'")
     host, port = parts[1], int(parts[2])
-    options = ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates(certificates))
-    return endpoints.wrapClientTLS(options, endpoints.HostnameEndpoint(reactor, host, port))
+    return host, port, ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates(certificates))
 
 
 @implementer(IStructuredInput)
@@ -363,7 +376,7 @@ class UpstreamCore:
                     "{session}: the game {name} at {endpoint} cannot be reached: {error}",
                     session=session, name=self.upstream.name, endpoint=self.upstream.endpoint, error=e,
                 )
-                session.close(f"The game at {self.host} is not answering; try again in a minute.")
+                session.close(self.not_answering())
             return
         finally:
             session.connecting = None
@@ -372,6 +385,12 @@ class UpstreamCore:
         self.log.info("{session} relayed to the game {name}", session=session, name=self.upstream.name)
         if session.account is not None:
             lingering.issue(session)
+
+    def not_answering(self):
+        """
+        The line a player gets when the game cannot be reached.
+        """
+        return f"The game at {self.host} is not answering; try again in a minute."
 
     def address_header(self, session, transport):
         """

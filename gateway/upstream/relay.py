@@ -122,6 +122,7 @@ class UpstreamRelay(TelnetClient):
     @ivar session: the L{gateway.upstream.core.UpstreamSession}.
     @ivar encoding: the encoding of the text exchanged with the game.
     @ivar connected: whether the connection is up.
+    @ivar heard: whether the game has sent anything yet.
     """
 
     log = Logger()
@@ -135,6 +136,7 @@ class UpstreamRelay(TelnetClient):
         self.core = core
         self.session = session
         self.connected = False
+        self.heard = False
         self._set_encoding(core.upstream.encoding)
         self._text = ""
         self._colours = Colours()
@@ -168,12 +170,20 @@ class UpstreamRelay(TelnetClient):
         session = self.session
         if session.closed and session.lingering is None:
             return
+        if not self.heard:
+            # Nothing ever came through: a game that accepts connections
+            # but is not serving, or a TLS handshake that failed.
+            self.log.warn("{session}: the game at {host} closed the connection before sending anything: {reason}",
+                          session=session, host=self.core.host, reason=reason.getErrorMessage())
+            session.close(self.core.not_answering())
+            return
         with self.core.outbox.batch():
             self._prompt()
         self.log.info("{session}: the game at {host} closed the connection", session=session, host=self.core.host)
         session.close()
 
     def dataReceived(self, data):
+        self.heard = True
         if self.session.closed and self.session.lingering is None:
             return
         # What one read of the game's output makes goes out in one write.
