@@ -173,6 +173,25 @@ class IResumableTransport(Interface):
         """
 
 
+class IStructuredInput(Interface):
+    """
+    Optional for an L{ISession}: structured messages from the client (GMCP
+    over telnet, C{data} messages over WebSocket).  The sessions of an
+    upstream core take them and pass them to the game; a frontend checks
+    that its session provides this before calling it, and otherwise
+    ignores what it does not understand itself.
+    """
+
+    def data_received(package, data):
+        """
+        One structured message arrived from the client.
+
+        @param package: its dotted name in GMCP style, e.g. C{"Char.Items.Inv"}.
+        @type package: L{str}
+        @param data: its JSON body, decoded (L{None} without one).
+        """
+
+
 class ISession(Interface):
     """
     What the core gives a frontend for one connected client.

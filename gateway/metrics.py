@@ -13,13 +13,12 @@ client's metric objects lock for that, and the one figure kept here
 (sessions by frontend and state) is published as a snapshot that is
 replaced, never changed.
 
-Labels take a small fixed set of values (frontend and listener names from
-the configuration, states, reasons, results); never a player's name or an
-address.
+Labels take a small fixed set of values (frontend, listener and upstream
+names from the configuration, states, reasons, results); never a
+player's name or an address.
 """
 
 from twisted.application.service import Service
-from twisted.internet.task import LoopingCall
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -442,31 +441,31 @@ class _ByteCountingFactory(WrappingFactory):
 
 class ReactorWatch(Service):
     """
-    Looks at the reactor every L{TICK_INTERVAL} seconds and records how late
-    the look came (L{Metrics.reactor_seen}): a reactor busy with one long
-    piece of work shows as a late tick.
+    Looks at the reactor L{TICK_INTERVAL} seconds after its last look and
+    records how late the look came (L{Metrics.reactor_seen}): a reactor
+    busy with one long piece of work shows as a late tick.
     """
 
     def __init__(self, metrics, clock):
         self.metrics = metrics
         self.clock = clock
-        self._call = LoopingCall(self._tick)
-        self._call.clock = clock
+        self._call = None
         self._due = None
 
     def startService(self):
         super().startService()
         self._due = self.clock.seconds()
-        self._call.start(TICK_INTERVAL)
+        self._tick()
 
     def stopService(self):
         super().stopService()
-        self._call.stop()
+        self._call.cancel()
+        self._call = None
 
     def _tick(self):
-        now = self.clock.seconds()
-        self.metrics.reactor_seen(now - self._due)
-        self._due = now + TICK_INTERVAL
+        self.metrics.reactor_seen(self.clock.seconds() - self._due)
+        self._due = self.clock.seconds() + TICK_INTERVAL
+        self._call = self.clock.callLater(TICK_INTERVAL, self._tick)
 
 
 def add_process_collectors(registry):

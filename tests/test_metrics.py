@@ -347,10 +347,14 @@ class ReactorWatchTests(SynchronousTestCase):
         self.assertEqual(sample(metrics, "python_twisted_reactor_tick_time_count"), 1)
         clock.advance(1)
         self.assertEqual(sample(metrics, "python_twisted_reactor_tick_time_bucket", le="0.0005"), 2)
-        # A reactor stuck for 3 seconds runs the look 2 seconds late.
+        # A reactor stuck for 3 seconds runs the look 2 seconds late, and
+        # the next one is due a second after that.
         clock.advance(3)
         self.assertEqual(sample(metrics, "python_twisted_reactor_tick_time_count"), 3)
         self.assertEqual(sample(metrics, "python_twisted_reactor_tick_time_sum"), 2)
+        clock.advance(1.25)
+        self.assertEqual(sample(metrics, "python_twisted_reactor_tick_time_count"), 4)
+        self.assertEqual(sample(metrics, "python_twisted_reactor_tick_time_sum"), 2.25)
         clock.rightNow += 0.5
         self.assertEqual(sample(metrics, "python_twisted_reactor_last_seen"), 0.5)
         watch.stopService()

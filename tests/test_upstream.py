@@ -19,6 +19,7 @@ from gateway.config import load_config
 from gateway.errors import ConfigError, StartupError
 from gateway.interfaces import IGatewayCore
 from gateway.frontends.lines import build_factory as lines_factory
+from gateway.frontends.messages import MessageError, deliver
 from gateway.frontends.plugin import available_frontends
 from gateway.frontends.telnet.codes import (
     CHARSET, DO, ECHO, EOR, GA, GMCP, IAC, MSSP, NAWS, NEW_ENVIRON, TTYPE, WILL, WONT,
@@ -29,7 +30,7 @@ from gateway.service import build_listeners
 from gateway.upstream.core import UpstreamCore, endpoint_host, peer_address
 from gateway.upstream.proxy import V2_SIGNATURE
 from tests.fakeupstream import FakeUpstream, upstream_core
-from tests.helpers import RecordingTransport, make_core, sign_up
+from tests.helpers import RecordingTransport, connect, make_core, sign_up
 from tests.telnet_fixtures import TelnetConnection, sb
 
 MXP = b"\x5b"
@@ -207,6 +208,13 @@ class TextTests(SynchronousTestCase):
         self.endpoint.flush()
         self.assertEqual(self.player.take(), sb(GMCP, b'Char.Vitals {"hp":10}'))
 
+    def test_gmcp_from_the_client_to_the_game(self):
+        self.player.feed(IAC + DO + GMCP)
+        self.player.feed(sb(GMCP, b'Core.Supports.Set ["Char 1"]') + sb(GMCP, b'Char.Items.Inv ""')
+                         + sb(GMCP, b'Core.Ping'))
+        self.endpoint.flush()
+        self.assertEqual(self.game.gmcp[1:], [b'Core.Supports.Set ["Char 1"]', b'Char.Items.Inv ""'])
+
     def test_gmcp_not_sent_to_a_client_without_it(self):
         self.game.send_gmcp(b'Char.Vitals {"hp":10}')
         self.endpoint.flush()
@@ -262,6 +270,20 @@ class ResumedFlowTests(SynchronousTestCase):
         second.wire.producer.resumeProducing()
         endpoint.flush()
         self.assertIn(b"while paused\r\n", second.take())
+
+
+class StructuredInputTests(SynchronousTestCase):
+    def test_data_message_refused_by_the_built_in_world(self):
+        transport, session = connect(make_core())
+        error = self.assertRaises(
+            MessageError, deliver, '{"type": "data", "package": "Char.Items.Inv"}', session, transport.capabilities, 100
+        )
+        self.assertEqual(str(error), "data messages are not taken here")
+
+    def test_data_message_needs_a_package(self):
+        core, endpoint = upstream_core()
+        transport, session = connect(core)
+        self.assertRaises(MessageError, deliver, '{"type": "data", "package": 3}', session, transport.capabilities, 100)
 
 
 class ColourTests(SynchronousTestCase):

@@ -4,6 +4,7 @@ clients of L{tests.behaviour} in front of the upstream core and the fake
 game of L{tests.fakeupstream}.
 """
 
+import json
 import re
 
 from twisted.internet.task import Clock
@@ -146,3 +147,23 @@ class WebSocketUpstreamTests(UpstreamBehaviour, TestCase):
     client = WebSocketClient
     if autobahn is None:
         skip = NEEDS_AUTOBAHN
+
+    def send(self, client, message):
+        payload = json.dumps(message).encode("utf-8")
+        client.protocol.dataReceived(b"\x81" + bytes([0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+
+    def test_structured_messages_both_ways(self):
+        client = self.connect()
+        (game,) = self.endpoint.servers
+        game.send_gmcp(b'Char.Vitals {"hp":7}')
+        self.endpoint.flush()
+        self.assertIn(b'"package":"Char.Vitals"', client.wire.value().replace(b" ", b""))
+        self.send(client, {"type": "data", "package": "Char.Items.Inv", "data": ""})
+        self.endpoint.flush()
+        self.assertEqual(game.gmcp[-1], b'Char.Items.Inv ""')
+
+    def test_browser_resize_reaches_the_game(self):
+        client = self.connect()
+        self.send(client, {"type": "size", "width": 132, "height": 50})
+        self.endpoint.flush()
+        self.assertEqual(self.endpoint.servers[0].sizes[-1], (132, 50))

@@ -98,7 +98,7 @@ class MessageTests(TestCase):
             ('{"type": "line", "text": 5}', "a line message needs a text string"),
             ('{"type": "size", "width": 0, "height": 30}', "a size message needs width between 1 and 1000"),
             ('{"type": "size", "width": 80, "height": true}', "a size message needs height between 1 and 1000"),
-            ('{"type": "shout"}', "unknown message type 'shout' (expected 'line', 'size' or 'resume')"),
+            ('{"type": "shout"}', "unknown message type 'shout' (expected 'line', 'size', 'data' or 'resume')"),
             ('{"type": "line", "text": "a\\ud800b"}', "text may not hold unpaired surrogates (\\ud800 to \\udfff)"),
             ("[" * 3000 + "]" * 3000, "messages may not be nested that deeply"),
         ]:

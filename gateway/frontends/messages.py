@@ -19,6 +19,8 @@ and accepts::
 
     {"type": "line", "text": "say hello"}          one line of input
     {"type": "size", "width": 80, "height": 24}    the client's screen in characters
+    {"type": "data", "package": "Char.Items.Inv",  a structured message for a game behind
+     "data": {...}}                                an upstream listener (GMCP)
     {"type": "resume", "name": "Alice",            instead of logging in: resume the session
      "token": "..."}                               an earlier connection was given the token of
 
@@ -32,6 +34,7 @@ from functools import lru_cache
 from gateway.core import markup
 from gateway.frontends.base import TOO_LONG_MESSAGE
 from gateway.frontends.text import clean_text
+from gateway.interfaces import IStructuredInput
 
 #: The largest screen size a client may report, in characters.
 MAX_SIZE = 1000
@@ -180,6 +183,13 @@ def deliver(raw, session, capabilities, max_line_bytes, resumable=False):
         width, height = _size(message, "width"), _size(message, "height")
         capabilities.width, capabilities.height = width, height
         session.capabilities_changed()
+    elif kind == "data":
+        package = message.get("package")
+        if not isinstance(package, str) or not package.isprintable() or not 0 < len(package) <= 128:
+            raise MessageError("a data message needs a package name of at most 128 printable characters")
+        if not IStructuredInput.providedBy(session):
+            raise MessageError("data messages are not taken here")
+        session.data_received(package, message.get("data"))
     elif kind == "resume":
         name, token = message.get("name"), message.get("token")
         if not isinstance(name, str) or not isinstance(token, str):
@@ -189,4 +199,4 @@ def deliver(raw, session, capabilities, max_line_bytes, resumable=False):
         if not session.resume_with_token(name, token):
             raise MessageError("your session could not be resumed; please log in")
     else:
-        raise MessageError(f"unknown message type {kind!r} (expected 'line', 'size' or 'resume')")
+        raise MessageError(f"unknown message type {kind!r} (expected 'line', 'size', 'data' or 'resume')")

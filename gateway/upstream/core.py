@@ -18,7 +18,7 @@ from gateway.core.capabilities import host_from_peer
 from gateway.core.session import Session
 from gateway.core.status import CoreStatus
 from gateway.errors import StartupError
-from gateway.interfaces import IGatewayCore
+from gateway.interfaces import IGatewayCore, IStructuredInput
 from gateway.logtext import Logger
 from gateway.metrics import CONNECTED, CONNECTING, PLAYING
 from gateway.upstream.proxy import proxy_header
@@ -103,9 +103,11 @@ def upstream_endpoint(reactor, upstream, config):
     return endpoints.wrapClientTLS(options, endpoints.HostnameEndpoint(reactor, host, port))
 
 
+@implementer(IStructuredInput)
 class UpstreamSession(Session):
     """
-    A L{Session} relayed to the game.
+    A L{Session} relayed to the game; the client's structured messages go
+    to the game as GMCP.
 
     @ivar relay: the L{UpstreamRelay} once connecting starts.
     @ivar connecting: the L{Deferred} of the connection being made.
@@ -121,6 +123,10 @@ class UpstreamSession(Session):
         super().capabilities_changed()
         if self.relay is not None:
             self.relay.capabilities_changed()
+
+    def data_received(self, package, data):
+        if self.relay is not None and not self.closed:
+            self.relay.send_data(package, data)
 
     def send(self, text):
         """

@@ -9,7 +9,8 @@ Options the relay takes, and what it does with them:
     SGA (game)         taken; prompts are marked by GA or EOR either way
     EOR (game)         C{IAC EOR} and C{IAC GA} end a prompt
     GMCP (game)        the game's messages go to the player's client as
-                       structured messages; C{Core.Hello} names the client
+                       structured messages, and the client's to the game;
+                       C{Core.Hello} names the client
     MCCP2 (game)       what the game sends is decompressed
     MSSP (game)        the game's status is kept for MUD crawlers
     CHARSET (both)     UTF-8 when the game offers it, else the configured
@@ -188,6 +189,14 @@ class UpstreamRelay(TelnetClient):
         """
         if self.connected:
             self.send_text(text.encode(self.encoding, "replace") + b"\r\n")
+
+    def send_data(self, package, data):
+        """
+        Send one of the player's structured messages to the game, as GMCP
+        when the game has it on (else it is dropped: the game never asked).
+        """
+        if self.connected and GMCP in self.remote:
+            self.send_subnegotiation(GMCP, encode_message(package, data))
 
     def capabilities_changed(self):
         """

@@ -7,6 +7,7 @@ import json
 
 from gateway.frontends.telnet.base import OptionHandler
 from gateway.frontends.telnet.codes import GMCP
+from gateway.interfaces import IStructuredInput
 from gateway.logtext import loggable
 
 #: How many modules a client may declare with Core.Supports.
@@ -93,10 +94,13 @@ class Gmcp(OptionHandler):
             "core.supports.add": self._supports_add, "core.supports.remove": self._supports_remove,
             "core.ping": self._ping,
         }.get(package.lower())
-        if handler is None:
+        if handler is not None:
+            handler(body)
+        session = self.frontend.session
+        if IStructuredInput.providedBy(session) and package.lower() not in ("core.hello", "core.ping"):
+            session.data_received(package, body)
+        elif handler is None:
             self.log.debug("Ignored GMCP {package}", package=loggable(package))
-            return
-        handler(body)
 
     def _hello(self, body):
         if not isinstance(body, dict):
