@@ -95,6 +95,32 @@ class UpstreamBehaviour:
         self.assertTrue(game.lost)
         self.assertEqual(self.core.game.sessions, set())
 
+    def test_dropped_player_resumes_in_gateway_mode(self):
+        """
+        With C{login = "gateway"} the game connection outlives the
+        player's for C{sessions.linger}: logging in again carries on with
+        it and replays what the game said meanwhile.
+        """
+        self.core, self.endpoint = upstream_core(make_core(self.clock), login="gateway")
+        client = self.client(self.core, self.tls)
+        client.type("Alice", "yes", "secret1", "secret1")
+        self.settle(client)
+        (game,) = self.endpoint.servers
+        client.drop()
+        game.say(b"The rat bites.")
+        self.endpoint.flush()
+        self.assertFalse(game.lost)
+        again = self.client(self.core, self.tls)
+        again.type("Alice", "secret1")
+        self.settle(again)
+        text = again.text()
+        self.assertIn("Welcome back. You were away", text)
+        self.assertIn("The rat bites.", text)
+        again.type("look")
+        self.settle(again)
+        self.assertEqual(self.endpoint.servers, [game])
+        self.assertEqual(game.received[-1], b"look")
+
 
 class TelnetUpstreamTests(UpstreamBehaviour, TestCase):
     client = TelnetClient
