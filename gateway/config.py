@@ -290,6 +290,7 @@ class UpstreamSettings:
     client_address: str = _setting("mnes", _one_of("mnes", "proxy-v1", "proxy-v2", "none"))
     encoding: str = _setting("utf-8", _encoding)
     connect_timeout: float = _setting(10.0, _positive)
+    max_connections: int = _setting(0, _at_least(0))
     name: str = field(default="", metadata={"internal": True})
 
 

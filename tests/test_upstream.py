@@ -345,6 +345,30 @@ class FaultTests(SynchronousTestCase):
         self.assertIn(b"is not answering", player.take())
         self.assertTrue(player.wire.disconnecting)
 
+    def test_game_full(self):
+        self.core, self.endpoint = upstream_core(max_connections=2)
+        players = [TelnetConnection(self.core) for _ in range(2)]
+        third = TelnetConnection(self.core)
+        self.assertIn(b"The game at mud.example.org is full; try again in a minute.\r\n", third.take())
+        self.assertTrue(third.wire.disconnecting)
+        self.assertEqual(len(self.endpoint.servers), 2)
+        players[0].protocol.connectionLost(Failure(ConnectionDone()))
+        self.endpoint.flush()
+        TelnetConnection(self.core)
+        self.assertEqual(len(self.endpoint.servers), 3)
+
+    def test_refused_connections_do_not_count(self):
+        self.core, self.endpoint = upstream_core(max_connections=1)
+        self.endpoint.mode = "refuse"
+        TelnetConnection(self.core)
+        self.endpoint.mode = "up"
+        TelnetConnection(self.core)
+        self.assertEqual(len(self.endpoint.servers), 1)
+
+    def test_each_upstream_logs_under_its_name(self):
+        core, endpoint = upstream_core()
+        self.assertEqual(core.log.namespace, "gateway.upstream.mud")
+
     def test_player_leaves_while_connecting(self):
         self.core, self.endpoint = upstream_core()
         self.endpoint.mode = "silent"

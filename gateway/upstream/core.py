@@ -193,9 +193,9 @@ class UpstreamCore:
     @ivar host: the game's host, for messages.
     @ivar mssp: the game's own MSSP status as C{(name, values)} pairs, once
         a relay has received it, else L{None}.
+    @ivar relays: the L{UpstreamRelay}s connected or connecting to the
+        game, which C{max_connections} caps.
     """
-
-    log = Logger()
 
     def __init__(self, game, upstream, endpoint, login="upstream"):
         self.game = game
@@ -205,6 +205,9 @@ class UpstreamCore:
         self.accounts = login == "gateway"
         self.host = endpoint_host(upstream.endpoint)
         self.mssp = None
+        self.relays = set()
+        # Each upstream logs under a namespace of its own.
+        self.log = Logger(namespace=f"gateway.upstream.{upstream.name}")
         # Session input is dispatched to self.dispatch.
         self.dispatcher = self
 
@@ -361,7 +364,14 @@ class UpstreamCore:
             lingering.issue(session)
             lingering.resume(previous, session)
             return
+        cap = self.upstream.max_connections
+        if cap and len(self.relays) >= cap:
+            self.log.warn("{session} turned away: {count} players are connected to the game {name} (max_connections)",
+                          session=session, count=len(self.relays), name=self.upstream.name)
+            session.close(f"The game at {self.host} is full; try again in a minute.")
+            return
         relay = session.relay = UpstreamRelay(self, session)
+        self.relays.add(relay)
         name = self.upstream.name
         self.metrics.upstream_state(session, name, CONNECTING)
         connecting = session.connecting = self.endpoint.connect(self.metrics.counting_bytes(_RelayFactory(relay), name))
@@ -369,6 +379,7 @@ class UpstreamCore:
         try:
             await connecting
         except Exception as e:
+            self.relays.discard(relay)
             self.metrics.upstream_state(session, name, None)
             if not session.closed:
                 self.metrics.upstream_failed(name)

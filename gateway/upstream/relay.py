@@ -43,7 +43,7 @@ from gateway.frontends.telnet.terminal import (
     MTTS_256, MTTS_ANSI, MTTS_SCREEN_READER, MTTS_TRUECOLOR, MTTS_UTF8,
 )
 from gateway.interfaces import IOutputFlow
-from gateway.logtext import Logger, loggable
+from gateway.logtext import loggable
 from gateway.upstream.ansi import Colours, unfinished
 from gateway.upstream.telnet import TelnetClient
 
@@ -125,8 +125,6 @@ class UpstreamRelay(TelnetClient):
     @ivar heard: whether the game has sent anything yet.
     """
 
-    log = Logger()
-
     def __init__(self, core, session):
         """
         @param core: the L{gateway.upstream.core.UpstreamCore}.
@@ -134,6 +132,7 @@ class UpstreamRelay(TelnetClient):
         """
         super().__init__()
         self.core = core
+        self.log = core.log
         self.session = session
         self.connected = False
         self.heard = False
@@ -167,6 +166,7 @@ class UpstreamRelay(TelnetClient):
 
     def connectionLost(self, reason):
         self.connected = False
+        self.core.relays.discard(self)
         session = self.session
         if session.closed and session.lingering is None:
             return
