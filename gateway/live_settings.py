@@ -13,7 +13,7 @@ from zope.interface import implementer
 from gateway.sighup import IReconfigurable
 
 #: The settings applied live: section to its live keys (L{None}: all of
-#: them).  Everything else (listeners, data directory, TLS files, world,
+#: them).  Everything else (listeners, upstreams, data directory, TLS files, world,
 #: accounts, ...) is read at start-up only.
 LIVE_SETTINGS = {
     "limits": None,
@@ -33,7 +33,8 @@ def changed_settings(old, new):
     @type new: L{gateway.config.Config}
     @return: C{(section, key, old value, new value)} for every changed
         setting, in the order of the sections and their keys; a listener
-        added, removed or changed is C{("listeners", NAME, ...)}.
+        added, removed or changed is C{("listeners", NAME, ...)}, an
+        upstream C{("upstreams", NAME, ...)}.
     @rtype: L{list} of L{tuple}
     """
     changes = []
@@ -44,10 +45,10 @@ def changed_settings(old, new):
                 a, b = getattr(before, key.name), getattr(after, key.name)
                 if a != b:
                     changes.append((section.name, key.name, a, b))
-        elif section.name == "listeners":
+        elif section.name in ("listeners", "upstreams"):
             for name in sorted(set(before) | set(after)):
                 if before.get(name) != after.get(name):
-                    changes.append(("listeners", name, before.get(name), after.get(name)))
+                    changes.append((section.name, name, before.get(name), after.get(name)))
     return changes
 
 
@@ -75,9 +76,9 @@ def apply_live(old, changes):
 
 
 def _describe(section, key, before, after):
-    if section == "listeners":
+    if section in ("listeners", "upstreams"):
         what = "added" if before is None else "removed" if after is None else "changed"
-        return f"listeners.{key} ({what})"
+        return f"{section}.{key} ({what})"
     return f"{section}.{key} {before!r} -> {after!r}"
 
 

@@ -95,6 +95,14 @@ class ConfigReloadTests(TestCase):
         self.service.reload()
         self.assertIn("listeners.telnet (changed)", self.messages[-1])
 
+    def test_upstream_changes_wait_for_a_restart(self):
+        self.write('[limits]\nmax_connections = 100\n[upstreams.mud]\nendpoint = "tcp:127.0.0.1:4000"\n')
+        self.service.reload()
+        self.assertIn(
+            f"Configuration changes in {self.path} not applied, they need a restart: upstreams.mud (added)",
+            self.messages,
+        )
+
     def test_mixed_changes_apply_only_the_live_ones(self):
         self.write('[server]\nname = "other"\n[limits]\nmax_connections = 7\n')
         self.service.reload()
