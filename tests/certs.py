@@ -17,16 +17,15 @@ from OpenSSL import crypto
 @functools.lru_cache(maxsize=None)
 def rsa_key():
     """
-    One RSA 3072 key for the whole run: generating one takes a good part
-    of a second, and what the tests check is the kind of key, not its
-    uniqueness.
+    One RSA 2048 key for the whole run: generating RSA keys is slow, and
+    what the tests check is the kind of key, not its size or uniqueness.
     """
-    return rsa_keys.generate_private_key(65537, 3072)
+    return rsa_keys.generate_private_key(65537, 2048)
 
 
 def self_signed(name="client", days=30, expired=False, rsa=False, future=False):
     """
-    A self-signed ECDSA P-256 certificate, or an RSA 3072 one on the key
+    A self-signed ECDSA P-256 certificate, or an RSA 2048 one on the key
     of L{rsa_key}.
 
     @param expired: make one whose validity ended yesterday.
