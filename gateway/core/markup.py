@@ -141,7 +141,7 @@ def wrap(text, width):
     """
     lines = []
     for line in text.split("\n"):
-        if visible_length(line) <= width:
+        if len(line) <= width or visible_length(line) <= width:
             lines.append(line)
             continue
         folded, current, used = [], [], 0
