@@ -196,6 +196,21 @@ class TextTests(SynchronousTestCase):
         self.player.take()
         self.assertEqual(self.relay(b"\x1b[1;31mRed\x1b[0m plain"), b"\x1b[0m\x1b[1m\x1b[31mRed\x1b[0m plain\r\n")
 
+    def test_colour_sequence_split_across_reads(self):
+        self.player.feed(IAC + WILL + TTYPE + sb(TTYPE, b"\x00XTERM"))
+        self.player.take()
+        self.game.transport.write(b"one\r\n\x1b[3")
+        self.endpoint.flush()
+        self.game.transport.write(b"1mred\r\nstill red\r\n")
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), b"one\r\n\x1b[0m\x1b[31mred\r\n\x1b[31mstill red\x1b[0m\r\n")
+
+    def test_many_lines_in_one_read(self):
+        lines = [b"line %d |" % i for i in range(50)]
+        self.game.transport.write(b"\r\n".join(lines) + b"\r\n")
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), b"\r\n".join(lines) + b"\r\n")
+
     def test_no_colours_for_a_plain_client(self):
         self.assertEqual(self.relay(b"\x1b[1;31mRed\x1b[0m and a |r pipe"), b"Red and a |r pipe\r\n")
 
@@ -313,6 +328,25 @@ class ColourTests(SynchronousTestCase):
 
     def test_background_dropped(self):
         self.assertEqual(Colours().translate("\x1b[41mx"), "x")
+
+    def test_lines_without_escapes_start_in_the_colour_set_before(self):
+        colours = Colours()
+        colours.translate("\x1b[1;32mgreen")
+        self.assertEqual(colours.translate("one\r\ntwo |x\x07\n\nthree"), "|h|gone\n|h|gtwo ||x\n|h|g\n|h|gthree")
+
+    def test_lines_without_escapes_in_the_default_style(self):
+        self.assertEqual(Colours().translate("one\r\n\ttwo|\x9b"), "one\n\ttwo||")
+
+    def test_mixed_lines(self):
+        colours = Colours()
+        text = "plain\n\x1b[31mred\nstill red\x1b[0m\nplain again\n\x1b[4munder"
+        self.assertEqual(colours.translate(text), "plain\n|n|rred\n|rstill red|n\nplain again\n|n|uunder")
+        self.assertEqual(colours.translate("next"), "|unext")
+
+    def test_repeated_sequences_give_the_same_markup(self):
+        colours = Colours()
+        line = "\x1b[1;33mgold\x1b[0m coins"
+        self.assertEqual([colours.translate(line) for _ in range(3)], ["|n|h|ygold|n coins"] * 3)
 
     def test_unfinished_sequence(self):
         self.assertEqual(unfinished("abc\x1b[3"), 3)

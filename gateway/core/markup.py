@@ -139,9 +139,12 @@ def wrap(text, width):
 
     @rtype: L{str}
     """
+    split = text.split("\n")
+    if max(map(len, split)) <= width:
+        return text
     lines = []
-    for line in text.split("\n"):
-        if visible_length(line) <= width:
+    for line in split:
+        if len(line) <= width or visible_length(line) <= width:
             lines.append(line)
             continue
         folded, current, used = [], [], 0

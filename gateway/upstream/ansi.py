@@ -12,6 +12,7 @@ kept; background colours are dropped.
 """
 
 import re
+from functools import lru_cache
 
 from gateway.core.markup import escape
 
@@ -20,14 +21,28 @@ _SEQUENCE = re.compile(
     r"|\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC ... BEL or ST
     r"|[@-Z\\-_])"  # any other two-character escape
 )
-_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+#: Control characters dropped from the game's text: all but tab and the
+#: line feed that separates lines.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: The same as a table for L{str.translate}, quicker than the expression
+#: on ASCII text (slower on the rest).
+_DROPPED = dict.fromkeys(c for c in range(0xa0) if _CONTROLS.match(chr(c)))
 
 #: ANSI colour numbers 0-7 as markup letters.
 _LETTERS = "krgybmcw"
+_SEPARATOR = re.compile("[;:]")
 _CUBE = (0, 95, 135, 175, 215, 255)
 
 #: An unfinished escape sequence this long is no escape sequence.
 MAX_SEQUENCE = 64
+
+#: The style before and after an SGR sequence with parameters up to this
+#: long is remembered, for the few sequences a game repeats.
+MAX_CACHED_PARAMS = 32
+
+#: The style of text with no SGR sequence before it: default colour, not
+#: bold, not underlined.
+PLAIN = ("", False, False)
 
 
 def _palette(n):
@@ -48,7 +63,77 @@ def _palette(n):
 
 
 def _numbers(params):
-    return [int(p) if p.isdigit() else 0 for p in re.split("[;:]", params)] if params else [0]
+    return [int(p) if p.isdigit() else 0 for p in _SEPARATOR.split(params)] if params else [0]
+
+
+def _apply(state, params):
+    """
+    Apply one SGR sequence to a style.
+
+    @param state: the style before, as L{Colours.state}.
+    @param params: the sequence's parameters.
+    @return: the style after.
+    """
+    colour, bold, underline = state
+    numbers = _numbers(params)
+    i = 0
+    while i < len(numbers):
+        n = numbers[i]
+        i += 1
+        if n == 0:
+            colour, bold, underline = PLAIN
+        elif n == 1:
+            bold = True
+        elif n == 4:
+            underline = True
+        elif n == 22:
+            bold = False
+        elif n == 24:
+            underline = False
+        elif 30 <= n <= 37:
+            colour = _LETTERS[n - 30]
+        elif 90 <= n <= 97:
+            colour = _LETTERS[n - 90].upper()
+        elif n == 39:
+            colour = ""
+        elif n in (38, 48) and i < len(numbers):
+            mode = numbers[i]
+            if mode == 5 and i + 1 < len(numbers):
+                chosen = _palette(min(numbers[i + 1], 255))
+                i += 2
+            elif mode == 2 and i + 3 < len(numbers):
+                chosen = "#%02x%02x%02x" % tuple(min(v, 255) for v in numbers[i + 1:i + 4])
+                i += 4
+            else:
+                break
+            if n == 38:
+                colour = chosen
+    return (colour, bold, underline)
+
+
+_apply_cached = lru_cache(maxsize=256)(_apply)
+
+
+def _select(state, params):
+    """
+    L{_apply}, remembered for the short sequences games repeat on every
+    line.
+    """
+    if len(params) > MAX_CACHED_PARAMS:
+        return _apply(state, params)
+    return _apply_cached(state, params)
+
+
+@lru_cache(maxsize=256)
+def _style(state):
+    """
+    The markup that starts text in the style C{state} (as L{Colours.state}).
+    """
+    colour, bold, underline = state
+    style = ("|h" if bold else "") + ("|u" if underline else "")
+    if colour:
+        style += "|" + colour
+    return style
 
 
 class Colours:
@@ -56,83 +141,60 @@ class Colours:
     Translates one game's text, keeping its colour state from line to
     line: the core's markup ends each line's colour, so a colour the game
     set on one line is set again at the start of the next.
+
+    @ivar state: the current style, C{(colour, bold, underline)}: the
+        colour as markup without its pipe (C{""} for the default), the
+        others L{bool}.
     """
 
     def __init__(self):
-        self.colour = ""
-        self.bold = False
-        self.underline = False
-
-    def _style(self):
-        style = ("|h" if self.bold else "") + ("|u" if self.underline else "")
-        if self.colour:
-            style += "|" + self.colour
-        return style
+        self.state = PLAIN
 
     def translate(self, text):
         """
-        @param text: one line (or prompt) of the game's text, decoded.
-        @return: the same as markup, without escape sequences or control
-            characters (tab is kept).
+        @param text: one or more lines (or a prompt) of the game's text,
+            decoded, separated by line feeds.
+        @return: the same as markup, each line starting in the colour the
+            game had set before it, without escape sequences or control
+            characters (tab and line feed are kept).
         @rtype: L{str}
         """
-        out = [self._style()]
+        if "\x1b" not in text:
+            return self._restyled(_plain(text))
+        return "\n".join(self._line(line) for line in text.split("\n"))
+
+    def _restyled(self, plain):
+        """
+        Text without escape sequences, each of its lines started in the
+        current style.
+        """
+        style = _style(self.state)
+        if not style:
+            return plain
+        return style + plain.replace("\n", "\n" + style)
+
+    def _line(self, text):
+        """
+        Translate one line.
+        """
+        if "\x1b" not in text:
+            return _style(self.state) + _plain(text)
+        out = [_style(self.state)]
         position = 0
         for match in _SEQUENCE.finditer(text):
             out.append(_plain(text[position:match.start()]))
             position = match.end()
             if match.group("final") == "m":
-                out.append(self._select(match.group("params")))
+                state = _select(self.state, match.group("params"))
+                if state != self.state:
+                    self.state = state
+                    out.append("|n" + _style(state))
         out.append(_plain(text[position:]))
         return "".join(out)
 
-    def _select(self, params):
-        """
-        Apply one SGR sequence.
-
-        @return: the markup that brings the text to the new style.
-        """
-        before = (self.colour, self.bold, self.underline)
-        numbers = _numbers(params)
-        i = 0
-        while i < len(numbers):
-            n = numbers[i]
-            i += 1
-            if n == 0:
-                self.colour, self.bold, self.underline = "", False, False
-            elif n == 1:
-                self.bold = True
-            elif n == 4:
-                self.underline = True
-            elif n == 22:
-                self.bold = False
-            elif n == 24:
-                self.underline = False
-            elif 30 <= n <= 37:
-                self.colour = _LETTERS[n - 30]
-            elif 90 <= n <= 97:
-                self.colour = _LETTERS[n - 90].upper()
-            elif n == 39:
-                self.colour = ""
-            elif n in (38, 48) and i < len(numbers):
-                mode = numbers[i]
-                if mode == 5 and i + 1 < len(numbers):
-                    colour = _palette(min(numbers[i + 1], 255))
-                    i += 2
-                elif mode == 2 and i + 3 < len(numbers):
-                    colour = "#%02x%02x%02x" % tuple(min(v, 255) for v in numbers[i + 1:i + 4])
-                    i += 4
-                else:
-                    break
-                if n == 38:
-                    self.colour = colour
-        if (self.colour, self.bold, self.underline) == before:
-            return ""
-        return "|n" + self._style()
-
 
 def _plain(text):
-    return escape(_CONTROLS.sub("", text))
+    return escape(text.translate(_DROPPED) if text.isascii() else _CONTROLS.sub("", text))
 
 
 def unfinished(text):

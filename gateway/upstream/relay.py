@@ -228,13 +228,15 @@ class UpstreamRelay(TelnetClient):
         if "\n" not in text and len(text) <= MAX_LINE:
             self._text = text
             return
-        lines = text.split("\n")
-        self._text = lines.pop()
-        while len(self._text) > MAX_LINE:
-            lines.append(self._text[:MAX_LINE])
-            self._text = self._text[MAX_LINE:]
-        translate = self._colours.translate
-        self.session.send("\n".join(translate(line) for line in lines))
+        # The complete lines are translated together, not one by one.
+        end = text.rfind("\n")
+        lines = [text[:end]] if end >= 0 else []
+        rest = text[end + 1:]
+        while len(rest) > MAX_LINE:
+            lines.append(rest[:MAX_LINE])
+            rest = rest[MAX_LINE:]
+        self._text = rest
+        self.session.send(self._colours.translate("\n".join(lines)))
 
     def command_received(self, command):
         if command in (GA, EOR_MARK):
