@@ -5,6 +5,7 @@ transport, a ready-made core and SSH host keys made once per run.
 
 import atexit
 import dataclasses
+import functools
 import shutil
 import sqlite3
 import tempfile
@@ -37,15 +38,30 @@ from gateway.store.schema import migrate
 from gateway.store.database import Store
 
 
+@functools.lru_cache(maxsize=None)
+def migrated_database():
+    """
+    An in-memory SQLite database brought to the current schema, made once
+    per run for L{SyncPool} to copy (copying is much cheaper than running
+    every migration again for each of the suite's thousand cores).
+
+    @rtype: L{sqlite3.Connection}
+    """
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(connection)
+    return connection
+
+
 class SyncPool:
     """
     An adbapi stand-in that runs each interaction at once, in its own
-    transaction, on an in-memory SQLite database.
+    transaction, on an in-memory SQLite database (a copy of
+    L{migrated_database}).
     """
 
     def __init__(self):
         self.connection = sqlite3.connect(":memory:", isolation_level=None)
-        migrate(self.connection)
+        migrated_database().backup(self.connection)
 
     def runInteraction(self, f, *args):
         cursor = self.connection.cursor()

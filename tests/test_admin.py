@@ -11,7 +11,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway import admin
 from gateway.admin import main
-from gateway.auth.hashing import PasswordHasher
 from gateway.service import DATABASE_NAME
 from gateway.store import accounts
 from gateway.store.schema import open_database
@@ -43,7 +42,7 @@ class AdminTests(SynchronousTestCase):
             connection.close()
 
     def verify(self, name, password):
-        matches, _ = PasswordHasher(lambda f, *a: f(*a))._verify(self.record(name).password_hash, password)
+        matches, _ = admin._synchronous_hasher()._verify(self.record(name).password_hash, password)
         return matches
 
     def test_create_list_set_password_delete(self):
