@@ -4,6 +4,7 @@ server key pairs written to files.
 """
 
 import datetime
+import functools
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,15 +14,25 @@ from cryptography.x509.oid import NameOID
 from OpenSSL import crypto
 
 
+@functools.lru_cache(maxsize=None)
+def rsa_key():
+    """
+    One RSA 2048 key for the whole run: generating RSA keys is slow, and
+    what the tests check is the kind of key, not its size or uniqueness.
+    """
+    return rsa_keys.generate_private_key(65537, 2048)
+
+
 def self_signed(name="client", days=30, expired=False, rsa=False, future=False):
     """
-    A self-signed ECDSA P-256 (or RSA 3072) certificate.
+    A self-signed ECDSA P-256 certificate, or an RSA 2048 one on the key
+    of L{rsa_key}.
 
     @param expired: make one whose validity ended yesterday.
     @param future: make one whose validity starts tomorrow.
     @return: C{(certificate PEM, key PEM)} as L{bytes}.
     """
-    key = rsa_keys.generate_private_key(65537, 3072) if rsa else ec.generate_private_key(ec.SECP256R1())
+    key = rsa_key() if rsa else ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     if expired:

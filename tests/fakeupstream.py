@@ -47,9 +47,9 @@ class PausableTransport(iosim.FakeTransport):
 
     def resumeProducing(self):
         self.paused = False
-        held, self._held = self._held, []
-        for data in held:
-            super().bufferReceived(data)
+        # One read at a time, as a socket: a read may pause reading again.
+        while self._held and not self.paused:
+            super().bufferReceived(self._held.pop(0))
 
     def bufferReceived(self, buf):
         if self.paused:

@@ -1,10 +1,14 @@
 """
 Shared test fixtures: an in-memory store, a fast hasher, a recording
-transport and a ready-made core.
+transport, a ready-made core and SSH host keys made once per run.
 """
 
+import atexit
 import dataclasses
+import shutil
 import sqlite3
+import tempfile
+from pathlib import Path
 
 import argon2
 from twisted.cred.portal import Portal
@@ -25,6 +29,7 @@ from gateway.core.commands import default_commands
 from gateway.core.game import GameCore
 from gateway.core.world import Room, World
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
+from gateway.frontends.ssh.hostkeys import KINDS, host_keys
 from gateway.game import Game
 from gateway.game.host import GameHost
 from gateway.interfaces import ISessionTransport
@@ -54,12 +59,15 @@ class SyncPool:
         return succeed(result)
 
 
-def fast_hasher():
+def fast_hasher(run=lambda f, *args: succeed(f(*args))):
     """
     A L{PasswordHasher} with minimal Argon2 cost that runs synchronously.
+
+    @param run: how it runs a job (see L{PasswordHasher}); by default at
+        once, answering with a fired L{Deferred}.
     """
     return PasswordHasher(
-        lambda f, *args: succeed(f(*args)),
+        run,
         argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
     )
 
@@ -206,3 +214,41 @@ def limited(factory, core):
     """
     limiter = ConnectionLimiter(core.clock, core.settings.limits)
     return LimitingFactory(factory, limiter, "test", core.outbox.batch)
+
+
+_KEYS = []
+
+
+def prepared_host_keys(data_dir):
+    """
+    Copy host keys made once per test run into C{data_dir} (created), so
+    each daemon or service tree a test starts does not spend its start
+    generating an RSA key.
+
+    @type data_dir: L{pathlib.Path}
+    """
+    if not _KEYS:
+        keys = Path(tempfile.mkdtemp(prefix="gateway-host-keys-"))
+        atexit.register(shutil.rmtree, keys, True)
+        host_keys({kind: keys / kind.file_name for kind in KINDS})
+        _KEYS.append(keys)
+    data_dir.mkdir(parents=True)
+    for kind in KINDS:
+        shutil.copy2(_KEYS[0] / kind.file_name, data_dir / kind.file_name)
+
+
+def service_on_defaults(data_dir):
+    """
+    The daemon's service tree (C{twistd gateway --data-dir DATA_DIR}) on
+    the embedded defaults, not started, with host keys from
+    L{prepared_host_keys}.
+
+    @type data_dir: L{pathlib.Path}
+    @rtype: L{gateway.service.GatewayService}
+    """
+    from gateway.tap import Options, makeService
+
+    prepared_host_keys(data_dir)
+    options = Options()
+    options.parseOptions(["--data-dir", str(data_dir)])
+    return makeService(options)

@@ -6,18 +6,26 @@ import io
 import sys
 from pathlib import Path
 
+import argon2
 from twisted.trial.unittest import SynchronousTestCase
 
+from gateway import admin
 from gateway.admin import main
 from gateway.auth.hashing import PasswordHasher
 from gateway.service import DATABASE_NAME
 from gateway.store import accounts
 from gateway.store.schema import open_database
+from tests.helpers import fast_hasher
+
+#: The hasher C{gateway-admin} uses (each test but one replaces it).
+ADMIN_HASHER = admin._synchronous_hasher
 
 
 class AdminTests(SynchronousTestCase):
     def setUp(self):
         self.data = Path(self.mktemp())
+        # Cheap hashes: what is checked here is the accounts, not the cost.
+        self.patch(admin, "_synchronous_hasher", lambda: fast_hasher(lambda f, *args: f(*args)))
 
     def run_admin(self, *args, stdin=""):
         out, err = io.StringIO(), io.StringIO()
@@ -57,6 +65,15 @@ class AdminTests(SynchronousTestCase):
         status, out, _ = self.run_admin("delete-account", "ROOT")
         self.assertEqual(status, 0)
         self.assertIsNone(self.record("Root"))
+
+    def test_hashes_like_the_server(self):
+        """
+        C{gateway-admin} hashes with the parameters the server hashes with
+        (Argon2's defaults), so the server never rehashes a password it set.
+        """
+        encoded = ADMIN_HASHER().hash("hunter22")
+        self.assertFalse(argon2.PasswordHasher().check_needs_rehash(encoded))
+        self.assertTrue(argon2.PasswordHasher().verify(encoded, "hunter22"))
 
     def test_errors(self):
         self.run_admin("create-account", "Root", "--password-stdin", stdin="hunter22\n")

@@ -33,7 +33,7 @@ from gateway.interfaces import IGame, IGamePlugin
 from gateway.store import accounts
 from gateway.store.database import Store
 from gateway.store.schema import SCHEMA_VERSION, open_database
-from tests.helpers import log_in, make_core, sign_up
+from tests.helpers import log_in, make_core, service_on_defaults, sign_up
 
 PLUGIN_MODULE = """
 from gateway.game import LazyGame
@@ -664,10 +664,6 @@ class ServiceTreeTests(SynchronousTestCase):
         service after the shutdown has ended the sessions, so every
         C{left} hook runs on a game still in service.
         """
-        from gateway.tap import Options, makeService
-
-        options = Options()
-        options.parseOptions(["--data-dir", self.mktemp()])
-        names = [service.name for service in makeService(options)]
+        names = [service.name for service in service_on_defaults(Path(self.mktemp()))]
         self.assertLess(names.index("game-plugins"), names.index("sessions"))
         self.assertLess(names.index("config"), names.index("game"))

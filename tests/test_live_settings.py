@@ -4,7 +4,6 @@ the others reported, an invalid file changes nothing.
 """
 
 import functools
-import signal
 from pathlib import Path
 
 from twisted.application.service import MultiService
@@ -19,10 +18,8 @@ from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.live_settings import LiveSettingsService
 from gateway.shutdown import ShutdownService
 from gateway.sighup import ReloadService
-from tests.daemon import Daemon, LineClient
 from tests.helpers import connect, make_core, sign_up
 from tests.test_tls_certificates import captured_log
-from tests.integration.test_tls_integration import wait_for
 
 LISTENER = '[listeners.telnet]\nfrontend = "telnet"\nendpoint = "tcp:4000:interface=127.0.0.1"\n'
 
@@ -182,37 +179,3 @@ class ConfigReloadTests(TestCase):
         self.service.reload()
         self.assertIsNone(self.limiter.admit("192.0.2.1"))
         self.assertIn("Too many new connections", self.limiter.admit("192.0.2.1"))
-
-
-class DaemonSIGHUPTests(TestCase):
-    def test_sighup_rereads_the_configuration(self):
-        directory = Path(self.mktemp()).resolve()
-        directory.mkdir()
-        config = directory / "gateway.toml"
-        listener = '[listeners.telnet]\nfrontend = "telnet"\nendpoint = "tcp:0:interface=127.0.0.1"\n'
-        config.write_text(listener)
-        daemon = Daemon(directory / "data", config=config)
-        self.addCleanup(daemon.stop)
-        daemon.start()
-        port = daemon.ports["telnet"]
-        before = LineClient(port)
-        self.addCleanup(before.close)
-        before.expect("Name: ")
-        config.write_text(
-            listener.replace("tcp:0:", "tcp:1:") + '[server]\nbanner = "Reloaded banner."\n[login]\ntimeout = 2\n'
-        )
-        daemon.process.send_signal(signal.SIGHUP)
-        wait_for(daemon, "login.timeout 60.0 -> 2.0")
-        self.assertIn("not applied, they need a restart: listeners.telnet (changed)", daemon.output())
-        after = LineClient(port)
-        self.addCleanup(after.close)
-        after.expect("Reloaded banner.")
-        self.assertIn("Login timed out after 2 seconds.", after.read_until_closed(timeout=15))
-        # A broken file changes nothing; the daemon carries on.
-        config.write_text(listener + "[limits]\nmax_connections = -1\n")
-        daemon.process.send_signal(signal.SIGHUP)
-        wait_for(daemon, "Configuration reload failed, nothing changed")
-        third = LineClient(port)
-        self.addCleanup(third.close)
-        third.expect("Reloaded banner.")
-        self.assertNotIn("Traceback", daemon.output())

@@ -25,8 +25,9 @@ from gateway.auth.sshkeys import fingerprint
 from gateway.config import build_settings
 from gateway.errors import ConfigError
 from gateway.frontends.ssh import SSHOptions, build_factory
+from gateway.frontends.ssh.hostkeys import KINDS
 from gateway.frontends.ssh.server import GatewaySSHFactory
-from tests.helpers import make_core, sign_up
+from tests.helpers import make_core, prepared_host_keys, sign_up
 from tests.test_output import capture_log
 from tests.test_logtext import HOSTILE, assert_not_forged
 
@@ -678,17 +679,13 @@ class NewcomerHintTests(FrontendTestCase):
         super().setUp()
         self.build({})
 
-    #: Host keys for every test of the class, made by the first one.
-    keys = None
-
     def build(self, options):
         """
         Serve with the factory L{build_factory} makes of C{options}.
         """
-        if NewcomerHintTests.keys is None:
-            NewcomerHintTests.keys = Path(self.mktemp())
-            NewcomerHintTests.keys.mkdir()
-        paths = {f"host_key_{kind}": str(self.keys / kind) for kind in ("ed25519", "ecdsa", "rsa")}
+        keys = Path(self.mktemp())
+        prepared_host_keys(keys)
+        paths = {kind.option: str(keys / kind.file_name) for kind in KINDS}
         self.factory = build_factory(self.core, self.core.portal, {**paths, **options})
         self.factory.doStart()
         self.addCleanup(self.factory.doStop)

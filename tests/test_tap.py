@@ -3,6 +3,7 @@ twistd integration: options, the service tree, plugin lookup, listeners.
 """
 
 import types
+from pathlib import Path
 
 from twisted.application.service import IService
 from twisted.internet.defer import fail, succeed
@@ -21,7 +22,7 @@ from gateway.listener import ListenerService
 from gateway.sighup import reconfigurable_services
 from gateway.service import build_listeners
 from gateway.tap import Options, makeService
-from tests.helpers import make_core
+from tests.helpers import make_core, service_on_defaults
 
 
 class OptionsTests(SynchronousTestCase):
@@ -41,9 +42,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(str(error), "gateway: /nonexistent.toml: cannot read configuration: No such file or directory")
 
     def test_make_service_builds_tree(self):
-        options = Options()
-        options.parseOptions(["--data-dir", self.mktemp()])
-        service = makeService(options)
+        service = service_on_defaults(Path(self.mktemp()))
         self.assertTrue(IService.providedBy(service))
         self.assertEqual(
             [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
@@ -78,16 +77,12 @@ class OptionsTests(SynchronousTestCase):
         top.stopService()
 
     def test_sessions_stop_after_listeners_before_store(self):
-        options = Options()
-        options.parseOptions(["--data-dir", self.mktemp()])
-        names = [s.name for s in makeService(options)]
+        names = [s.name for s in service_on_defaults(Path(self.mktemp()))]
         self.assertLess(names.index("store"), names.index("sessions"))
         self.assertLess(names.index("sessions"), names.index("telnet"))
 
     def test_every_listener_is_limited(self):
-        options = Options()
-        options.parseOptions(["--data-dir", self.mktemp()])
-        listeners = [s for s in makeService(options) if isinstance(s, ListenerService)]
+        listeners = [s for s in service_on_defaults(Path(self.mktemp())) if isinstance(s, ListenerService)]
         self.assertTrue(listeners)
         for listener in listeners:
             self.assertIsInstance(listener.factory, LimitingFactory)

@@ -7,12 +7,16 @@ game of L{tests.fakeupstream}.
 import json
 import re
 
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from tests.behaviour import LinesClient, SSHClient, SSHLinesClient, TelnetClient, WebSocketClient
 from tests.fakeupstream import upstream_core
-from tests.helpers import make_core
+from tests.helpers import limited, make_core
 from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
 
 
@@ -167,3 +171,44 @@ class WebSocketUpstreamTests(UpstreamBehaviour, TestCase):
         self.send(client, {"type": "size", "width": 132, "height": 50})
         self.endpoint.flush()
         self.assertEqual(self.endpoint.servers[0].sizes[-1], (132, 50))
+
+
+class WebSocketOutputFlowTests(TestCase):
+    """
+    A browser player who leaves output unread pauses reading from the game:
+    the socket, upgraded from the listener's HTTP channel, behind the
+    connection limits, as a listener builds it.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def test_game_waits_while_the_player_does_not_read(self):
+        from gateway.frontends.websocket import build_factory
+
+        core, endpoint = upstream_core(make_core(Clock()))
+        site = limited(build_factory(core, core.portal, {}), core)
+        wire = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.7", 40000))
+        connection = site.buildProtocol(wire.getPeer())
+        connection.makeConnection(wire)
+        connection.dataReceived(
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Protocol: gateway.text\r\n\r\n"
+        )
+        endpoint.flush()
+        (game,) = endpoint.servers
+        (relay,) = core.relays
+        wire.clear()
+        wire.producer.pauseProducing()
+        for n in range(200):
+            game.say(b"flood %d" % n)
+        endpoint.flush()
+        self.assertTrue(relay.transport.paused)
+        self.assertEqual(wire.value(), b"")
+        wire.producer.resumeProducing()
+        endpoint.flush()
+        self.assertFalse(relay.transport.paused)
+        self.assertIn(b"flood 0", wire.value())
+        self.assertIn(b"flood 199", wire.value())
+        connection.connectionLost(Failure(ConnectionDone()))

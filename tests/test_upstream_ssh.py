@@ -120,3 +120,52 @@ class GatewayLoginTests(UpstreamSSHTestCase):
         self.assertTrue(link.connection.started)
         self.shell(link)
         self.assertEqual(len(self.endpoint.servers), 1)
+
+
+class OutputFlowTests(UpstreamSSHTestCase):
+    """
+    A game that floods a player who is not reading waits at its own end
+    of the connection while the player's SSH window or connection is full.
+    """
+
+    def flood(self, game, lines=4000):
+        for n in range(0, lines, 50):
+            for m in range(n, n + 50):
+                game.say(b"flood %04d " % m + b"x" * 100)
+            self.endpoint.flush()
+
+    def test_full_window_pauses_the_game(self):
+        link = Link(self.factory, self.clock, user=b"guest")
+        link.settle(1)
+        channel = self.shell(link, (24, 200))
+        game = self.endpoint.servers[0]
+        (relay,) = self.core.relays
+        self.flood(game)
+        # The client took nothing: the window it gave filled, and the game
+        # is no longer read.
+        self.assertTrue(relay.transport.paused)
+        self.assertLess(len(link.server_wire.value()), 200000)
+        self.assertFalse(link.server_wire.disconnecting)
+        for _ in range(1000):
+            link.pump()
+            self.endpoint.flush()
+        lines = [line[line.index(b"flood"):] for line in channel.received.split(b"\r\n") if b"flood" in line]
+        self.assertEqual(lines, [b"flood %04d " % m + b"x" * 100 for m in range(4000)])
+        self.assertFalse(relay.transport.paused)
+
+    def test_full_connection_pauses_the_game(self):
+        link = Link(self.factory, self.clock, user=b"guest")
+        link.settle(1)
+        channel = self.shell(link)
+        game = self.endpoint.servers[0]
+        (relay,) = self.core.relays
+        # The connection below tells its transport it holds too much.
+        link.server.pauseProducing()
+        self.endpoint.flush()
+        self.assertTrue(relay.transport.paused)
+        link.server.resumeProducing()
+        self.assertFalse(relay.transport.paused)
+        game.say(b"after")
+        self.endpoint.flush()
+        link.pump()
+        self.assertIn(b"after\r\n", channel.received)

@@ -52,7 +52,7 @@ from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.text import clean_text
-from gateway.interfaces import IRefusingFactory, IResumableTransport, IStructuredTransport
+from gateway.interfaces import IOutputFlow, IRefusingFactory, IResumableTransport, IStructuredTransport
 from gateway.logtext import loggable
 
 log = Logger()
@@ -196,7 +196,7 @@ def _payload(text):
     return text.encode("utf-8")
 
 
-@implementer(IStructuredTransport, IResumableTransport)
+@implementer(IStructuredTransport, IResumableTransport, IOutputFlow)
 class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
     """
     Adapts a WebSocket connection to a core session.
@@ -206,6 +206,11 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
     connection may resume with one: a page of another origin, even one in
     C{allowed_origins}, and a client without an C{Origin} neither get nor
     use them.
+
+    Output flow (L{IOutputFlow}): the producer registered is paused while
+    the connection below the socket holds more output than it buffers
+    (the HTTP channel that was its producer has handed the connection
+    over).
 
     @ivar structured: whether the client chose C{gateway.json}.
     @ivar same_origin: whether the handshake came from a page of this

@@ -5,38 +5,20 @@ session driven by pexpect next to a telnet player, exec exit statuses, and
 ssh-audit.  Skipped with a reason when a tool is missing.
 """
 
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from shutil import which
 
 from twisted.trial.unittest import SkipTest, TestCase
 
-from gateway.frontends.ssh.hostkeys import KINDS, host_keys
 from tests.daemon import ROOT, Daemon, LineClient, run_daemon_to_exit, sign_up
+from tests.helpers import prepared_host_keys
 
 EPHEMERAL = "tcp:0:interface=127.0.0.1"
 SSH_OPTIONS = [
     "-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
     "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
 ]
-_KEYS = []
-
-
-def prepared_host_keys(data_dir):
-    """
-    Copy host keys made once per test run into C{data_dir}, so each daemon
-    does not spend its start generating an RSA key.
-    """
-    if not _KEYS:
-        keys = Path(tempfile.mkdtemp(prefix="gateway-host-keys-"))
-        host_keys({kind: keys / kind.file_name for kind in KINDS})
-        _KEYS.append(keys)
-    data_dir.mkdir(parents=True)
-    for kind in KINDS:
-        shutil.copy2(_KEYS[0] / kind.file_name, data_dir / kind.file_name)
-
 
 def need(*tools):
     for tool in tools:

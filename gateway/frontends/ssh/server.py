@@ -68,12 +68,17 @@ class ServerTransport(SSHServerTransport):
         across every C{ssh-userauth} service it requested.
     @ivar checking: whether a password or key check of this connection is
         running.
+    @ivar output_paused: whether the connection holds more output than it
+        buffers, the client not reading it: this transport is a push
+        producer on its own transport and tells its channels, which pause
+        what feeds them (L{gateway.frontends.ssh.session.SessionChannel}).
     """
 
     log = Logger()
     refusal = None
     auth_failures = 0
     checking = False
+    output_paused = False
     _grace = None
     REFUSAL_LINGER = 10
 
@@ -86,7 +91,25 @@ class ServerTransport(SSHServerTransport):
             return
         settings = self.factory.settings
         self._grace = self.factory.clock.callLater(settings.login_grace_time, self._grace_over)
+        self.transport.registerProducer(self, True)
         super().connectionMade()
+
+    def pauseProducing(self):
+        self._tell_channels(True)
+
+    def resumeProducing(self):
+        self._tell_channels(False)
+
+    def stopProducing(self):
+        # The channels hear of the connection's end from connectionLost.
+        pass
+
+    def _tell_channels(self, paused):
+        self.output_paused = paused
+        for channel in list(getattr(self.service, "channels", {}).values()):
+            follow = getattr(channel, "connection_output_paused", None)
+            if follow is not None:
+                follow(paused)
 
     def _grace_over(self):
         self._grace = None

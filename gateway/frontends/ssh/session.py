@@ -15,6 +15,7 @@ from twisted.conch.ssh.transport import DISCONNECT_BY_APPLICATION
 from twisted.internet.error import ConnectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from gateway.core import markup
 from gateway.core.capabilities import Capabilities
@@ -22,6 +23,7 @@ from gateway.frontends.addresses import describe
 from gateway.frontends.base import LineFrontend
 from gateway.frontends.ssh.editor import LineEditor
 from gateway.frontends.text import decode_line, encode_line
+from gateway.interfaces import IOutputFlow
 from gateway.logtext import loggable
 
 #: Exit statuses of C{exec} requests.
@@ -37,9 +39,47 @@ def client_name(version):
     return decode_line(software[:64])
 
 
+class OutputHold:
+    """
+    Pauses a push producer while any reason to hold output stands and
+    resumes it once none does.
+
+    @ivar producer: the L{twisted.internet.interfaces.IPushProducer}.
+    @ivar reasons: the names of the reasons standing.
+    """
+
+    def __init__(self, producer):
+        self.producer = producer
+        self.reasons = set()
+
+    def hold(self, reason):
+        """
+        Pause the producer for C{reason} (a L{str}), unless already held.
+        """
+        if not self.reasons:
+            self.producer.pauseProducing()
+        self.reasons.add(reason)
+
+    def release(self, reason):
+        """
+        Drop C{reason}; resume the producer when it was the last one.
+        """
+        if reason in self.reasons:
+            self.reasons.discard(reason)
+            if not self.reasons:
+                self.producer.resumeProducing()
+
+
+@implementer(IOutputFlow)
 class SessionChannel(LineFrontend, SSHChannel):
     """
     One C{session} channel of an authenticated connection.
+
+    Output flow (L{IOutputFlow}): the producer registered is paused while
+    the client's window for this channel is full (conch calls
+    L{stopWriting} and, once the client has read and opened the window
+    again, L{startWriting}) and while the connection below holds more
+    output than it buffers (the L{ServerTransport} tells its channels).
 
     Requests it accepts: C{pty-req} (once, before the shell), C{window-change},
     C{shell} and C{exec} (one of them, once).  Everything else (C{x11-req},
@@ -64,6 +104,7 @@ class SessionChannel(LineFrontend, SSHChannel):
         self._answers = []
         self._asking = False
         self._input_ended = False
+        self._output_hold = None
 
     def channelOpen(self, specificData):
         transport = self.conn.transport
@@ -274,6 +315,42 @@ class SessionChannel(LineFrontend, SSHChannel):
                 self.conn.transport.sendDisconnect(DISCONNECT_BY_APPLICATION, b"output not being read")
             return
         super().write(data)
+
+    # IOutputFlow
+
+    def register_output_producer(self, producer):
+        self.unregister_output_producer()
+        self._output_hold = OutputHold(producer)
+        if not self.areWriting:
+            self._output_hold.hold("window")
+        if self.conn.transport.output_paused:
+            self._output_hold.hold("connection")
+
+    def unregister_output_producer(self):
+        self._output_hold = None
+
+    def stopWriting(self):
+        if self._output_hold is not None:
+            self._output_hold.hold("window")
+
+    def addWindowBytes(self, data):
+        # conch calls startWriting before it sends what waited for the
+        # window, which may fill it again: resume only once that is sent.
+        super().addWindowBytes(data)
+        if self.areWriting and self._output_hold is not None:
+            self._output_hold.release("window")
+
+    def connection_output_paused(self, paused):
+        """
+        The connection below holds more output than it buffers (C{paused}
+        true), or has written it out (false).
+        """
+        if self._output_hold is None:
+            return
+        if paused:
+            self._output_hold.hold("connection")
+        else:
+            self._output_hold.release("connection")
 
     def input_producer(self):
         # Under SSH: every channel of the connection waits with this one
