@@ -192,6 +192,53 @@ class IStructuredInput(Interface):
         """
 
 
+class IMSDPRelay(Interface):
+    """
+    Optional for an L{IGatewayCore}, which has no methods for it: the core
+    passes MSDP (the MUD Server Data Protocol) between a telnet client that
+    agreed to it and a game, and its sessions provide L{IMSDPInput}.  A
+    telnet frontend offers MSDP only to such a core.
+    """
+
+
+class IMSDPInput(Interface):
+    """
+    Optional for an L{ISession}: MSDP from the client.
+    """
+
+    def msdp_received(payload):
+        """
+        One well-formed MSDP subnegotiation arrived from the client.
+
+        @param payload: without C{IAC SB MSDP} and C{IAC SE}.
+        @type payload: L{bytes}
+        """
+
+    def msdp_changed():
+        """
+        The client turned MSDP on or off (see L{IMSDPTransport.msdp_on}).
+        """
+
+
+class IMSDPTransport(Interface):
+    """
+    Optional for an L{ISessionTransport}: a client that may do MSDP.
+    """
+
+    def msdp_on():
+        """
+        @return: whether the client agreed to MSDP.
+        """
+
+    def send_msdp(payload):
+        """
+        Send one well-formed MSDP subnegotiation to the client, when it
+        agreed to MSDP.
+
+        @type payload: L{bytes}
+        """
+
+
 class ISession(Interface):
     """
     What the core gives a frontend for one connected client.

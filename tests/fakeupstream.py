@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from gateway.config import UpstreamSettings
 from gateway.frontends.telnet.codes import (
-    CHARSET, ECHO, EOR, GMCP, IAC, MCCP2, MSSP, NAWS, NEW_ENVIRON, SGA, TTYPE,
+    CHARSET, ECHO, EOR, GMCP, IAC, MCCP2, MSDP, MSSP, NAWS, NEW_ENVIRON, SGA, TTYPE,
 )
 from gateway.frontends.telnet.environ import parse_variables
 from gateway.upstream.core import UpstreamCore
@@ -86,6 +86,7 @@ class FakeUpstream(telnet.Telnet):
     @ivar environ_names: every variable name sent, in order.
     @ivar charset: the CHARSET answer (L{bytes}), or L{None}.
     @ivar gmcp: the GMCP messages received (L{bytes}).
+    @ivar msdp: the MSDP subnegotiations received (L{bytes}).
     @ivar refused: the options the relay refused, as C{(option, local)}.
     @ivar lost: whether the connection is closed.
     """
@@ -104,6 +105,7 @@ class FakeUpstream(telnet.Telnet):
         self.environ_names = []
         self.charset = None
         self.gmcp = []
+        self.msdp = []
         self.refused = []
         self.lost = False
         self._buffer = b""
@@ -168,6 +170,8 @@ class FakeUpstream(telnet.Telnet):
             self.charset = payload
         elif command == GMCP:
             self.gmcp.append(payload)
+        elif command == MSDP:
+            self.msdp.append(payload)
 
     # What a test makes the game do.
 
@@ -185,6 +189,9 @@ class FakeUpstream(telnet.Telnet):
 
     def send_gmcp(self, message):
         self.requestNegotiation(GMCP, message)
+
+    def send_msdp(self, payload):
+        self.requestNegotiation(MSDP, payload)
 
     def echo(self, hide):
         """

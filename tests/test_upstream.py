@@ -30,7 +30,7 @@ from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.messages import MessageError, deliver
 from gateway.frontends.plugin import available_frontends
 from gateway.frontends.telnet.codes import (
-    CHARSET, DO, ECHO, EOR, GA, GMCP, IAC, MSSP, NAWS, NEW_ENVIRON, TTYPE, WILL, WONT,
+    CHARSET, DO, DONT, ECHO, EOR, GA, GMCP, IAC, MSDP, MSSP, NAWS, NEW_ENVIRON, TTYPE, WILL, WONT,
 )
 from gateway.frontends.telnet.mssp import encode_fields
 from gateway.upstream.ansi import Colours, unfinished
@@ -803,3 +803,76 @@ class TLSUpstreamTests(SynchronousTestCase):
         upstream = UpstreamSettings(endpoint="tls:localhost:4001", ca_file="ca.pem", name="mud")
         error = self.assertRaises(StartupError, client_tls_options, upstream, config)
         self.assertIn("holds no PEM certificate", str(error))
+
+
+class OfferingMSDP(FakeUpstream):
+    offers = FakeUpstream.offers + (MSDP,)
+
+
+class MSDPTests(SynchronousTestCase):
+    """
+    MSDP between a telnet client that agreed to it and the game, well-formed
+    subnegotiations only; refused towards the game for any other client.
+    """
+
+    VARIABLE = b"\x01HEALTH\x02100"
+
+    def connect(self, agree):
+        self.core, self.endpoint = upstream_core()
+        self.endpoint.server = OfferingMSDP
+        self.player = TelnetConnection(self.core)
+        self.assertIn(IAC + WILL + MSDP, self.player.take())
+        if agree:
+            self.player.feed(IAC + DO + MSDP)
+        self.endpoint.flush()
+        (self.game,) = self.endpoint.servers
+        self.player.take()
+
+    def test_passed_both_ways(self):
+        self.connect(agree=True)
+        self.assertIn(MSDP, self.player.frontend.session.relay.remote)
+        self.game.send_msdp(self.VARIABLE)
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), sb(MSDP, self.VARIABLE))
+        self.player.feed(sb(MSDP, b"\x01REPORT\x02HEALTH\x02MANA"))
+        self.endpoint.flush()
+        self.assertEqual(self.game.msdp, [b"\x01REPORT\x02HEALTH\x02MANA"])
+
+    def test_client_agreeing_later_gets_it(self):
+        self.connect(agree=False)
+        self.assertIn((MSDP, True), self.game.refused)
+        self.player.feed(IAC + DO + MSDP)
+        self.endpoint.flush()
+        self.game.send_msdp(self.VARIABLE)
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), sb(MSDP, self.VARIABLE))
+        self.player.feed(IAC + DONT + MSDP)
+        self.endpoint.flush()
+        self.assertNotIn(MSDP, self.player.frontend.session.relay.remote)
+
+    def test_refused_for_a_client_without_it(self):
+        self.connect(agree=False)
+        self.assertIn((MSDP, True), self.game.refused)
+        self.game.send_msdp(self.VARIABLE)
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), b"")
+
+    def test_tables_and_arrays_passed(self):
+        self.connect(agree=True)
+        room = b"\x01ROOM\x02\x03\x01VNUM\x026008\x01EXITS\x02\x03\x01n\x026011\x04\x01TAGS\x02\x05\x02a\x02b\x06\x04"
+        self.game.send_msdp(room)
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), sb(MSDP, room))
+
+    def test_malformed_dropped_both_ways(self):
+        self.connect(agree=True)
+        for payload in (b"HEALTH", b"\x01HEALTH\x02\x03\x01A\x021", b"\x01\x02x", b"\x01" + b"x" * 20000 + b"\x021"):
+            self.game.send_msdp(payload)
+            self.player.feed(sb(MSDP, payload))
+        self.endpoint.flush()
+        self.assertEqual(self.player.take(), b"")
+        self.assertEqual(self.game.msdp, [])
+
+    def test_not_offered_by_the_built_in_world(self):
+        player = TelnetConnection(make_core())
+        self.assertNotIn(IAC + WILL + MSDP, player.take())

@@ -18,7 +18,7 @@ from gateway.core.capabilities import host_from_peer
 from gateway.core.session import Session
 from gateway.core.status import CoreStatus
 from gateway.errors import StartupError
-from gateway.interfaces import IGatewayCore, IStructuredInput
+from gateway.interfaces import IGatewayCore, IMSDPInput, IMSDPRelay, IStructuredInput
 from gateway.logtext import Logger
 from gateway.metrics import CONNECTED, CONNECTING, PLAYING
 from gateway.upstream.proxy import proxy_header
@@ -116,11 +116,12 @@ def client_tls_options(upstream, config):
     return host, port, ssl.optionsForClientTLS(host, trustRoot=ssl.trustRootFromCertificates(certificates))
 
 
-@implementer(IStructuredInput)
+@implementer(IStructuredInput, IMSDPInput)
 class UpstreamSession(Session):
     """
     A L{Session} relayed to the game; the client's structured messages go
-    to the game as GMCP.
+    to the game as GMCP, and MSDP both ways between a telnet client that
+    agreed to it and the game.
 
     @ivar relay: the L{UpstreamRelay} once connecting starts.
     @ivar connecting: the L{Deferred} of the connection being made.
@@ -140,6 +141,14 @@ class UpstreamSession(Session):
     def data_received(self, package, data):
         if self.relay is not None and not self.closed:
             self.relay.send_data(package, data)
+
+    def msdp_received(self, payload):
+        if self.relay is not None and not self.closed:
+            self.relay.send_msdp(payload)
+
+    def msdp_changed(self):
+        if self.relay is not None and not self.closed:
+            self.relay.msdp_changed()
 
     def send(self, text):
         """
@@ -165,7 +174,7 @@ class _RelayFactory(Factory):
         return self.relay
 
 
-@implementer(IGatewayCore)
+@implementer(IGatewayCore, IMSDPRelay)
 class UpstreamCore:
     """
     Relays sessions to one upstream game: an L{IGatewayCore} that shares the
@@ -436,6 +445,7 @@ class UpstreamCore:
             relay.transport.resumeProducing()
             relay.follow_output()
             relay.capabilities_changed()
+            relay.msdp_changed()
 
     def leave_world(self, session):
         """

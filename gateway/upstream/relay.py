@@ -13,6 +13,10 @@ Options the relay takes, and what it does with them:
                        C{Core.Hello} names the client
     MCCP2 (game)       what the game sends is decompressed
     MSSP (game)        the game's status is kept for MUD crawlers
+    MSDP (game)        only while the player's client (telnet) agreed to
+                       MSDP: well-formed subnegotiations are passed on
+                       both ways; asked for when the client agrees after
+                       the game offered, dropped when the client drops it
     CHARSET (both)     UTF-8 when the game offers it, else the configured
                        encoding; text is transcoded for each client
     NAWS (client)      the client's size, sent again when it changes
@@ -34,15 +38,16 @@ from zope.interface import implementer
 from gateway import __version__
 from gateway.frontends.telnet.charset import ACCEPTED, REJECTED, REQUEST, canonical
 from gateway.frontends.telnet.codes import (
-    CHARSET, ECHO, EOR, EOR_MARK, GA, GMCP, MCCP2, MSSP, NAWS, NEW_ENVIRON, SGA, TTYPE,
+    CHARSET, DO, DONT, ECHO, EOR, EOR_MARK, GA, GMCP, IAC, MCCP2, MSDP, MSSP, NAWS, NEW_ENVIRON, SGA, TTYPE,
 )
 from gateway.frontends.telnet.environ import ESC, IS, SEND, USERVAR, VALUE, VAR, parse_variables
 from gateway.frontends.telnet.gmcp import decode_message, encode_message
+from gateway.frontends.telnet.msdp import well_formed
 from gateway.frontends.telnet.mssp import MSSP_VAL, MSSP_VAR
 from gateway.frontends.telnet.terminal import (
     MTTS_256, MTTS_ANSI, MTTS_SCREEN_READER, MTTS_TRUECOLOR, MTTS_UTF8,
 )
-from gateway.interfaces import IOutputFlow
+from gateway.interfaces import IMSDPTransport, IOutputFlow
 from gateway.logtext import loggable
 from gateway.upstream.ansi import Colours, unfinished
 from gateway.upstream.telnet import TelnetClient
@@ -141,6 +146,7 @@ class UpstreamRelay(TelnetClient):
         self._colours = Colours()
         self._ttype_replies = 0
         self._size = None
+        self._msdp_offered = False
 
     def _set_encoding(self, name):
         self.encoding = codecs.lookup(name).name
@@ -208,6 +214,32 @@ class UpstreamRelay(TelnetClient):
         if self.connected and GMCP in self.remote:
             self.send_subnegotiation(GMCP, encode_message(package, data))
 
+    def send_msdp(self, payload):
+        """
+        Send one of the player's MSDP subnegotiations (well-formed) to the
+        game, when MSDP is on between them.
+        """
+        if self.connected and MSDP in self.remote:
+            self.send_subnegotiation(MSDP, payload)
+
+    def _client_msdp(self):
+        frontend = self.session.transport
+        return IMSDPTransport.providedBy(frontend) and frontend.msdp_on()
+
+    def msdp_changed(self):
+        """
+        The player's client turned MSDP on or off: ask the game for it
+        (when it offered it before) or turn it off.
+        """
+        if not self.connected:
+            return
+        if self._client_msdp():
+            if self._msdp_offered and MSDP not in self.remote:
+                self.remote.add(MSDP)
+                self.transport.write(IAC + DO + MSDP)
+        else:
+            self._refused(self.remote, MSDP, False, DONT)
+
     def capabilities_changed(self):
         """
         The player's client changed (a resized window): tell the game.
@@ -264,6 +296,10 @@ class UpstreamRelay(TelnetClient):
         return option in LOCAL_OPTIONS
 
     def accept_remote(self, option):
+        if option == MSDP:
+            # Remembered, to ask for it once the player's client agrees.
+            self._msdp_offered = True
+            return self._client_msdp()
         return option in REMOTE_OPTIONS
 
     def option_changed(self, option, local, on):
@@ -290,6 +326,8 @@ class UpstreamRelay(TelnetClient):
             self._gmcp(payload)
         elif option == MSSP:
             self.core.mssp = parse_mssp(payload)
+        elif option == MSDP and well_formed(payload) and self._client_msdp():
+            self.session.transport.send_msdp(payload)
         else:
             self.log.debug("Ignored a subnegotiation from the game: {option!r} {data}",
                            option=option, data=loggable(payload, 64))

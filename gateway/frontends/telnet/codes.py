@@ -22,11 +22,12 @@ EOR = b"\x19"  # RFC 885, end of record
 NAWS = b"\x1f"  # RFC 1073, window size
 NEW_ENVIRON = b"\x27"  # RFC 1572 (with MNES)
 CHARSET = b"\x2a"  # RFC 2066
+MSDP = b"\x45"  # MUD Server Data Protocol
 MSSP = b"\x46"  # MUD Server Status Protocol
 MCCP2 = b"\x56"  # MUD Client Compression Protocol v2
 GMCP = b"\xc9"  # Generic MUD Communication Protocol
 
 NAMES = {
     ECHO: "ECHO", SGA: "SGA", TTYPE: "TTYPE", EOR: "EOR", NAWS: "NAWS", NEW_ENVIRON: "NEW-ENVIRON",
-    CHARSET: "CHARSET", MSSP: "MSSP", MCCP2: "MCCP2", GMCP: "GMCP",
+    CHARSET: "CHARSET", MSDP: "MSDP", MSSP: "MSSP", MCCP2: "MCCP2", GMCP: "GMCP",
 }

@@ -17,14 +17,15 @@ from gateway.frontends.telnet.codes import ECHO, EOR, EOR_MARK, GA, NAMES, NOP, 
 from gateway.frontends.telnet.environ import Environment
 from gateway.frontends.telnet.gmcp import Gmcp
 from gateway.frontends.telnet.mccp import Compression
+from gateway.frontends.telnet.msdp import Msdp
 from gateway.frontends.telnet.mssp import ServerStatus
 from gateway.frontends.telnet.terminal import TerminalType, WindowSize
 from gateway.frontends.text import decode_line, encode_line
-from gateway.interfaces import IOutputFlow, IStructuredTransport
+from gateway.interfaces import IMSDPRelay, IMSDPTransport, IOutputFlow, IStructuredTransport
 from gateway.logtext import Logger
 
 
-def option_handlers(settings, secure):
+def option_handlers(settings, secure, msdp=False):
     """
     The option handler classes a listener with C{settings} uses, in the
     order they are offered at connect.
@@ -32,18 +33,21 @@ def option_handlers(settings, secure):
     @param secure: whether the connection is encrypted; MCCP2 is then left
         out, as compressing before encrypting lets an eavesdropper learn
         secrets from the compressed sizes (CRIME).
+    @param msdp: whether the core relays MSDP (L{IMSDPRelay}).
     """
     handlers = [EndOfRecord, TerminalType, WindowSize, Environment, Charset]
     if settings.mssp:
         handlers.append(ServerStatus)
     if settings.gmcp:
         handlers.append(Gmcp)
+    if msdp:
+        handlers.append(Msdp)
     if settings.mccp and not secure:
         handlers.append(Compression)
     return handlers
 
 
-@implementer(IStructuredTransport, IOutputFlow)
+@implementer(IStructuredTransport, IOutputFlow, IMSDPTransport)
 class TelnetFrontend(LineFrontend, telnet.TelnetProtocol):
     """
     Adapts a telnet connection to a core session: offers the MUD client
@@ -83,7 +87,7 @@ class TelnetFrontend(LineFrontend, telnet.TelnetProtocol):
                 nodelay(True)
             except OSError:
                 pass  # not a TCP socket (a Unix socket listener)
-        self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings, secure)}
+        self.handlers = {cls.option: cls(self) for cls in option_handlers(self.settings, secure, IMSDPRelay.providedBy(self.core))}
         self.transport.offer([(handler.option, handler.offer == "will") for handler in self.handlers.values()])
         self.session_started(self.core.connect(self))
         if self.settings.keepalive:
@@ -215,6 +219,13 @@ class TelnetFrontend(LineFrontend, telnet.TelnetProtocol):
         handler = self.handlers.get(Gmcp.option)
         if handler is not None and self.is_on(Gmcp.option, True):
             handler.send_data(package, data)
+
+    def msdp_on(self):
+        return Msdp.option in self.handlers and self.is_on(Msdp.option, True)
+
+    def send_msdp(self, payload):
+        if self.msdp_on():
+            self.handlers[Msdp.option].send(payload)
 
     def set_echo(self, on):
         hide = not on
