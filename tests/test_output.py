@@ -2,26 +2,23 @@
 How a limited connection's output reaches the client
 (L{gateway.frontends.output}): held for the reactor's turn and sent straight
 to the socket, the rest through the transport's buffer, in order; or
-written through the transport where it is not a plain socket.
+written through the transport where it is not a plain socket.  (Over
+real TCP: L{tests.integration.test_output_loopback}.)
 """
 
-import socket
-
-from twisted.internet import defer, main, reactor
+from twisted.internet import main
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import ISSLTransport
-from twisted.internet.protocol import ClientCreator, Protocol, ServerFactory
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import directlyProvides
 
-from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.output import Flusher, SocketOutput, TransportOutput, output_for
-from tests.test_limits import LimitTestCase, RecordingProducer as Producer, limits
+from tests.test_limits import LimitTestCase, RecordingProducer as Producer
 
 PEER = IPv4Address("TCP", "192.0.2.1", 1000)
 
@@ -583,76 +580,3 @@ class LimitedSocketTests(Turns, LimitTestCase):
         # producer that TLS would ask for more in a loop.
         self.assertTrue(transport.streamingProducer)
         self.assertIsInstance(transport.producer, TransportOutput)
-
-
-class Writer(Protocol):
-    """
-    On connection, writes all of C{chunks} but the last, and the last in a
-    later turn, then closes.  Its socket's send buffer is made small, so
-    most of a large chunk has to wait in the transport.
-
-    @ivar queued: what the transport held for the client when closing.
-    """
-
-    def __init__(self, chunks, lost):
-        self.chunks = chunks
-        self.lost = lost
-
-    def connectionMade(self):
-        self.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-        for chunk in self.chunks[:-1]:
-            self.transport.write(chunk)
-        reactor.callLater(0, self.finish)
-
-    def finish(self):
-        self.transport.write(self.chunks[-1])
-        self.transport.loseConnection()
-        self.queued = self.transport._output.queued
-
-    def connectionLost(self, reason):
-        self.lost.callback(self)
-
-
-class Collector(Protocol):
-    """
-    Collects what it receives until the connection closes, then fires
-    C{received} with it.
-    """
-
-    def __init__(self):
-        self.chunks = []
-        self.received = defer.Deferred()
-
-    def dataReceived(self, data):
-        self.chunks.append(data)
-
-    def connectionLost(self, reason):
-        self.received.callback(b"".join(self.chunks))
-
-
-class LoopbackTests(TestCase):
-    """
-    A limited connection over real TCP on the loopback interface.
-    """
-
-    timeout = 30
-
-    @defer.inlineCallbacks
-    def test_large_output_arrives_whole_and_in_order(self):
-        large = b"".join(b"%08d" % i for i in range(2**19))
-        chunks = [b"one;", b"two;", b"three;", large, b";end"]
-        server_lost = defer.Deferred()
-        wrapped = ServerFactory()
-        wrapped.protocol = lambda: Writer(chunks, server_lost)
-        # The 4 MiB written in one turn counts as unread at once: room for it.
-        limiter = ConnectionLimiter(reactor, limits(max_output_bytes=2**26))
-        port = reactor.listenTCP(0, LimitingFactory(wrapped, limiter, "test"), interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        client = yield ClientCreator(reactor, Collector).connectTCP("127.0.0.1", port.getHost().port)
-        self.addCleanup(client.transport.abortConnection)
-        received = yield client.received
-        writer = yield server_lost
-        self.assertGreater(writer.queued, 0)
-        expected = b"".join(chunks)
-        self.assertEqual(len(received), len(expected))
-        self.assertTrue(received == expected, "the output arrived out of order")
