@@ -37,7 +37,10 @@ def encode_line(text, encoding="utf-8", newline=True, width=0, colours=markup.NO
 def _encode(text, encoding, newline, width, colours):
     if width:
         text = markup.wrap(text, width)
-    wire = markup.render(text, colours).replace("\r\n", "\n").replace("\n", "\r\n")
+    wire = markup.render(text, colours)
+    if "\r" in wire:
+        wire = wire.replace("\r\n", "\n")
+    wire = wire.replace("\n", "\r\n")
     if newline:
         wire += "\r\n"
     return wire.encode(encoding, "replace")
