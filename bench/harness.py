@@ -531,6 +531,25 @@ class Scraper:
 SCRAPE_INTERVAL = 1.0
 
 
+def _on_off_rows(title, on, off):
+    """
+    The rows comparing one gateway with a feature on (gateway column) and
+    off (baseline column).
+
+    @param on: the (burst, paced) results with the feature on.
+    @param off: the same with it off.
+    """
+    (on_b, on_p), (off_b, off_p) = on, off
+    return [
+        Row(title, "burst delivered lines/s", "lines/s", on_b["lines_per_s"], off_b["lines_per_s"]),
+        Row(title, "burst server CPU per 1000 deliveries", "ms", 1e6 * on_b["server_cpu_s"] / on_b["delivered"],
+            1e6 * off_b["server_cpu_s"] / off_b["delivered"], False),
+        Row(title, "paced server CPU per 1000 deliveries", "ms", 1e6 * on_p["server_cpu_s"] / on_p["delivered"],
+            1e6 * off_p["server_cpu_s"] / off_p["delivered"], False),
+        Row(title, "paced latency p99", "ms", on_p["latency"]["p99_ms"], off_p["latency"]["p99_ms"], False),
+    ]
+
+
 def metrics_scenario(profile, log):
     """
     The cost of the metrics: the fan-out burst and the paced chat on a
@@ -564,18 +583,10 @@ def metrics_scenario(profile, log):
             )
         finally:
             server.stop()
-    (on_b, on_p), (off_b, off_p) = out[True], out[False]
     title = "metrics on and scraped every second (gateway column) vs off (baseline column), N={clients}".format(
         **profile.burst
     )
-    return [
-        Row(title, "burst delivered lines/s", "lines/s", on_b["lines_per_s"], off_b["lines_per_s"]),
-        Row(title, "burst server CPU per 1000 deliveries", "ms", 1e6 * on_b["server_cpu_s"] / on_b["delivered"],
-            1e6 * off_b["server_cpu_s"] / off_b["delivered"], False),
-        Row(title, "paced server CPU per 1000 deliveries", "ms", 1e6 * on_p["server_cpu_s"] / on_p["delivered"],
-            1e6 * off_p["server_cpu_s"] / off_p["delivered"], False),
-        Row(title, "paced latency p99", "ms", on_p["latency"]["p99_ms"], off_p["latency"]["p99_ms"], False),
-    ]
+    return _on_off_rows(title, out[True], out[False])
 
 
 def mccp_scenario(profile, log):
@@ -599,16 +610,8 @@ def mccp_scenario(profile, log):
             out[mccp] = burst, paced
     finally:
         server.stop()
-    (on_b, on_p), (off_b, off_p) = out[True], out[False]
     title = "MCCP2 on (gateway column) vs off (baseline column), N={clients}".format(**profile.burst)
-    return [
-        Row(title, "burst delivered lines/s", "lines/s", on_b["lines_per_s"], off_b["lines_per_s"]),
-        Row(title, "burst server CPU per 1000 deliveries", "ms", 1e6 * on_b["server_cpu_s"] / on_b["delivered"],
-            1e6 * off_b["server_cpu_s"] / off_b["delivered"], False),
-        Row(title, "paced server CPU per 1000 deliveries", "ms", 1e6 * on_p["server_cpu_s"] / on_p["delivered"],
-            1e6 * off_p["server_cpu_s"] / off_p["delivered"], False),
-        Row(title, "paced latency p99", "ms", on_p["latency"]["p99_ms"], off_p["latency"]["p99_ms"], False),
-    ]
+    return _on_off_rows(title, out[True], out[False])
 
 
 def handshakes(server, timeout, workers, duration):

@@ -7,10 +7,8 @@ listeners.  The daemon's logs name the client, not the proxy.
 """
 
 import shutil
-import socket
 import subprocess
 import textwrap
-import threading
 from pathlib import Path
 
 from twisted.internet.address import IPv4Address
@@ -18,58 +16,11 @@ from twisted.trial.unittest import SkipTest, TestCase
 
 from gateway.upstream.proxy import proxy_header
 from tests.daemon import Daemon, LineClient, sign_up
+from tests.integration.relay import LoopbackRelay
 from tests.integration.test_ssh_integration import SSH_OPTIONS, prepared_host_keys
 from tests.integration.test_tls_integration import s_client, wait_for
 
 CLIENT = IPv4Address("TCP", "203.0.113.9", 41000)
-
-
-class HeaderForwarder:
-    """
-    A stand-in for HAProxy in TCP mode with C{send-proxy}: every
-    connection to L{port} is forwarded to C{target} on 127.0.0.1 after a
-    PROXY header.
-    """
-
-    def __init__(self, target, header):
-        self.target = target
-        self.header = header
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.sockets = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.target), timeout=10)
-            server.settimeout(None)
-            server.sendall(self.header)
-            self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, source, sink):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        try:
-            sink.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self):
-        self.listener.close()
-        for s in self.sockets:
-            s.close()
 
 
 class BehindProxyTests(TestCase):
@@ -109,7 +60,7 @@ class BehindProxyTests(TestCase):
         self.daemon.start(expect=4)
 
     def forwarder(self, listener, version):
-        forwarder = HeaderForwarder(
+        forwarder = LoopbackRelay(
             self.daemon.ports[listener], proxy_header(version, CLIENT, IPv4Address("TCP", "127.0.0.1", 4000))
         )
         self.addCleanup(forwarder.close)

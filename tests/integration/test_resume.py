@@ -4,15 +4,14 @@ player back over telnet; the web client in headless Chromium whose socket
 the test cuts, resuming by itself.
 """
 
-import socket
 import subprocess
 import textwrap
-import threading
 from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
 from tests.daemon import Daemon, LineClient, sign_up
+from tests.integration.relay import LoopbackRelay
 from tests.integration.test_browser import WAIT, _missing, start_chromium
 from tests.integration.test_ssh_integration import EPHEMERAL, SSH_OPTIONS, need, prepared_host_keys
 
@@ -92,77 +91,6 @@ class SSHKilledTests(TestCase):
         self.assertNotIn("has arrived", heard)
 
 
-class CuttingProxy:
-    """
-    A TCP relay on loopback in front of a port, whose connections the test
-    cuts at will, and which can hold new connections back for a while.
-    """
-
-    def __init__(self, port):
-        self.target = port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.sockets = []
-        self.open = threading.Event()
-        self.open.set()
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
-
-    def _relay(self, client):
-        self.open.wait()
-        server = socket.create_connection(("127.0.0.1", self.target))
-        with self.lock:
-            self.sockets += [client, server]
-        threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
-        self._pump(client, server)
-
-    def _pump(self, source, sink):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        for end in (source, sink):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self):
-        """
-        Close every relayed connection, both sides, and hold new ones back
-        until L{release}.
-        """
-        self.open.clear()
-        with self.lock:
-            cut, self.sockets = self.sockets, []
-        for end in cut:
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            end.close()
-
-    def release(self):
-        self.open.set()
-
-    def close(self):
-        self.listener.close()
-        self.cut()
-        self.release()
-
-
 class BrowserResumeTests(TestCase):
     skip = _missing()
 
@@ -170,7 +98,7 @@ class BrowserResumeTests(TestCase):
         directory = Path(self.mktemp()).resolve()
         directory.mkdir()
         self.daemon = daemon_with(self, directory / "var", {"telnet": "telnet", "web": "websocket"})
-        self.proxy = CuttingProxy(self.daemon.ports["web"])
+        self.proxy = LoopbackRelay(self.daemon.ports["web"])
         self.addCleanup(self.proxy.close)
         self.browser = start_chromium(self, directory)
 
