@@ -33,7 +33,7 @@ from functools import lru_cache
 
 from gateway.core import markup
 from gateway.frontends.base import TOO_LONG_MESSAGE
-from gateway.frontends.text import clean_text
+from gateway.frontends.text import clean_text, strict_json
 from gateway.interfaces import IStructuredInput
 
 #: The largest screen size a client may report, in characters.
@@ -166,7 +166,7 @@ def deliver(raw, session, capabilities, max_line_bytes, resumable=False):
         the client messages, or a resume was refused; nothing has changed.
     """
     try:
-        message = json.loads(raw)
+        message = strict_json(raw)
     except RecursionError:
         raise MessageError("messages may not be nested that deeply")
     except ValueError:

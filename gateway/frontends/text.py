@@ -2,6 +2,8 @@
 Turning the core's text into bytes for line-oriented clients.
 """
 
+import json
+import math
 from functools import lru_cache
 
 from gateway.core import markup
@@ -74,3 +76,28 @@ def clean_text(text):
     if text.isprintable():
         return text
     return "".join(c for c in text if c.isprintable() or c == "\t").replace("\t", " ")
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text):
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return number
+
+
+def strict_json(text):
+    """
+    Parse JSON as RFC 8259 defines it: no C{NaN} or C{Infinity}, no number
+    too large for a float, so that what is parsed can be sent on as JSON
+    that every client and game can read.
+
+    @type text: L{str} or L{bytes}
+    @return: the value parsed.
+    @raise ValueError: when C{text} is not such JSON.
+    @raise RecursionError: when it nests too deeply.
+    """
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)

@@ -32,6 +32,19 @@ PROXY_VERSIONS = {"proxy-v1": 1, "proxy-v2": 2}
 _MSSP_OWN = frozenset(["NAME", "PLAYERS", "UPTIME", "PORT", "CODEBASE", "HOSTNAME"])
 
 
+def _count(text):
+    """
+    The whole number an MSSP value holds: up to 12 ASCII digits, as a game
+    writes a player count or a start time.
+
+    @type text: L{str}
+    @return: an L{int}, or L{None} when C{text} is something else.
+    """
+    if len(text) <= 12 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def endpoint_host(description):
     """
     The host a client endpoint description connects to, for messages:
@@ -282,10 +295,12 @@ class UpstreamCore:
         }}
         if "NAME" in fields:
             changes["name"] = fields["NAME"][0]
-        if fields.get("PLAYERS", [""])[0].isdigit():
-            changes["players"] = {self.upstream.name: int(fields["PLAYERS"][0])}
-        if fields.get("UPTIME", [""])[0].isdigit():
-            changes["started_at"] = float(fields["UPTIME"][0])
+        players = _count(fields.get("PLAYERS", [""])[0])
+        if players is not None:
+            changes["players"] = {self.upstream.name: players}
+        started = _count(fields.get("UPTIME", [""])[0])
+        if started is not None:
+            changes["started_at"] = float(started)
         return dataclasses.replace(status, **changes)
 
     # Sessions.

@@ -188,6 +188,17 @@ class UpstreamRelay(TelnetClient):
         self.log.info("{session}: the game at {host} closed the connection", session=session, host=self.core.host)
         session.close()
 
+    def stream_broken(self, why):
+        """
+        The game's stream cannot be read on: the player is told so in one
+        line, and the session ends with the connection to the game.
+        """
+        session = self.session
+        self.log.warn("{session}: the game at {host} sent {why}; closing", session=session, host=self.core.host, why=why)
+        # The end of the game's last line goes first, not after the close.
+        self._prompt()
+        session.close(f"The game at {self.core.host} sent {why}; you have been disconnected.")
+
     def dataReceived(self, data):
         self.heard = True
         if self.session.closed and self.session.lingering is None:

@@ -21,6 +21,12 @@ MAX_SUBNEGOTIATION = 65536
 #: bytes, so a small compressed read cannot make one huge buffer.
 INFLATE_PIECE = 65536
 
+#: One read of compressed output from the game may decompress to at most
+#: this many bytes (a socket read is at most 64 KiB: this allows a ratio
+#: of 64 to 1, far beyond what a game's text compresses to).  More is a
+#: compression bomb: the stream is broken off (L{TelnetClient.stream_broken}).
+MAX_BURST = 64 * INFLATE_PIECE
+
 
 class TelnetClient(Protocol):
     """
@@ -31,7 +37,11 @@ class TelnetClient(Protocol):
 
     @ivar local: the options on at the client's side (we C{WILL}).
     @ivar remote: the options on at the game's side (it C{WILL}s).
+    @ivar broken: why the game's stream could not be read on (see
+        L{stream_broken}), or L{None} while it can.
     """
+
+    broken = None
 
     log = Logger()
 
@@ -43,6 +53,7 @@ class TelnetClient(Protocol):
         self._subnegotiation = bytearray()
         self._overflow = False
         self._inflater = None
+        self._inflated = 0
 
     # What subclasses implement.
 
@@ -78,6 +89,18 @@ class TelnetClient(Protocol):
         C{IAC SB option payload IAC SE} arrived for an option that is on.
         """
 
+    def stream_broken(self, why):
+        """
+        The game's stream cannot be read on: its compressed stream is
+        corrupt, or decompresses to more than L{MAX_BURST} bytes in one
+        read.  What it sends from now on is ignored, and the connection is
+        closed once this returns.
+
+        @param why: what went wrong, a phrase for a player ("a corrupt
+            compressed stream").
+        """
+        self.log.warn("The game sent {why}; closing", why=why)
+
     # Writing.
 
     def send_text(self, data):
@@ -95,16 +118,28 @@ class TelnetClient(Protocol):
     # Reading.
 
     def dataReceived(self, data):
-        while data:
+        self._inflated = 0
+        while data and self.broken is None:
             if self._inflater is None:
                 data = self._parse(data)
             else:
                 data = self._inflate(data)
 
+    def _break(self, why):
+        """
+        Stop reading the game's stream, say why (L{stream_broken}) and
+        close the connection.
+        """
+        self.broken = why
+        self._inflater = None
+        self.stream_broken(why)
+        self.transport.loseConnection()
+
     def _inflate(self, data):
         """
         Decompress and parse C{data}, in pieces of at most
-        L{INFLATE_PIECE} bytes.
+        L{INFLATE_PIECE} bytes, and at most L{MAX_BURST} bytes in all in
+        one read.
 
         @return: the bytes after the end of compression (plain), or C{b""}.
         """
@@ -113,9 +148,12 @@ class TelnetClient(Protocol):
             try:
                 piece = inflater.decompress(data, INFLATE_PIECE)
             except zlib.error as e:
-                self.log.warn("The game's MCCP2 stream is corrupt ({error}); closing", error=e)
-                self._inflater = None
-                self.transport.loseConnection()
+                self.log.debug("The game's MCCP2 stream is corrupt: {error}", error=e)
+                self._break("a corrupt compressed stream")
+                return b""
+            self._inflated += len(piece)
+            if self._inflated > MAX_BURST:
+                self._break(f"more than {MAX_BURST // 1048576} MiB in one compressed burst")
                 return b""
             self._parse_all(piece)
             if inflater.eof:
@@ -176,10 +214,8 @@ class TelnetClient(Protocol):
             elif state == "sb":
                 if byte == IAC:
                     self._state = "sb-escaped"
-                elif len(self._subnegotiation) < MAX_SUBNEGOTIATION:
-                    self._subnegotiation += byte
                 else:
-                    self._overflow = True
+                    self._collect(byte)
             else:  # sb-escaped
                 if byte == SE:
                     self._state = "data"
@@ -187,10 +223,22 @@ class TelnetClient(Protocol):
                     if self._finish_subnegotiation():
                         return data[i:]
                 else:
+                    # IAC IAC is an escaped 255; after any other byte the
+                    # game erred, and the byte is kept as is.
                     self._state = "sb"
-                    self._subnegotiation += byte
+                    self._collect(byte)
         self._flush(text)
         return b""
+
+    def _collect(self, byte):
+        """
+        Add one byte to the subnegotiation being read, unless it is over
+        L{MAX_SUBNEGOTIATION} bytes long already (it is then discarded).
+        """
+        if len(self._subnegotiation) < MAX_SUBNEGOTIATION:
+            self._subnegotiation += byte
+        else:
+            self._overflow = True
 
     def _flush(self, text):
         if text:

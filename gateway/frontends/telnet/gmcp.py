@@ -7,6 +7,7 @@ import json
 
 from gateway.frontends.telnet.base import OptionHandler
 from gateway.frontends.telnet.codes import GMCP
+from gateway.frontends.text import strict_json
 from gateway.interfaces import IStructuredInput
 from gateway.logtext import loggable
 
@@ -37,7 +38,7 @@ def decode_message(payload):
     if not package or not package.isprintable() or len(package) > 128:
         raise ValueError(f"bad package name '{loggable(package, 40)}'")
     try:
-        return package, (json.loads(body) if body.strip() else None)
+        return package, (strict_json(body) if body.strip() else None)
     except RecursionError:
         raise ValueError("JSON nested too deeply")
 
