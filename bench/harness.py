@@ -735,54 +735,64 @@ upstream = "bench"
 """
 
 
+#: How many paced runs and floods each relay gets, in turn with the other.
+RELAY_ROUNDS = 3
+
+
 def relay_scenario(profile, log):
     """
     Relaying a game (L{bench.relay_upstream}) to N telnet clients: gateway
     on an upstream listener against Twisted's bare port forwarder
-    (L{bench.forwarder}), both in front of the same game process.  Paced
-    lines (R a second per session) give the latency and the relay's CPU;
-    a flood (M lines to every session at once) the throughput; the RSS
-    at N sessions, less the RSS after ten warm-up sessions came and went,
-    the memory per relayed session.  Paced runs and floods are run twice
-    each and the better kept, to damp other processes on the machine.
+    (L{bench.forwarder}), both in front of the same game process and
+    running side by side.  Paced lines (R a second per session) give the
+    latency and the relay's CPU; a flood (M lines to every session at once)
+    the throughput; the RSS at N sessions, less the RSS after ten warm-up
+    sessions came and went, the memory per relayed session.  The runs
+    alternate between the two relays, L{RELAY_ROUNDS} of each kind on each,
+    and the better is kept, so that what other processes on the machine do
+    meanwhile falls on both alike.
     """
     spec = profile.relay
     n = spec["clients"]
     paced = dict(clients=n, rate=spec["rate"], duration=spec["duration"])
     flood = dict(clients=n, lines=spec["lines"])
     game = BaselineServer("relay_upstream.py").start()
+    servers = []
     try:
-        relays = (
+        for make in (
             lambda: GatewayServer(listener="relay", extra=RELAY_CONFIG.format(port=game.port)),
             lambda: BaselineServer("forwarder.py", ["--to", str(game.port)]),
-        )
-
-        def body(server):
+        ):
+            servers.append(make())
+            servers[-1].start()
+        runs = {server.name: {"paced": [], "flood": []} for server in servers}
+        before = {}
+        for server in servers:
             generate(server, profile.timeout, generator="relaygen.py", clients=min(10, n), lines=1)
-            before = server.rss()
-            paced_runs = [
-                generate(server, profile.timeout, at_ready=lambda s: s.rss(), generator="relaygen.py", **paced)
-                for _ in range(2)
-            ]
-            out = {"paced": min(paced_runs, key=lambda r: r["latency"]["p99_ms"])}
-            out["memory"] = (paced_runs[0]["at_ready"] - before) / n
-            floods = [generate(server, profile.timeout, generator="relaygen.py", **flood) for _ in range(2)]
-            out["flood"] = max(floods, key=lambda r: r["lines_per_s"] or 0)
-            log(f"{server.name} relay: paced " + "; ".join(_brief(r) for r in paced_runs) + "; floods "
-                + "; ".join(_brief(r) for r in floods)
-                + f"; {out['memory']:.0f} bytes/session (RSS {before} -> {paced_runs[0]['at_ready']})")
-            return out
-
-        results = []
-        for make in relays:
-            server = make()
-            server.start()
-            try:
-                results.append(body(server))
-            finally:
-                server.stop()
+            before[server.name] = server.rss()
+        for _ in range(RELAY_ROUNDS):
+            for server in servers:
+                runs[server.name]["paced"].append(
+                    generate(server, profile.timeout, at_ready=lambda s: s.rss(), generator="relaygen.py", **paced))
+        for _ in range(RELAY_ROUNDS):
+            for server in servers:
+                runs[server.name]["flood"].append(generate(server, profile.timeout, generator="relaygen.py", **flood))
     finally:
+        for server in servers:
+            server.stop()
         game.stop()
+    results = []
+    for server in servers:
+        paced_runs, floods = runs[server.name]["paced"], runs[server.name]["flood"]
+        memory = (paced_runs[0]["at_ready"] - before[server.name]) / n
+        log(f"{server.name} relay: paced " + "; ".join(_brief(r) for r in paced_runs) + "; floods "
+            + "; ".join(_brief(r) for r in floods)
+            + f"; {memory:.0f} bytes/session (RSS {before[server.name]} -> {paced_runs[0]['at_ready']})")
+        results.append({
+            "paced": min(paced_runs, key=lambda r: r["latency"]["p99_ms"]),
+            "flood": max(floods, key=lambda r: r["lines_per_s"] or 0),
+            "memory": memory,
+        })
     g, b = results
     title = "relay to a game, N={clients} sessions at {rate:g} lines/s, floods of {lines}".format(**spec)
     return [

@@ -269,13 +269,20 @@ class ListenerSettings:
         return self.login or "upstream"
 
 
-def _encoding(value):
-    import codecs
+#: Every ASCII character: an encoding text is exchanged in must leave them
+#: as they are (telnet's commands, CR LF, the colour markup's pipes).
+_ASCII = "".join(map(chr, range(128)))
 
+
+def _encoding(value):
     try:
-        codecs.lookup(value)
-    except LookupError:
-        return "an encoding Python knows, such as 'utf-8', 'latin-1' or 'cp437'"
+        compatible = _ASCII.encode(value) == _ASCII.encode("ascii") and _ASCII.encode("ascii").decode(value) == _ASCII
+    except (LookupError, ValueError):
+        # Unknown, not a text encoding ("hex", "rot13"), or one that
+        # cannot write every ASCII character.
+        compatible = False
+    if not compatible:
+        return "an ASCII-compatible text encoding Python knows, such as 'utf-8', 'latin-1' or 'cp437'"
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
         factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch)
         if listener.trusted_proxies:
-            factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name)
+            factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name, limiter=limiter)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)
         ListenerService(listener.name, listener.endpoint, endpoint, factory, frontend).setServiceParent(parent)
 

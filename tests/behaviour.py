@@ -12,26 +12,44 @@ The concrete test cases are in L{tests.test_behaviour}.
 import json
 import re
 
+from OpenSSL import SSL, crypto
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionLost
-from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.interfaces import IOpenSSLServerConnectionCreator, ISSLTransport
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.ssl import Certificate, PrivateCertificate, optionsForClientTLS
 from twisted.internet.task import Clock
 from twisted.conch.ssh.session import packRequest_pty_req
 from twisted.internet.testing import StringTransport
+from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from twisted.test.iosim import FakeTransport, connect
-from zope.interface import alsoProvides
+from zope.interface import alsoProvides, implementer
 
-from gateway.config import build_settings
+from gateway.config import TLSSettings, build_settings
+from gateway.core.closelog import CloseLog
 from gateway.frontends.lines import build_factory as lines_factory
 from gateway.frontends.telnet import GatewayTelnetTransport, TelnetFrontend
 from gateway.frontends.telnet.codes import DO, DONT, ECHO, IAC, SB, SE, WILL, WONT
 from gateway.frontends.telnet.options import TelnetOptions
+from gateway.frontends.tls.context import build_context
+from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimits
+from gateway.frontends.tls.keypair import KeyPair
+from gateway.frontends.tls.wrapping import TLSFactory
 from tests.certs import self_signed, x509_of
 from tests.helpers import make_core, sign_up
 from tests.test_throttle import config_with
 
 _SAID = re.compile(r'You say, "line (\d+)"')
+
+PEER = IPv4Address("TCP", "192.0.2.7", 40000)
+
+#: The server certificate (and key) of L{WebSocketTLSClient}'s listener,
+#: valid for C{localhost}.
+SERVER_PAIR = self_signed("server")
+
+#: The client certificate (and key) of L{FrontendBehaviour.test_certificate_login}.
+CLIENT_PAIR = self_signed("behaviour")
 
 
 class Wire(StringTransport):
@@ -42,7 +60,7 @@ class Wire(StringTransport):
 
     def __init__(self, tls=False, certificate=None):
         super().__init__(
-            peerAddress=IPv4Address("TCP", "192.0.2.7", 40000), hostAddress=IPv4Address("TCP", "127.0.0.1", 4000)
+            peerAddress=PEER, hostAddress=IPv4Address("TCP", "127.0.0.1", 4000)
         )
         self.certificate = certificate
         if tls:
@@ -211,12 +229,48 @@ class JSONLinesClient(MessageClient):
         return self.read(json.loads(line) for line in data.decode("utf-8").splitlines())
 
 
+def upgrade_request(scheme):
+    """
+    A browser's opening handshake for the C{gateway.json} socket of
+    C{play.example.org}, from a page of that host served over C{scheme}.
+
+    @rtype: L{bytes}
+    """
+    return (
+        b"GET /ws HTTP/1.1\r\nHost: play.example.org\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Protocol: gateway.json\r\nOrigin: " + scheme.encode() + b"://play.example.org\r\n\r\n"
+    )
+
+
+def line_frames(lines):
+    """
+    The masked text frames of a client sending C{lines} as C{line}
+    messages.
+
+    @rtype: L{bytes}
+    """
+    frames = []
+    for line in lines:
+        payload = json.dumps({"type": "line", "text": line}).encode("utf-8")
+        if len(payload) < 126:
+            length = bytes([0x80 | len(payload)])
+        else:
+            length = bytes([0x80 | 126]) + len(payload).to_bytes(2, "big")
+        frames.append(b"\x81" + length + b"\0\0\0\0" + payload)
+    return b"".join(frames)
+
+
 class WebSocketClient(MessageClient):
     """
     A browser's web client: the C{gateway.json} subprotocol.
     """
 
-    def connect(self):
+    def socket_factory(self):
+        """
+        The autobahn factory of the socket, for C{play.example.org}, without
+        timers (autobahn's run on the global reactor).
+        """
         from autobahn.twisted.websocket import WebSocketServerFactory
 
         from gateway.frontends.websocket import WebSocketFrontend
@@ -224,15 +278,18 @@ class WebSocketClient(MessageClient):
         factory = WebSocketServerFactory(protocols=["gateway.json"])
         factory.protocol = lambda: WebSocketFrontend(self.core, frozenset(), frozenset(["play.example.org"]))
         factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
-        self.protocol = factory.buildProtocol(self.wire.getPeer())
+        return factory
+
+    def connect(self):
+        self.protocol = self.socket_factory().buildProtocol(self.wire.getPeer())
         self.protocol.makeConnection(self.wire)
-        scheme = "https" if ISSLTransport.providedBy(self.wire) else "http"
-        self.protocol.dataReceived(
-            b"GET /ws HTTP/1.1\r\nHost: play.example.org\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            b"Sec-WebSocket-Protocol: gateway.json\r\nOrigin: " + scheme.encode() + b"://play.example.org\r\n\r\n"
-        )
-        # What follows the handshake's answer.
+        self.protocol.dataReceived(upgrade_request("https" if ISSLTransport.providedBy(self.wire) else "http"))
+        self.take_handshake_answer()
+
+    def take_handshake_answer(self):
+        """
+        Keep what follows the server's answer to the opening handshake.
+        """
         data = self.wire.value()
         self.wire.clear()
         self.early = data[data.index(b"\r\n\r\n") + 4:]
@@ -243,15 +300,7 @@ class WebSocketClient(MessageClient):
         return self.closing or self.wire.disconnecting
 
     def type(self, *lines):
-        frames = []
-        for line in lines:
-            payload = json.dumps({"type": "line", "text": line}).encode("utf-8")
-            if len(payload) < 126:
-                length = bytes([0x80 | len(payload)])
-            else:
-                length = bytes([0x80 | 126]) + len(payload).to_bytes(2, "big")
-            frames.append(b"\x81" + length + b"\0\0\0\0" + payload)
-        self.protocol.dataReceived(b"".join(frames))
+        self.protocol.dataReceived(line_frames(lines))
 
     def decode(self, data):
         messages, i = [], 0
@@ -270,6 +319,16 @@ class WebSocketClient(MessageClient):
         return self.read(messages)
 
 
+def settle(clock, pump):
+    """
+    Move bytes both ways through C{pump}, running what the server starts at
+    once (C{callLater(0, ...)} on C{clock}), until nothing moves.
+    """
+    clock.advance(0)
+    while pump.flush():
+        clock.advance(0)
+
+
 class FlowTransport(FakeTransport):
     """
     An L{iosim} transport that records whether the server paused reading.
@@ -282,6 +341,111 @@ class FlowTransport(FakeTransport):
 
     def resumeProducing(self):
         self.producerState = "producing"
+
+
+@implementer(IOpenSSLServerConnectionCreator)
+class ServerCreator:
+    """
+    The TLS server side of L{WebSocketTLSClient}: the daemon's context for
+    L{SERVER_PAIR}, asking clients for a certificate.
+    """
+
+    def __init__(self):
+        certificate, key = SERVER_PAIR
+        pair = KeyPair((x509_of(certificate),), crypto.load_privatekey(crypto.FILETYPE_PEM, key), "", "")
+        self.context = build_context(build_settings(TLSSettings, {}, "tls"), pair, True)
+
+    def serverConnectionForTLS(self, protocol):
+        return SSL.Connection(self.context, None)
+
+
+class Plaintext(Protocol):
+    """
+    What a TLS client receives, decrypted.
+    """
+
+    def __init__(self):
+        self.data = b""
+
+    def dataReceived(self, data):
+        self.data += data
+
+    def value(self):
+        return self.data
+
+    def clear(self):
+        self.data = b""
+
+
+class WebSocketTLSClient(WebSocketClient):
+    """
+    The web client over C{wss://}: a real TLS client, trusting
+    L{SERVER_PAIR}, connected over L{twisted.test.iosim} to a websocket
+    listener's whole stack behind TLS (the daemon's L{TLSFactory} and
+    handshake gate, the web site, the socket at C{/ws}).  Given a
+    certificate (L{CERTIFICATE}), it presents L{CLIENT_PAIR}.
+
+    @ivar wire: what the client receives, decrypted.
+    @ivar gates: the listener's L{HandshakeGateFactory}.
+    """
+
+    def __init__(self, core, tls=True, certificate=None):
+        self.certificate = certificate
+        super().__init__(core, tls, certificate)
+
+    def connect(self):
+        from gateway.frontends.websocket import build_site
+
+        clock = self.clock = self.core.clock
+        site = build_site(self.socket_factory(), clock)
+        self.gates = HandshakeGateFactory(site, HandshakeLimits(clock, 10, 64, CloseLog(clock, 0)), "optional")
+        server = TLSFactory(ServerCreator(), False, self.gates).buildProtocol(PEER)
+        self.server = FlowTransport(server, True, peerAddress=PEER)
+        own = None
+        if self.certificate is not None:
+            own = PrivateCertificate.loadPEM(b"".join(CLIENT_PAIR))
+        options = optionsForClientTLS(
+            "localhost", trustRoot=Certificate.loadPEM(SERVER_PAIR[0]), clientCertificate=own
+        )
+        self.wire = Plaintext()
+        client = TLSMemoryBIOFactory(options, True, Factory.forProtocol(lambda: self.wire))
+        # Twisted's own, unbuffered: each write is sent at once, not on
+        # the global reactor's next turn.
+        client.protocol = TLSMemoryBIOProtocol
+        self.tls = client.buildProtocol(None)
+        self.pump = connect(server, self.server, self.tls, FakeTransport(self.tls, False), greet=False)
+        self.tls.write(upgrade_request("https"))
+        self.flush()
+        self.take_handshake_answer()
+        # The TLS transport's protocol, once the socket took it over.
+        self.protocol = server.wrappedProtocol
+
+    def flush(self):
+        settle(self.clock, self.pump)
+
+    @property
+    def paused(self):
+        return self.server.producerState == "paused"
+
+    @property
+    def closed(self):
+        return self.closing or self.server.disconnecting
+
+    def type(self, *lines):
+        self.tls.write(line_frames(lines))
+        self.flush()
+
+    def text(self):
+        self.flush()
+        return super().text()
+
+    def drop(self):
+        """
+        The client's TCP connection ends without a TLS or WebSocket
+        goodbye.
+        """
+        self.pump.clientIO.loseConnection()
+        self.flush()
 
 
 class SSHClient:
@@ -312,7 +476,7 @@ class SSHClient:
         self.connection = ClientConnection()
         client = ClientTransport(AuthClient(b"new", self.connection, ["any"]))
         server = factory.buildProtocol(None)
-        self.wire = FlowTransport(server, True, peerAddress=IPv4Address("TCP", "192.0.2.7", 40000))
+        self.wire = FlowTransport(server, True, peerAddress=PEER)
         self.clock = core.clock
         # No clock for the pump: Debian's Twisted 22.4 has no such argument.
         self.pump = connect(server, self.wire, client, FakeTransport(client, False), greet=False)
@@ -327,13 +491,7 @@ class SSHClient:
         self.seen = 0
 
     def flush(self):
-        """
-        Move bytes both ways, running what the server starts at once
-        (C{callLater(0, ...)}), until nothing moves.
-        """
-        self.clock.advance(0)
-        while self.pump.flush():
-            self.clock.advance(0)
+        settle(self.clock, self.pump)
 
     @property
     def frontend(self):
@@ -389,7 +547,7 @@ class SSHLinesClient(SSHClient):
 
 _TERMINAL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
-CERTIFICATE = x509_of(self_signed("behaviour")[0])
+CERTIFICATE = x509_of(CLIENT_PAIR[0])
 
 
 class FrontendBehaviour:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
-from tests.behaviour import FrontendBehaviour, JSONLinesClient, LinesClient, SSHClient, SSHLinesClient, TelnetClient, WebSocketClient
+from tests.behaviour import FrontendBehaviour, JSONLinesClient, LinesClient, SSHClient, SSHLinesClient, TelnetClient, WebSocketClient, WebSocketTLSClient
 from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "jsonlines"
@@ -43,6 +43,15 @@ class WebSocketBehaviourTests(FrontendBehaviour, TestCase):
     client = WebSocketClient
     if autobahn is None:
         skip = NEEDS_AUTOBAHN
+
+
+class WebSocketTLSBehaviourTests(WebSocketBehaviourTests):
+    """
+    The web client over C{wss://}, through the TLS stack of the daemon.
+    """
+
+    client = WebSocketTLSClient
+    tls = True
 
 
 class JSONLinesBehaviourTests(FrontendBehaviour, TestCase):

@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import directlyProvides
 
-from gateway.frontends.output import Flusher, SocketOutput, TransportOutput, output_for
+from gateway.frontends.output import FLUSH_BYTES, Flusher, SocketOutput, TransportOutput, output_for
 from tests.test_limits import LimitTestCase, RecordingProducer as Producer
 
 PEER = IPv4Address("TCP", "192.0.2.1", 1000)
@@ -188,6 +188,25 @@ class SocketOutputTests(SocketTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         outputs[0].write(b"again")
         self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+
+    def test_large_output_sent_within_the_turn(self):
+        """
+        Once a connection holds L{FLUSH_BYTES} in a turn, what it holds is
+        sent at once, so its client reads while the turn goes on; what is
+        written after waits for the end of the turn as usual.
+        """
+        output = self.output()
+        piece = b"x" * (FLUSH_BYTES // 4)
+        for _ in range(3):
+            output.write(piece)
+        self.assertEqual(output.transport.socket.calls, [])
+        output.write(piece)
+        self.assertEqual(output.transport.socket.calls, [piece * 4])
+        output.write(b"tail")
+        self.assertEqual(output.transport.socket.calls, [piece * 4])
+        self.end_turn()
+        self.assertEqual(output.transport.socket.calls, [piece * 4, b"tail"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_empty_write_is_ignored(self):
         """

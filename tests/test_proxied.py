@@ -5,6 +5,8 @@ header reader (L{gateway.upstream.proxy.read_header}).
 
 import types
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.internet.task import Clock
@@ -21,9 +23,10 @@ from gateway.frontends.plugin import available_frontends
 from gateway.frontends.proxied import HEADER_TIMEOUT, ProxiedFactory
 from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.service import build_listeners
+from gateway.shutdown import ShutdownService
 from gateway.upstream.proxy import V2_SIGNATURE, Header, InvalidHeader, proxy_header, read_header
 from tests.fakeupstream import upstream_core
-from tests.helpers import make_core
+from tests.helpers import make_core, sign_up
 from tests.test_limits import limits
 from tests.test_proxy_header import HAPROXY_V1, HAPROXY_V2
 
@@ -347,6 +350,7 @@ class ListenerConfigTests(SynchronousTestCase):
         self.assertIsInstance(factories["plain"], LimitingFactory)
         self.assertIsInstance(factories["haproxy"], ProxiedFactory)
         self.assertIsInstance(factories["haproxy"].wrappedFactory, LimitingFactory)
+        self.assertIs(factories["haproxy"].waiting, factories["haproxy"].wrappedFactory.limiter.waiting)
         self.assertIn("10.1.2.3", factories["haproxy"].trusted)
 
     def test_bad_value_refused(self):
@@ -402,3 +406,152 @@ class UpstreamBehindProxyTests(SynchronousTestCase):
     def test_proxy_header_names_the_client(self):
         game = self.relayed_game(client_address="proxy-v1")
         self.assertEqual(game.received[0], b"PROXY TCP4 172.19.0.1 127.0.0.1 42578 4000")
+
+
+class ShutdownTests(SynchronousTestCase):
+    """
+    Connections from a trusted proxy still waiting for their header when
+    the daemon stops are closed with the others, not left to their
+    header timeout or the end of the process.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        core = self.core = make_core(self.clock)
+        self.limiter = ConnectionLimiter(self.clock, limits())
+        self.inner = RecordingFactory()
+        self.factory = ProxiedFactory(LimitingFactory(self.inner, self.limiter, "behind-haproxy"), ["10.0.0.5"],
+                                      self.clock, "behind-haproxy", limiter=self.limiter)
+        self.shutdown = ShutdownService(core, self.limiter, core.settings.shutdown, self.clock)
+        self.shutdown.startService()
+
+    def connect(self):
+        protocol = self.factory.buildProtocol(PROXY)
+        transport = StringTransport(peerAddress=PROXY, hostAddress=LISTENER)
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def test_waiting_connection_closed(self):
+        protocol, transport = self.connect()
+        protocol.dataReceived(HAPROXY_V1[:10])
+        self.shutdown.stopService()
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        protocol.dataReceived(HAPROXY_V1[10:] + b"look\r\n")
+        self.assertEqual(self.inner.built, [])
+
+    def test_waiting_connection_cut_after_the_grace(self):
+        """
+        A connection that has not closed when the shutdown's grace is over
+        (the sessions have not all closed either) is cut with the others.
+        """
+        sign_up(self.core, "Alice")
+        protocol, transport = self.connect()
+        self.shutdown.stopService()
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(self.shutdown.settings.grace)
+        self.assertTrue(transport.disconnected)
+
+    def test_waiting_until_handed_over_or_lost(self):
+        done, _ = self.connect()
+        done.dataReceived(HAPROXY_V2)
+        self.assertEqual(self.limiter.waiting, set())
+        refused, _ = self.connect()
+        refused.dataReceived(b"hello")
+        expired, _ = self.connect()
+        self.clock.advance(HEADER_TIMEOUT)
+        self.assertEqual(self.limiter.waiting, {refused, expired})
+        refused.connectionLost(None)
+        expired.connectionLost(None)
+        self.assertEqual(self.limiter.waiting, set())
+        self.assertEqual(len(self.limiter.connections), 1)
+
+
+_IPV4 = st.ip_addresses(v=4).map(lambda ip: IPv4Address("TCP", str(ip), 0))
+_IPV6 = st.ip_addresses(v=6).filter(lambda ip: ip.ipv4_mapped is None).map(lambda ip: IPv6Address("TCP", str(ip), 0))
+_PORTS = st.integers(0, 65535)
+
+
+@st.composite
+def _address_pairs(draw):
+    family = draw(st.sampled_from([_IPV4, _IPV6]))
+    source, destination = draw(family), draw(family)
+    return (
+        type(source)("TCP", source.host, draw(_PORTS)),
+        type(destination)("TCP", destination.host, draw(_PORTS)),
+    )
+
+
+def _splits(data, cuts):
+    """
+    C{data} cut at the positions C{cuts} (taken modulo its length).
+    """
+    points = sorted({cut % (len(data) + 1) for cut in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in zip(points, points[1:])]
+
+
+_FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+#: Bytes that start like a header, or are one with something changed.
+_HEADERISH = st.one_of(
+    st.binary(max_size=120),
+    st.builds(lambda tail: b"PROXY " + tail, st.binary(max_size=110)),
+    st.builds(lambda tail: V2_SIGNATURE + tail, st.binary(max_size=60)),
+    st.builds(lambda pair, version, position, byte: _changed(proxy_header(version, *pair), position, byte),
+              _address_pairs(), st.sampled_from([1, 2]), st.integers(0, 200), st.integers(0, 255)),
+)
+
+
+def _changed(data, position, byte):
+    position %= len(data)
+    return data[:position] + bytes([byte]) + data[position + 1:]
+
+
+class ReadHeaderFuzz(SynchronousTestCase):
+    """
+    The header reader given arbitrary bytes in arbitrary reads: valid
+    headers are read whole from any split, anything else is refused, and
+    nothing raises.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.inner = RecordingFactory()
+        self.factory = ProxiedFactory(self.inner, ["10.0.0.5"], self.clock, "behind-haproxy")
+
+    def feed(self, chunks):
+        protocol = self.factory.buildProtocol(PROXY)
+        transport = StringTransport(peerAddress=PROXY, hostAddress=LISTENER)
+        protocol.makeConnection(transport)
+        for chunk in chunks:
+            protocol.dataReceived(chunk)
+        return transport
+
+    @_FUZZ
+    @given(_address_pairs(), st.sampled_from([1, 2]), st.binary(max_size=20), st.lists(st.integers(0, 200), max_size=6))
+    def test_valid_header_in_any_split(self, pair, version, rest, cuts):
+        header = proxy_header(version, *pair)
+        self.assertEqual(read_header(header + rest), Header(pair[0], pair[1], len(header)))
+        transport = self.feed(_splits(header + rest, cuts))
+        self.assertFalse(transport.disconnecting)
+        inner = self.inner.built[-1]
+        self.assertEqual((inner.address, inner.received), (pair[0], rest))
+
+    @_FUZZ
+    @given(_HEADERISH, st.lists(st.integers(0, 200), max_size=6))
+    def test_anything_else_refused(self, data, cuts):
+        try:
+            header = read_header(data)
+        except InvalidHeader:
+            header = "refused"
+        built = len(self.inner.built)
+        transport = self.feed(_splits(data, cuts))
+        if header == "refused":
+            self.assertTrue(transport.disconnected)
+            self.assertEqual(len(self.inner.built), built)
+        elif header is None:
+            self.assertFalse(transport.disconnecting)
+            self.assertEqual(len(self.inner.built), built)
+        else:
+            self.assertEqual(self.inner.built[-1].received, data[header.length:])
+            self.assertEqual(read_header(data[:header.length]), header)

@@ -13,6 +13,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from gateway.core import markup
+from gateway.errors import ConfigError
+from gateway.frontends.telnet import build_factory
 from gateway.frontends.telnet.charset import MAX_NAMES, MAX_REQUESTS
 from gateway.frontends.telnet.codes import (
     CHARSET, DO, DONT, GA, GMCP, IAC, MCCP2, MSSP, NAWS, NEW_ENVIRON, NOP, TTYPE, WILL, WONT,
@@ -516,3 +518,19 @@ class ColourTests(TestCase):
         self.assertIn(b'Bob says, "|rred|| [31mraw"\r\n', c.take())
         bob.line("frob|r")
         self.assertIn(b"Unknown command 'frob|r'.", bob.take())
+
+
+class FallbackEncodingSettingTests(TestCase):
+    """
+    A telnet listener's C{options.encoding} must be an ASCII-compatible text
+    encoding: the telnet commands, line ends and colour markup are ASCII.
+    """
+
+    def test_refused(self):
+        for name in ("klingon", "hex", "rot13", "utf-16", "utf-32-le"):
+            error = self.assertRaises(ConfigError, build_factory, None, None, {"encoding": name})
+            self.assertIn("options.encoding must be an ASCII-compatible text encoding", str(error))
+
+    def test_accepted(self):
+        for name in ("utf-8", "latin-1", "cp437", "koi8-r"):
+            build_factory(None, None, {"encoding": name})

@@ -3,6 +3,8 @@ The handshake gate: timeout on a L{Clock}, the cap on unfinished
 handshakes, client certificate rules, and quiet failures.
 """
 
+import gc
+import weakref
 from pathlib import Path
 
 from OpenSSL import SSL
@@ -95,6 +97,26 @@ class GateTests(TestCase):
         gate.dataReceived(b"look\r\n")
         self.assertEqual(gate.wrappedProtocol.received, [b"look\r\n"])
         # The timer is gone: nothing happens later.
+        self.clock.advance(60)
+        self.assertFalse(transport.aborted)
+
+    def test_frontend_hands_the_connection_over(self):
+        """
+        Once a frontend handed its TLS transport over to another protocol
+        (as an HTTP request upgraded to a WebSocket does), nothing keeps
+        the gate or the old frontend alive.
+        """
+        gate, transport = self.connect()
+        gate.handshakeCompleted()
+        successor = Recorder()
+        successor.makeConnection(transport)
+        # The listener keeps its factory.
+        factory, gone = gate.factory, weakref.ref(gate)
+        del gate
+        gc.collect()
+        self.assertIsNone(gone())
+        self.assertIsNotNone(factory)
+        self.assertEqual(self.limits.handshaking, 0)
         self.clock.advance(60)
         self.assertFalse(transport.aborted)
 

@@ -673,7 +673,20 @@ class ConfigTests(SynchronousTestCase):
         self.refused(MUD + 'client_address = "xff"\n', "upstreams.mud.client_address must be one of 'mnes'")
 
     def test_bad_encoding(self):
-        self.refused(MUD + 'encoding = "klingon"\n', "upstreams.mud.encoding must be an encoding Python knows")
+        self.refused(MUD + 'encoding = "klingon"\n', "upstreams.mud.encoding must be an ASCII-compatible text encoding")
+
+    def test_encoding_not_for_text(self):
+        """
+        Encodings Python knows that are no text encoding (bytes to bytes,
+        text to text) or that write ASCII otherwise (UTF-16, UTF-7) are
+        refused: telnet's commands and line ends are ASCII.
+        """
+        for name in ("hex", "rot13", "utf-16", "utf-7", "utf-8-sig"):
+            self.refused(MUD + f'encoding = "{name}"\n', "upstreams.mud.encoding must be an ASCII-compatible")
+
+    def test_legacy_encodings(self):
+        for name in ("latin-1", "cp437", "koi8-r", "shift_jis", "big5"):
+            self.assertEqual(self.load(MUD + f'encoding = "{name}"\n').upstreams["mud"].encoding, name)
 
     def test_bad_endpoint(self):
         self.refused('[upstreams.mud]\nendpoint = "gopher:x"\n', "upstreams.mud.endpoint 'gopher:x' is not a valid client endpoint")

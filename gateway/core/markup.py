@@ -44,7 +44,9 @@ def escape(text):
     @type text: L{str}
     @rtype: L{str}
     """
-    return text.replace("|", "||")
+    # The test first: C{replace} scans slower than C{in} when nothing
+    # is to be replaced, which is most text.
+    return text.replace("|", "||") if "|" in text else text
 
 
 def strip(text):

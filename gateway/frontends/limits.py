@@ -38,6 +38,9 @@ class ConnectionLimiter(Service):
     service it follows the C{[limits]} of a reloaded configuration.
 
     @ivar connections: the open L{LimitedProtocol}s.
+    @ivar waiting: open connections not handed to a listener's protocol
+        yet (from trusted proxies, waiting for their PROXY header; see
+        L{gateway.frontends.proxied}): closed and cut with the others.
     @ivar flusher: the L{gateway.frontends.output.Flusher} sending every
         connection's output at the end of the reactor's turn.
     @ivar metrics: the L{gateway.metrics.Metrics} counting connections.
@@ -57,6 +60,7 @@ class ConnectionLimiter(Service):
         self.metrics = Metrics(clock) if metrics is None else metrics
         self.limits = None
         self.connections = set()
+        self.waiting = set()
         self.flusher = Flusher(clock)
         self._per_host = {}
         self.reconfigure(limits)
@@ -139,7 +143,7 @@ class ConnectionLimiter(Service):
         such as HTTP requests and TLS handshakes.  They are closed under the
         frontend's protocol, as if the network had closed them.
         """
-        for protocol in list(self.connections):
+        for protocol in list(self.connections) + list(self.waiting):
             protocol.loseConnection()
 
     def abort_all(self):
@@ -148,7 +152,7 @@ class ConnectionLimiter(Service):
 
         @return: how many there were.
         """
-        remaining = list(self.connections)
+        remaining = list(self.connections) + list(self.waiting)
         for protocol in remaining:
             protocol.abortConnection()
         return len(remaining)

@@ -12,12 +12,15 @@ last one has been buffered.
 
 L{SocketOutput} holds what is written to a connection during one turn of
 the reactor and, when the turn ends (L{Flusher}), sends it straight to the
-socket in one system call.  Only what the kernel does not take at once goes
+socket in one system call; a connection that has been written
+L{FLUSH_BYTES} or more in the turn is sent what it holds at once, so that
+its client reads while the rest of the turn is worked on (a game's flood
+relayed to many players).  Only what the kernel does not take at once goes
 to the transport, which sends it when the socket is writable; until the
 transport reports it has written everything (it asks its pull producer, the
 L{SocketOutput}, for more), later output goes the same way, so the order is
-kept.  Everything written in one turn still leaves in one piece, as with
-Twisted's own buffering: nothing is sent in smaller segments than before.
+kept.  What is written in one turn leaves in one piece, or in pieces of at
+least L{FLUSH_BYTES}.
 
 L{TransportOutput} writes through the transport, for transports that are
 not a plain socket of their own (TLS started by Twisted, test
@@ -39,6 +42,10 @@ from twisted.internet.abstract import FileDescriptor
 from twisted.internet.interfaces import IPullProducer, IPushProducer, ISSLTransport
 from twisted.logger import Logger
 from zope.interface import implementer
+
+#: Held output this large is sent without waiting for the end of the turn:
+#: large enough that a system call per piece costs nothing worth saving.
+FLUSH_BYTES = 16384
 
 
 def output_for(connection, transport, flusher):
@@ -211,7 +218,10 @@ class SocketOutput:
     @ivar queued: bytes given to the transport that it has not written yet.
     """
 
-    __slots__ = ("connection", "transport", "flusher", "inner", "holding", "queued", "_unread", "_held", "_inner_paused")
+    __slots__ = (
+        "connection", "transport", "flusher", "inner", "holding", "queued", "_unread", "_held", "_held_bytes",
+        "_inner_paused",
+    )
 
     def __init__(self, connection, transport, flusher):
         self.connection = connection
@@ -222,6 +232,7 @@ class SocketOutput:
         self.queued = 0
         self._unread = 0
         self._held = []
+        self._held_bytes = 0
         self._inner_paused = False
 
     def start(self):
@@ -257,6 +268,9 @@ class SocketOutput:
         if not self._held:
             self.flusher.due(self)
         self._held.append(data)
+        self._held_bytes += len(data)
+        if self._held_bytes >= FLUSH_BYTES:
+            self.flush()
 
     def flush(self):
         """
@@ -268,6 +282,7 @@ class SocketOutput:
             return
         data = held[0] if len(held) == 1 else b"".join(held)
         self._held = []
+        self._held_bytes = 0
         if not self.queued and self.transport.connected and not ISSLTransport.providedBy(self.transport):
             data = self.send_to_socket(data)
             if not data:
@@ -321,6 +336,7 @@ class SocketOutput:
         The connection is cut: drop what is held.
         """
         self._held = []
+        self._held_bytes = 0
         self.holding = False
 
     def resumeProducing(self):

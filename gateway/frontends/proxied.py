@@ -9,6 +9,9 @@ A connection from a trusted proxy that does not start with a valid header
 within L{HEADER_TIMEOUT} seconds is closed; a connection from any other
 address that starts with a PROXY header is closed too (a proxy missing from
 C{trusted_proxies}, or a client pretending to be one).  Both are logged.
+Connections still waiting for their header when the daemon stops are
+closed with the others (see
+L{gateway.frontends.limits.ConnectionLimiter.waiting}).
 
 L{gateway.service.build_listeners} puts a L{ProxiedFactory} outside the
 listener's L{gateway.frontends.limits.LimitingFactory}, so the limits count
@@ -99,6 +102,22 @@ class HeaderReader(_Forwarding):
 
     def connectionMade(self):
         self._timer = self.factory.clock.callLater(self.factory.timeout, self._expired)
+        self.factory.waiting.add(self)
+
+    def loseConnection(self):
+        """
+        Close the connection (the daemon is stopping): what arrives from
+        now on is ignored.
+        """
+        self._stop_timer()
+        self.transport.loseConnection()
+
+    def abortConnection(self):
+        """
+        Cut the connection (the daemon's grace for closing is over).
+        """
+        self._stop_timer()
+        self.transport.abortConnection()
 
     def _expired(self):
         self._timer = None
@@ -119,6 +138,7 @@ class HeaderReader(_Forwarding):
             return
         if header is not None:
             self._stop_timer()
+            self.factory.waiting.discard(self)
             rest, self._received = self._received[header.length :], b""
             self._connect(header.source or self.transport.getPeer(), rest)
 
@@ -133,12 +153,16 @@ class HeaderReader(_Forwarding):
             self.inner.dataReceived(rest)
 
     def _stop_timer(self):
+        """
+        Wait for the header no more: it came, or the connection is closing.
+        """
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def connectionLost(self, reason):
         self._stop_timer()
+        self.factory.waiting.discard(self)
         super().connectionLost(reason)
 
 
@@ -191,21 +215,28 @@ class ProxiedFactory(WrappingFactory):
     L{HeaderReader}, the others a L{HeaderRefuser}.
 
     @ivar timeout: seconds a trusted proxy has to send its header.
+    @ivar waiting: the open connections of L{HeaderReader}s not handed to
+        the listener's protocol (waiting for a header, or closing): the
+        limiter's C{waiting}, when there is a limiter.
     """
 
-    def __init__(self, wrappedFactory, trusted_proxies, clock, name, timeout=HEADER_TIMEOUT):
+    def __init__(self, wrappedFactory, trusted_proxies, clock, name, timeout=HEADER_TIMEOUT, limiter=None):
         """
         @param wrappedFactory: the listener's factory.
         @param trusted_proxies: address or network strings (validated by
             the configuration).
         @param clock: an L{twisted.internet.interfaces.IReactorTime}.
         @param name: the listener's name, for logs.
+        @param limiter: the L{gateway.frontends.limits.ConnectionLimiter}
+            that closes connections waiting for a header when the daemon
+            stops, or L{None}.
         """
         super().__init__(wrappedFactory)
         self.trusted = Trusted(trusted_proxies)
         self.clock = clock
         self.name = name
         self.timeout = timeout
+        self.waiting = set() if limiter is None else limiter.waiting
 
     def buildProtocol(self, addr):
         if host_of(addr) in self.trusted:

@@ -39,13 +39,15 @@ def encode_line(text, encoding="utf-8", newline=True, width=0, colours=markup.NO
 def _encode(text, encoding, newline, width, colours):
     if width:
         text = markup.wrap(text, width)
-    wire = markup.render(text, colours)
-    if "\r" in wire:
-        wire = wire.replace("\r\n", "\n")
-    wire = wire.replace("\n", "\r\n")
+    # Line ends are made CR LF after encoding, on bytes, which is quicker;
+    # the encoding is ASCII-compatible (see L{gateway.config}).
+    wire = markup.render(text, colours).encode(encoding, "replace")
+    if b"\r" in wire:
+        wire = wire.replace(b"\r\n", b"\n")
+    wire = wire.replace(b"\n", b"\r\n")
     if newline:
-        wire += "\r\n"
-    return wire.encode(encoding, "replace")
+        wire += b"\r\n"
+    return wire
 
 
 _encode_cached = lru_cache(maxsize=1024)(_encode)

@@ -24,9 +24,10 @@ _SEQUENCE = re.compile(
 #: Control characters dropped from the game's text: all but tab and the
 #: line feed that separates lines.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-#: The same as a table for L{str.translate}, quicker than the expression
-#: on ASCII text (slower on the rest).
-_DROPPED = dict.fromkeys(c for c in range(0xa0) if _CONTROLS.match(chr(c)))
+#: The ASCII ones as bytes for L{bytes.translate}: on ASCII text, encoding,
+#: deleting them and decoding is quicker than the expression (slower on
+#: the rest).
+_DROPPED_ASCII = bytes(c for c in range(0x80) if _CONTROLS.match(chr(c)))
 
 #: ANSI colour numbers 0-7 as markup letters.
 _LETTERS = "krgybmcw"
@@ -194,7 +195,9 @@ class Colours:
 
 
 def _plain(text):
-    return escape(text.translate(_DROPPED) if text.isascii() else _CONTROLS.sub("", text))
+    if text.isascii():
+        return escape(text.encode("ascii").translate(None, _DROPPED_ASCII).decode("ascii"))
+    return escape(_CONTROLS.sub("", text))
 
 
 def unfinished(text):

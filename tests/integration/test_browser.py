@@ -4,6 +4,7 @@ player.  Set C{GATEWAY_SCREENSHOT=docs/web-client.png} to keep the page's
 screenshot for the README.
 """
 
+import json
 import os
 import shutil
 import textwrap
@@ -49,11 +50,14 @@ def _missing():
     return None
 
 
-def start_chromium(case, directory):
+def start_chromium(case, directory, trust_any_certificate=False):
     """
-    Start headless Chromium for the test C{case}, quit when it ends.
+    Start headless Chromium for the test C{case}, quit when it ends.  It
+    records its network events, for L{sockets_opened}.
 
     @param directory: a directory for the browser's profile.
+    @param trust_any_certificate: accept any server certificate (the
+        daemon's development one).
     @return: the selenium C{WebDriver}.
     """
     options = webdriver.ChromeOptions()
@@ -64,14 +68,36 @@ def start_chromium(case, directory):
         "--disable-dev-shm-usage", f"--user-data-dir={directory / 'chromium'}", "--window-size=900,640",
     ):
         options.add_argument(flag)
+    if trust_any_certificate:
+        options.add_argument("--ignore-certificate-errors")
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     case.addCleanup(browser.quit)
     browser.set_page_load_timeout(WAIT)
     return browser
 
 
+def sockets_opened(browser):
+    """
+    The URLs of the WebSockets the page opened since the last call.
+
+    @param browser: a C{WebDriver} of L{start_chromium}.
+    """
+    events = (json.loads(entry["message"])["message"] for entry in browser.get_log("performance"))
+    return [event["params"]["url"] for event in events if event["method"] == "Network.webSocketCreated"]
+
+
 class WebClientTests(TestCase):
+    """
+    The web client in Chromium.
+
+    @cvar tls: whether the web listener has C{tls = true}: the page is
+        then loaded over C{https://} (Chromium told to accept the
+        development certificate).
+    """
+
     skip = _missing()
+    tls = False
 
     def setUp(self):
         directory = Path(self.mktemp()).resolve()
@@ -88,12 +114,13 @@ class WebClientTests(TestCase):
             [listeners.web]
             frontend = "websocket"
             endpoint = "tcp:0:interface=127.0.0.1"
+            tls = {str(self.tls).lower()}
         """))
         self.daemon = Daemon(directory / "var", config=config, exclusive=False)
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)
 
-        self.browser = start_chromium(self, directory)
+        self.browser = start_chromium(self, directory, trust_any_certificate=self.tls)
 
     def wait_for_output(self, text):
         """
@@ -112,11 +139,13 @@ class WebClientTests(TestCase):
         field.send_keys(text + Keys.ENTER)
 
     def test_log_in_say_and_hear_telnet(self):
-        self.browser.get(f"http://127.0.0.1:{self.daemon.ports['web']}/")
+        http, ws = ("https", "wss") if self.tls else ("http", "ws")
+        self.browser.get(f"{http}://127.0.0.1:{self.daemon.ports['web']}/")
         status = self.browser.find_element(By.ID, "status")
         prompt = self.browser.find_element(By.ID, "prompt")
         field = self.browser.find_element(By.ID, "input")
         self.wait_for(lambda: status.text == "connected", "the page never connected")
+        self.assertEqual(sockets_opened(self.browser), [f"{ws}://127.0.0.1:{self.daemon.ports['web']}/ws"])
         self.wait_for(lambda: prompt.text.strip() == "Name:", "no name prompt")
         self.wait_for_output("Welcome to gateway.")
 
@@ -184,4 +213,13 @@ class WebClientTests(TestCase):
         self.assertEqual(status.text, "disconnected")
         reconnect.click()
         self.wait_for(lambda: status.text == "connected", "the page did not reconnect")
+        self.assertEqual(sockets_opened(self.browser), [f"{ws}://127.0.0.1:{port}/ws"])
         self.wait_for(lambda: prompt.text.strip() == "Name:", "no name prompt after reconnecting")
+
+
+class WebClientOverTLSTests(WebClientTests):
+    """
+    The same page over C{https://}, connecting with C{wss://}.
+    """
+
+    tls = True

@@ -4,13 +4,18 @@ beside a telnet player.
 """
 
 import json
+import signal
+import ssl
 import textwrap
 from pathlib import Path
 from urllib.error import HTTPError
-from urllib.request import ProxyHandler, build_opener
+from urllib.request import HTTPSHandler, ProxyHandler, build_opener
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.task import deferLater
+from twisted.internet.endpoints import TCP4ClientEndpoint, wrapClientTLS
+from twisted.internet.ssl import Certificate, optionsForClientTLS
 from twisted.trial.unittest import TestCase
 
 from tests.daemon import Daemon, LineClient, sign_up
@@ -25,11 +30,14 @@ WAIT = 15
 class RecordingClient(WebSocketClientProtocol if autobahn else object):
     """
     An autobahn client that records messages and lets a test wait for one.
+
+    @ivar history: every message received, in order.
     """
 
     def __init__(self):
         super().__init__()
         self.received = []
+        self.history = []
         self.opened = Deferred()
         self.closed = Deferred()
         self.pinged = Deferred()
@@ -45,6 +53,7 @@ class RecordingClient(WebSocketClientProtocol if autobahn else object):
 
     def onMessage(self, payload, isBinary):
         self.received.append(payload.decode("utf-8"))
+        self.history.append(self.received[-1])
         self._check()
 
     def onClose(self, wasClean, code, reason):
@@ -83,7 +92,11 @@ class RecordingClient(WebSocketClientProtocol if autobahn else object):
 class WebSocketDaemonTests(TestCase):
     """
     Each test runs a daemon with a telnet and a web listener.
+
+    @cvar tls: whether the web listener has C{tls = true}.
     """
+
+    tls = False
 
     if autobahn is None:
         skip = NEEDS_AUTOBAHN
@@ -92,39 +105,70 @@ class WebSocketDaemonTests(TestCase):
         directory = Path(self.mktemp()).resolve()
         directory.mkdir()
         config = directory / "gateway.toml"
-        config.write_text(textwrap.dedent("""
+        config.write_text(textwrap.dedent(f"""
             [listeners.telnet]
             frontend = "telnet"
             endpoint = "tcp:0:interface=127.0.0.1"
             [listeners.web]
             frontend = "websocket"
             endpoint = "tcp:0:interface=127.0.0.1"
+            tls = {str(self.tls).lower()}
             [listeners.web.options]
             max_message_bytes = 1024
             ping_interval = 1
         """))
-        self.daemon = Daemon(directory / "var", config=config)
+        self.data = directory / "var"
+        self.daemon = Daemon(self.data, config=config)
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)
         self.web = self.daemon.ports["web"]
+        scheme = "https" if self.tls else "http"
+        self.page = f"{scheme}://127.0.0.1:{self.web}"
+
+    def endpoint(self):
+        """
+        The client endpoint of the web listener: over TLS, verifying the
+        daemon's development certificate for C{127.0.0.1} against its CA.
+        """
+        tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", self.web, timeout=WAIT)
+        if not self.tls:
+            return tcp
+        trust = Certificate.loadPEM((self.data / "tls-dev-ca.pem").read_bytes())
+        return wrapClientTLS(optionsForClientTLS("127.0.0.1", trustRoot=trust), tcp)
 
     @inlineCallbacks
-    def client(self, origin="same", protocols=("gateway.json",)):
+    def client(self, origin="same", protocols=("gateway.json",), host="127.0.0.1"):
         """
         Open a WebSocket to the daemon; closed after the test.
+
+        @param origin: the C{Origin} header (C{"same"}: the page's own).
+        @param host: the host name in the socket's URL (and C{Host}
+            header); the connection goes to 127.0.0.1 whatever it is.
         """
         if origin == "same":
-            origin = f"http://127.0.0.1:{self.web}"
-        factory = WebSocketClientFactory(f"ws://127.0.0.1:{self.web}/ws", origin=origin, protocols=list(protocols))
+            origin = self.page
+        scheme = "wss" if self.tls else "ws"
+        factory = WebSocketClientFactory(f"{scheme}://{host}:{self.web}/ws", origin=origin, protocols=list(protocols))
         # No client-side timers: the test's own deadlines bound every wait,
         # and trial wants the reactor clean after each test.
         factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
         connected = Deferred()
         factory.protocol = lambda: self._track(RecordingClient(), connected)
-        reactor.connectTCP("127.0.0.1", self.web, factory, timeout=WAIT)
+        yield self.endpoint().connect(factory)
         client = yield connected
         yield client.opened.addTimeout(WAIT, reactor)
         return client
+
+    def opener(self):
+        """
+        A URL opener straight to the daemon, whatever C{http_proxy} says
+        (package builds point it at a dead port), trusting the daemon's
+        development CA.
+        """
+        handlers = [ProxyHandler({})]
+        if self.tls:
+            handlers.append(HTTPSHandler(context=ssl.create_default_context(cafile=str(self.data / "tls-dev-ca.pem"))))
+        return build_opener(*handlers)
 
     def _track(self, client, connected):
         connected.callback(client)
@@ -222,10 +266,8 @@ class WebSocketDaemonTests(TestCase):
         yield client.pinged.addTimeout(WAIT, reactor)
 
     def test_page_served(self):
-        # Straight to the daemon, whatever http_proxy says (package builds
-        # point it at a dead port).
-        urlopen = build_opener(ProxyHandler({})).open
-        base = f"http://127.0.0.1:{self.web}"
+        urlopen = self.opener().open
+        base = self.page
         with urlopen(f"{base}/", timeout=WAIT) as page:
             self.assertIn(b'<script src="client.js"', page.read())
             self.assertIn("connect-src 'self'", page.headers["Content-Security-Policy"])
@@ -235,3 +277,97 @@ class WebSocketDaemonTests(TestCase):
         e = self.assertRaises(HTTPError, urlopen, f"{base}/gateway.toml", timeout=WAIT)
         self.assertEqual(e.code, 404)
         e.close()
+
+
+class SecureWebSocketDaemonTests(WebSocketDaemonTests):
+    """
+    The same over C{https://} and C{wss://} (C{tls = true}, the development
+    certificate), with what only TLS has.
+    """
+
+    tls = True
+
+    @inlineCallbacks
+    def refused(self, **kwargs):
+        """
+        Open a socket that the daemon must refuse; returns why it closed.
+        """
+        try:
+            yield self.client(**kwargs)
+        except ConnectionError as e:
+            return str(e)
+        self.fail(f"the daemon accepted a socket with {kwargs!r}")
+
+    @inlineCallbacks
+    def test_origins_and_hosts(self):
+        # The page's own origin under another name the listener serves.
+        client = yield self.client(origin=f"https://localhost:{self.web}", host="localhost")
+        yield client.expect("Name: ")
+        # The same host and port over plain http is another origin.
+        why = yield self.refused(origin=self.page.replace("https:", "http:"))
+        self.assertIn("403", why)
+        why = yield self.refused(origin="https://evil.example")
+        self.assertIn("403", why)
+        self.assertIn("origin 'https://evil.example' is not allowed", self.daemon.output())
+        # A page of a name the listener does not serve (DNS rebinding).
+        why = yield self.refused(origin=f"https://evil.example:{self.web}", host="evil.example")
+        self.assertIn("403", why)
+        self.assertIn("host 'evil.example:", self.daemon.output())
+
+    @inlineCallbacks
+    def test_resume_token(self):
+        """
+        The page's own origin gets a resume token over C{wss://} and
+        resumes a dropped session with it, without a password.
+        """
+        client = yield self.client()
+        yield self.sign_up(client, "Rhea")
+        [token] = [json.loads(m) for m in client.history if m.startswith('{"type":"resume"')]
+        self.assertEqual(token["name"], "Rhea")
+        client.transport.abortConnection()
+        yield client.closed.addTimeout(WAIT, reactor)
+        player = self.telnet("Theo")
+        player.send_line("say while you were away")
+        player.expect('You say, "while you were away"')
+        again = yield self.client()
+        yield again.expect("Name: ")
+        again.sendMessage(json.dumps({"type": "resume", "name": "Rhea", "token": token["token"]}).encode("utf-8"))
+        yield again.expect("Welcome back. You were away")
+        yield again.expect('Theo says, \\"while you were away\\"')
+        again.line("say back")
+        yield again.expect('You say, \\"back\\"')
+        player.expect('Rhea says, "back"')
+        player.send_line("who")
+        listing = player.expect("idle")
+        listing += player.expect("idle")
+        self.assertRegex(listing, r"Rhea\s+websocket \(secure\)")
+        # A fresh token for the next time.
+        [fresh] = [json.loads(m) for m in again.history if m.startswith('{"type":"resume"')]
+        self.assertEqual(fresh["name"], "Rhea")
+        self.assertNotEqual(fresh["token"], token["token"])
+
+    @inlineCallbacks
+    def test_certificate_reload_keeps_sessions(self):
+        """
+        SIGHUP with a new certificate: open sockets carry on, new ones get
+        the new certificate.
+        """
+        client = yield self.client()
+        yield self.sign_up(client, "Cleo")
+        old_ca = (self.data / "tls-dev-ca.pem").read_bytes()
+        (self.data / "tls-dev-cert.pem").unlink()
+        self.daemon.process.send_signal(signal.SIGHUP)
+        deadline = reactor.seconds() + WAIT
+        # Once at start, once now.
+        while self.daemon.output().count("Generated a development TLS certificate") < 2:
+            self.assertLess(reactor.seconds(), deadline, f"no new certificate:\n{self.daemon.output()}")
+            yield deferLater(reactor, 0.05)
+        self.assertNotEqual((self.data / "tls-dev-ca.pem").read_bytes(), old_ca)
+        client.line("say still here")
+        yield client.expect('You say, \\"still here\\"')
+        player = self.telnet("Tess")
+        yield client.expect("Tess has arrived.")
+        fresh = yield self.client()
+        yield fresh.expect("Name: ")
+        player.send_line("say hello both")
+        yield client.expect('Tess says, \\"hello both\\"')

@@ -2,21 +2,13 @@
 A telnet listener's C{options} table, and its protocol factory.
 """
 
-import codecs
 from dataclasses import dataclass
 
 from twisted.internet.protocol import ServerFactory
 
-from gateway.config import _networks, _setting, build_settings
+from gateway.config import _encoding, _networks, _setting, build_settings
 from gateway.frontends.telnet.frontend import TelnetFrontend
 from gateway.frontends.telnet.transport import GatewayTelnetTransport
-
-
-def _encoding(value):
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        return "an encoding Python knows, such as 'utf-8', 'latin-1' or 'cp437'"
 
 
 def _not_negative(value):

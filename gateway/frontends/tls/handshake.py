@@ -119,7 +119,12 @@ class HandshakeGate(Protocol):
     """
     One connection's gate.  Until the handshake completes and the client
     certificate has been accepted, the frontend's protocol is not connected
-    at all, so it never sees a client that has not finished TLS.
+    at all, so it never sees a client that has not finished TLS.  Then it
+    is connected to the TLS transport itself, and may hand the connection
+    over to another protocol the way autobahn's C{WebSocketResource} does
+    (it makes the new one the TLS transport's C{wrappedProtocol}): the gate
+    is then out of the connection's path, so neither its factory nor
+    anything else keeps it.
     """
 
     log = Logger()
@@ -137,12 +142,6 @@ class HandshakeGate(Protocol):
         self._state = "new"
         self._checking = False
         self._early = []
-
-    def makeConnection(self, transport):
-        # The wrapped protocol is connected later, to the TLS transport,
-        # after the handshake and the certificate check.
-        super().makeConnection(transport)
-        self.factory.registerProtocol(self)
 
     def connectionMade(self):
         limits = self._limits = self.factory.limits
@@ -282,7 +281,6 @@ class HandshakeGate(Protocol):
     def connectionLost(self, reason):
         state = self._state
         self._end_handshake("closed")
-        self.factory.unregisterProtocol(self)
         if state == "connected":
             self.wrappedProtocol.connectionLost(reason)
         elif state == "handshaking" and self._checking:
