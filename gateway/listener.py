@@ -22,6 +22,9 @@ class ListenerService(Service):
     factory when that provides L{IReconfigurable} (the SSH frontend's
     does: it reads its host keys again); its own endpoint and options
     change with a restart.
+
+    @ivar listener: the listener's name in the configuration; the
+        service is named C{listeners.NAME}.
     """
 
     log = Logger()
@@ -36,7 +39,10 @@ class ListenerService(Service):
             wraps (in the connection limits, TLS, ...), or L{None}.
         """
         self.frontend = frontend
-        self.setName(name)
+        self.listener = name
+        # Its key in the configuration: never the name of one of the
+        # daemon's own services ("game", "tls", "store"...).
+        self.setName(f"listeners.{name}")
         self.description = description
         self.endpoint = endpoint
         self.factory = factory
@@ -63,13 +69,13 @@ class ListenerService(Service):
             raise StartupError(self._failure_message(failures[0]))
 
     def _failure_message(self, failure):
-        return f"listener {self.name!r} cannot listen on {self.description}: {failure.getErrorMessage()}"
+        return f"listener {self.listener!r} cannot listen on {self.description}: {failure.getErrorMessage()}"
 
     def _listened(self, port):
         self.port = port
         self.log.info(
             "Listener {name} serving on {endpoint} ({address})",
-            name=self.name, endpoint=self.description, address=describe(port.getHost()),
+            name=self.listener, endpoint=self.description, address=describe(port.getHost()),
         )
         return port
 

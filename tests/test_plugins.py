@@ -153,7 +153,7 @@ class ListenerErrorTests(TestCase):
     def test_valid_listener_is_added(self):
         frontends = InstalledPlugins({"good": LazyFrontend("good", "", "gateway.frontends.telnet:build_factory")})
         _, parent = self.build(frontends)
-        self.assertEqual([service.name for service in parent], ["play"])
+        self.assertEqual([service.listener for service in parent], ["play"])
 
 
 class CommandLineTests(TestCase):

@@ -346,7 +346,7 @@ class ListenerConfigTests(SynchronousTestCase):
         services = []
         parent = types.SimpleNamespace(addService=services.append)
         build_listeners(config, make_core(config=config), MemoryReactor(), parent, available_frontends())
-        factories = {service.name: service.factory for service in services}
+        factories = {service.listener: service.factory for service in services}
         self.assertIsInstance(factories["plain"], LimitingFactory)
         self.assertIsInstance(factories["haproxy"], ProxiedFactory)
         self.assertIsInstance(factories["haproxy"].wrappedFactory, LimitingFactory)

@@ -22,7 +22,7 @@ from gateway.listener import ListenerService
 from gateway.sighup import reconfigurable_services
 from gateway.service import build_listeners
 from gateway.tap import Options, makeService
-from tests.helpers import make_core, service_on_defaults
+from tests.helpers import make_core, prepared_host_keys, service_on_defaults
 
 
 class OptionsTests(SynchronousTestCase):
@@ -45,11 +45,12 @@ class OptionsTests(SynchronousTestCase):
         service = service_on_defaults(Path(self.mktemp()))
         self.assertTrue(IService.providedBy(service))
         self.assertEqual(
-            [s.name for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
+            [s.listener for s in service if isinstance(s, ListenerService)], ["telnet", "ssh", "telnet-tls", "lines-tls"]
         )
         self.assertEqual(
             [s.name for s in reconfigurable_services(service)],
-            ["config", "limits", "sessions", "telnet", "ssh", "tls", "telnet-tls", "lines-tls", "game"],
+            ["config", "limits", "sessions", "listeners.telnet", "listeners.ssh", "tls", "listeners.telnet-tls",
+             "listeners.lines-tls", "game"],
         )
         # The daemon leaves its start-up objects out of garbage collection.
         self.assertTrue(service.freeze_on_start)
@@ -76,10 +77,25 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(calls, ["collect", "freeze"])
         top.stopService()
 
+    def test_listeners_named_like_services_of_the_daemon(self):
+        """
+        Listeners may be called like the daemon's own services (C{game},
+        C{tls}, C{store}, ...): the tree is built with all of them.
+        """
+        names = ["game", "tls", "store", "sessions", "config", "limits", "reload"]
+        data = Path(self.mktemp())
+        prepared_host_keys(data)
+        config = data / "gateway.toml"
+        config.write_text("".join(f'[listeners.{name}]\nfrontend = "lines"\nendpoint = "tcp:0"\n' for name in names))
+        options = Options()
+        options.parseOptions(["--config", str(config), "--data-dir", str(data)])
+        service = makeService(options)
+        self.assertEqual(sorted(s.listener for s in service if isinstance(s, ListenerService)), sorted(names))
+
     def test_sessions_stop_after_listeners_before_store(self):
         names = [s.name for s in service_on_defaults(Path(self.mktemp()))]
         self.assertLess(names.index("store"), names.index("sessions"))
-        self.assertLess(names.index("sessions"), names.index("telnet"))
+        self.assertLess(names.index("sessions"), names.index("listeners.telnet"))
 
     def test_every_listener_is_limited(self):
         listeners = [s for s in service_on_defaults(Path(self.mktemp())) if isinstance(s, ListenerService)]

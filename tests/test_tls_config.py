@@ -129,8 +129,8 @@ class WrappingTests(TestCase):
             "[listeners.secure]\nfrontend = 'echo'\nendpoint = 'tcp:0'\ntls = true\nclient_certificates = 'required'\n"
         )
         # Connection limits outside, TLS inside them, the frontend within.
-        self.assertIs(parent.getServiceNamed("plain").factory.wrappedFactory, self.plugin.factory)
-        limited = parent.getServiceNamed("secure").factory
+        self.assertIs(parent.getServiceNamed("listeners.plain").factory.wrappedFactory, self.plugin.factory)
+        limited = parent.getServiceNamed("listeners.secure").factory
         self.assertIsInstance(limited, LimitingFactory)
         wrapped = limited.wrappedFactory
         self.assertIsInstance(wrapped, TLSMemoryBIOFactory)

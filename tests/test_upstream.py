@@ -709,7 +709,7 @@ class ServiceTests(SynchronousTestCase):
         game = make_core(config=config)
         parent = MultiService()
         build_listeners(config, game, MemoryReactor(), parent, available_frontends())
-        return game, {service.name: service.factory.wrappedFactory for service in parent}
+        return game, {service.listener: service.factory.wrappedFactory for service in parent}
 
     def test_listeners_get_their_core(self):
         game, factories = self.build(

@@ -396,3 +396,51 @@ class PlayerInputTests(SynchronousTestCase):
         for raw in ('{"type": "data", "package": "Char.X", "data": NaN}', '{"type": "data", "package": "A", "data": 1e400}'):
             self.assertRaises(MessageError, deliver, raw, session, session.capabilities, 4096)
         self.assertEqual(wired.game.value(), b"")
+
+
+class GameReadingTests(SynchronousTestCase):
+    """
+    Reading from the game pauses while the game leaves the relay's writes
+    unread (its requests' answers then wait in its socket, not in the
+    gateway), while the player leaves output unread, or both.
+    """
+
+    def setUp(self):
+        self.wired = Wired(wired_core(), offers=OFFERS)
+        self.game = self.wired.game
+
+    def test_game_not_reading(self):
+        self.assertTrue(self.game.streaming)
+        self.game.producer.pauseProducing()
+        self.assertEqual(self.game.producerState, "paused")
+        self.game.producer.resumeProducing()
+        self.assertEqual(self.game.producerState, "producing")
+
+    def test_paused_until_neither_holds(self):
+        player = self.wired.player.wire.producer
+        self.game.producer.pauseProducing()
+        player.pauseProducing()
+        self.game.producer.resumeProducing()
+        self.assertEqual(self.game.producerState, "paused")
+        player.resumeProducing()
+        self.assertEqual(self.game.producerState, "producing")
+        player.pauseProducing()
+        self.game.producer.pauseProducing()
+        player.resumeProducing()
+        self.assertEqual(self.game.producerState, "paused")
+
+    def test_closed_without_its_producer(self):
+        """
+        Closing the game's connection unregisters the producer first: a
+        transport holding a paused one (or a TLS transport holding any)
+        would never close.
+        """
+        self.game.producer.pauseProducing()
+        self.wired.end()
+        self.assertTrue(self.game.disconnecting)
+        self.assertIsNone(self.game.producer)
+
+    def test_broken_stream_closed_without_its_producer(self):
+        self.wired.relay.dataReceived(IAC + WILL + MCCP2 + IAC + SB + MCCP2 + IAC + SE + b"not zlib")
+        self.assertTrue(self.game.disconnecting)
+        self.assertIsNone(self.game.producer)

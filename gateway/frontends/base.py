@@ -72,6 +72,7 @@ class LineFrontend:
     ending = False
     _early = ()
     _input_paused = False
+    _output_producer = None
 
     # What the protocol calls.
 
@@ -190,8 +191,10 @@ class LineFrontend:
 
     def register_output_producer(self, producer):
         self.input_producer().registerProducer(producer, True)
+        self._output_producer = producer
 
     def unregister_output_producer(self):
+        self._output_producer = None
         self.input_producer().unregisterProducer()
 
     # IInputFlow: what was read stays in the line buffer meanwhile.
@@ -217,7 +220,9 @@ class LineFrontend:
         """
         Send C{reason} and close the connection, once; the connection
         limits cut a client that does not take it.  Reading resumes, so
-        that a protocol's closing handshake is read.
+        that a protocol's closing handshake is read, and an output producer
+        is let go of (a TLS transport does not close while one is
+        registered).
         """
         if self.ending:
             return
@@ -225,4 +230,6 @@ class LineFrontend:
         self.ending = True
         if self._input_paused:
             self.resume_input()
+        if self._output_producer is not None:
+            self.unregister_output_producer()
         self.disconnect()

@@ -172,7 +172,7 @@ class UpstreamSession(Session):
         super().send(text)
         linger, relay = self.lingering, self.relay
         if linger is not None and linger.replay.full and relay is not None and relay.connected:
-            relay.transport.pauseProducing()
+            relay.reading.pause("linger")
 
 
 class _RelayFactory(Factory):
@@ -457,7 +457,10 @@ class UpstreamCore:
         self.metrics.upstream_state(old, self.upstream.name, None)
         if relay.connected:
             self.metrics.upstream_state(new, self.upstream.name, CONNECTED)
-            relay.transport.resumeProducing()
+            # The new connection pauses reading again if its player does
+            # not read either.
+            relay.reading.resume("linger")
+            relay.reading.resume("player")
             relay.follow_output()
             relay.capabilities_changed()
             relay.msdp_changed()
@@ -469,7 +472,7 @@ class UpstreamCore:
         self.lingering.forget(session)
         relay, session.relay = session.relay, None
         if relay is not None and relay.connected:
-            relay.transport.loseConnection()
+            relay.close()
         self.metrics.upstream_state(session, self.upstream.name, None)
 
     def disconnected(self, session, reason):

@@ -96,12 +96,16 @@ def parse_mssp(payload):
     return fields
 
 
-@implementer(IPushProducer)
 class GameReading:
     """
-    Reading from the game, as a push producer the player's connection
-    pauses while the player leaves output unread: a game that sends faster
-    than the player reads waits in its own socket, not in the gateway.
+    Reading from the game, paused while any of several reasons holds:
+    C{"player"}, the player leaves output unread (a game that sends faster
+    than the player reads waits in its own socket, not in the gateway);
+    C{"game"}, the game leaves unread what the relay writes to it (the
+    answers to its requests wait for it, not in the gateway); C{"linger"},
+    a lingering session's replay buffer is full.
+
+    @ivar reasons: the reasons reading is paused for.
     """
 
     def __init__(self, transport):
@@ -109,15 +113,51 @@ class GameReading:
         @param transport: the game connection's transport.
         """
         self.transport = transport
+        self.reasons = set()
+
+    def pause(self, reason):
+        """
+        Stop reading for C{reason}.
+        """
+        if not self.reasons:
+            self.transport.pauseProducing()
+        self.reasons.add(reason)
+
+    def resume(self, reason):
+        """
+        C{reason} no longer holds: read again if no other does.
+        """
+        if reason in self.reasons:
+            self.reasons.discard(reason)
+            if not self.reasons:
+                self.transport.resumeProducing()
+
+
+@implementer(IPushProducer)
+class PausedBy:
+    """
+    A push producer for a consumer that pauses reading from the game for
+    one reason (see L{GameReading}).
+    """
+
+    def __init__(self, reading, reason, stop):
+        """
+        @param reading: the L{GameReading}.
+        @param reason: the reason this consumer pauses it for.
+        @param stop: called when the consumer stops for good.
+        """
+        self.reading = reading
+        self.reason = reason
+        self.stop = stop
 
     def pauseProducing(self):
-        self.transport.pauseProducing()
+        self.reading.pause(self.reason)
 
     def resumeProducing(self):
-        self.transport.resumeProducing()
+        self.reading.resume(self.reason)
 
     def stopProducing(self):
-        self.transport.loseConnection()
+        self.stop()
 
 
 class UpstreamRelay(TelnetClient):
@@ -128,6 +168,7 @@ class UpstreamRelay(TelnetClient):
     @ivar encoding: the encoding of the text exchanged with the game.
     @ivar connected: whether the connection is up.
     @ivar heard: whether the game has sent anything yet.
+    @ivar reading: the L{GameReading} of the connection, once it is made.
     """
 
     def __init__(self, core, session):
@@ -147,6 +188,8 @@ class UpstreamRelay(TelnetClient):
         self._ttype_replies = 0
         self._size = None
         self._msdp_offered = False
+        self._registered = False
+        self.reading = None
 
     def _set_encoding(self, name):
         self.encoding = codecs.lookup(name).name
@@ -156,6 +199,10 @@ class UpstreamRelay(TelnetClient):
 
     def connectionMade(self):
         self.connected = True
+        self.reading = GameReading(self.transport)
+        # Writes the game leaves unread pause reading from it.
+        self.transport.registerProducer(PausedBy(self.reading, "game", self._stopped), True)
+        self._registered = True
         header = self.core.address_header(self.session, self.transport)
         if header:
             self.transport.write(header)
@@ -168,7 +215,25 @@ class UpstreamRelay(TelnetClient):
         """
         frontend = self.session.transport
         if IOutputFlow.providedBy(frontend) and not self.session.closed:
-            frontend.register_output_producer(GameReading(self.transport))
+            frontend.register_output_producer(PausedBy(self.reading, "player", self.close))
+
+    def close(self):
+        """
+        Close the connection to the game (once what was written to it is
+        sent).
+        """
+        if self._registered:
+            # A transport does not close while a paused producer is
+            # registered, nor a TLS one while any is.
+            self._stopped()
+            self.transport.unregisterProducer()
+        self.transport.loseConnection()
+
+    def _stopped(self):
+        """
+        The game's transport no longer asks to pause reading.
+        """
+        self._registered = False
 
     def connectionLost(self, reason):
         self.connected = False

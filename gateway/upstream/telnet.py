@@ -101,6 +101,12 @@ class TelnetClient(Protocol):
         """
         self.log.warn("The game sent {why}; closing", why=why)
 
+    def close(self):
+        """
+        Close the connection, once what was written is sent.
+        """
+        self.transport.loseConnection()
+
     # Writing.
 
     def send_text(self, data):
@@ -133,7 +139,7 @@ class TelnetClient(Protocol):
         self.broken = why
         self._inflater = None
         self.stream_broken(why)
-        self.transport.loseConnection()
+        self.close()
 
     def _inflate(self, data):
         """

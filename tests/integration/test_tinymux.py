@@ -96,7 +96,8 @@ class TinyMUXTests(TestCase):
     def test_openssl_s_client(self):
         """
         A player on the gateway's TLS listener (openssl s_client) creates a
-        character and speaks; the watcher on TinyMUX hears it.
+        character and speaks; the watcher on TinyMUX hears it.  When the
+        player quits, TinyMUX closes, and so does the player's connection.
         """
         if shutil.which("openssl") is None:
             raise SkipTest("openssl is not installed (apt-get install openssl)")
@@ -111,6 +112,11 @@ class TinyMUXTests(TestCase):
         player.expect("hello over TLS")
         self.watcher.expect("Tessa says, ")
         self.watcher.expect("hello over TLS")
+        # TinyMUX closes the connection: the player sees its last words,
+        # then the gateway closes the TLS connection.
+        player.send_line("QUIT")
+        self.assertIn("*** TinyMUX Disconnected ***", player.read_until_closed())
+        self.watcher.expect("Tessa has disconnected.")
 
     def ssh(self, listener, user, password=None):
         """
