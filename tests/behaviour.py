@@ -37,7 +37,7 @@ from gateway.frontends.tls.handshake import HandshakeGateFactory, HandshakeLimit
 from gateway.frontends.tls.keypair import KeyPair
 from gateway.frontends.tls.wrapping import TLSFactory
 from tests.certs import self_signed, x509_of
-from tests.helpers import make_core, sign_up
+from tests.helpers import limited, make_core, sign_up
 from tests.test_throttle import config_with
 
 _SAID = re.compile(r'You say, "line (\d+)"')
@@ -243,16 +243,16 @@ def upgrade_request(scheme):
     )
 
 
-def line_frames(lines):
+def message_frames(messages):
     """
-    The masked text frames of a client sending C{lines} as C{line}
-    messages.
+    The masked text frames of a client sending C{messages} (of
+    L{gateway.frontends.messages}).
 
     @rtype: L{bytes}
     """
     frames = []
-    for line in lines:
-        payload = json.dumps({"type": "line", "text": line}).encode("utf-8")
+    for message in messages:
+        payload = json.dumps(message).encode("utf-8")
         if len(payload) < 126:
             length = bytes([0x80 | len(payload)])
         else:
@@ -300,7 +300,14 @@ class WebSocketClient(MessageClient):
         return self.closing or self.wire.disconnecting
 
     def type(self, *lines):
-        self.protocol.dataReceived(line_frames(lines))
+        self.send(*({"type": "line", "text": line} for line in lines))
+
+    def send(self, *messages):
+        """
+        Send C{messages} (of L{gateway.frontends.messages}), all in one
+        read.
+        """
+        self.protocol.dataReceived(message_frames(messages))
 
     def decode(self, data):
         messages, i = [], 0
@@ -381,12 +388,13 @@ class WebSocketTLSClient(WebSocketClient):
     """
     The web client over C{wss://}: a real TLS client, trusting
     L{SERVER_PAIR}, connected over L{twisted.test.iosim} to a websocket
-    listener's whole stack behind TLS (the daemon's L{TLSFactory} and
-    handshake gate, the web site, the socket at C{/ws}).  Given a
-    certificate (L{CERTIFICATE}), it presents L{CLIENT_PAIR}.
+    listener's whole stack behind TLS, as the daemon builds it (the
+    connection limits, L{TLSFactory} and the handshake gate, the web site,
+    the socket at C{/ws}).  Given a certificate (L{CERTIFICATE}), it
+    presents L{CLIENT_PAIR}.
 
     @ivar wire: what the client receives, decrypted.
-    @ivar gates: the listener's L{HandshakeGateFactory}.
+    @ivar server: the server's side of the connection.
     """
 
     def __init__(self, core, tls=True, certificate=None):
@@ -398,8 +406,9 @@ class WebSocketTLSClient(WebSocketClient):
 
         clock = self.clock = self.core.clock
         site = build_site(self.socket_factory(), clock)
-        self.gates = HandshakeGateFactory(site, HandshakeLimits(clock, 10, 64, CloseLog(clock, 0)), "optional")
-        server = TLSFactory(ServerCreator(), False, self.gates).buildProtocol(PEER)
+        handshakes = HandshakeLimits(clock, 10, 64, CloseLog(clock, 0))
+        tls = TLSFactory(ServerCreator(), False, HandshakeGateFactory(site, handshakes, "optional"))
+        server = limited(tls, self.core).buildProtocol(PEER)
         self.server = FlowTransport(server, True, peerAddress=PEER)
         own = None
         if self.certificate is not None:
@@ -418,7 +427,7 @@ class WebSocketTLSClient(WebSocketClient):
         self.flush()
         self.take_handshake_answer()
         # The TLS transport's protocol, once the socket took it over.
-        self.protocol = server.wrappedProtocol
+        self.protocol = server.protocol.wrappedProtocol
 
     def flush(self):
         settle(self.clock, self.pump)
@@ -431,8 +440,8 @@ class WebSocketTLSClient(WebSocketClient):
     def closed(self):
         return self.closing or self.server.disconnecting
 
-    def type(self, *lines):
-        self.tls.write(line_frames(lines))
+    def send(self, *messages):
+        self.tls.write(message_frames(messages))
         self.flush()
 
     def text(self):

@@ -4,7 +4,6 @@ clients of L{tests.behaviour} in front of the upstream core and the fake
 game of L{tests.fakeupstream}.
 """
 
-import json
 import re
 
 from twisted.internet.address import IPv4Address
@@ -14,7 +13,7 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from tests.behaviour import LinesClient, SSHClient, SSHLinesClient, TelnetClient, WebSocketClient
+from tests.behaviour import LinesClient, SSHClient, SSHLinesClient, TelnetClient, WebSocketClient, WebSocketTLSClient
 from tests.fakeupstream import upstream_core
 from tests.helpers import limited, make_core
 from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
@@ -152,36 +151,63 @@ class WebSocketUpstreamTests(UpstreamBehaviour, TestCase):
     if autobahn is None:
         skip = NEEDS_AUTOBAHN
 
-    def send(self, client, message):
-        payload = json.dumps(message).encode("utf-8")
-        client.protocol.dataReceived(b"\x81" + bytes([0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-
     def test_structured_messages_both_ways(self):
         client = self.connect()
         (game,) = self.endpoint.servers
         game.send_gmcp(b'Char.Vitals {"hp":7}')
-        self.endpoint.flush()
+        self.settle(client)
         self.assertIn(b'"package":"Char.Vitals"', client.wire.value().replace(b" ", b""))
-        self.send(client, {"type": "data", "package": "Char.Items.Inv", "data": ""})
+        client.send({"type": "data", "package": "Char.Items.Inv", "data": ""})
         self.endpoint.flush()
         self.assertEqual(game.gmcp[-1], b'Char.Items.Inv ""')
 
     def test_browser_resize_reaches_the_game(self):
         client = self.connect()
-        self.send(client, {"type": "size", "width": 132, "height": 50})
+        client.send({"type": "size", "width": 132, "height": 50})
         self.endpoint.flush()
         self.assertEqual(self.endpoint.servers[0].sizes[-1], (132, 50))
+
+
+class WebSocketTLSUpstreamTests(WebSocketUpstreamTests):
+    client = WebSocketTLSClient
+    tls = True
 
 
 class WebSocketOutputFlowTests(TestCase):
     """
     A browser player who leaves output unread pauses reading from the game:
     the socket, upgraded from the listener's HTTP channel, behind the
-    connection limits, as a listener builds it.
+    connection limits (and TLS), as a listener builds it.
     """
 
     if autobahn is None:
         skip = NEEDS_AUTOBAHN
+
+    def flood(self, core, endpoint, client_output, received):
+        """
+        The game floods the player while the player's connection does not
+        take output; once it does again, the player gets it all.
+
+        @param client_output: the producer the player's connection pauses
+            while the client does not read.
+        @param received: returns what the client was sent since the last
+            call.
+        """
+        (game,) = endpoint.servers
+        (relay,) = core.relays
+        received()
+        client_output.pauseProducing()
+        for n in range(200):
+            game.say(b"flood %d" % n)
+        endpoint.flush()
+        self.assertTrue(relay.transport.paused)
+        self.assertEqual(received(), b"")
+        client_output.resumeProducing()
+        endpoint.flush()
+        self.assertFalse(relay.transport.paused)
+        output = received()
+        self.assertIn(b"flood 0", output)
+        self.assertIn(b"flood 199", output)
 
     def test_game_waits_while_the_player_does_not_read(self):
         from gateway.frontends.websocket import build_factory
@@ -197,18 +223,26 @@ class WebSocketOutputFlowTests(TestCase):
             b"Sec-WebSocket-Protocol: gateway.text\r\n\r\n"
         )
         endpoint.flush()
-        (game,) = endpoint.servers
-        (relay,) = core.relays
-        wire.clear()
-        wire.producer.pauseProducing()
-        for n in range(200):
-            game.say(b"flood %d" % n)
-        endpoint.flush()
-        self.assertTrue(relay.transport.paused)
-        self.assertEqual(wire.value(), b"")
-        wire.producer.resumeProducing()
-        endpoint.flush()
-        self.assertFalse(relay.transport.paused)
-        self.assertIn(b"flood 0", wire.value())
-        self.assertIn(b"flood 199", wire.value())
+
+        def received():
+            data = wire.value()
+            wire.clear()
+            return data
+
+        self.flood(core, endpoint, wire.producer, received)
         connection.connectionLost(Failure(ConnectionDone()))
+
+    def test_game_waits_while_the_player_over_tls_does_not_read(self):
+        core, endpoint = upstream_core(make_core(Clock()))
+        client = WebSocketTLSClient(core)
+        endpoint.flush()
+
+        def received():
+            client.flush()
+            endpoint.flush()
+            client.flush()
+            data = client.wire.value()
+            client.wire.clear()
+            return data
+
+        self.flood(core, endpoint, client.server.producer, received)

@@ -7,6 +7,7 @@ screenshot for the README.
 import json
 import os
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -50,14 +51,32 @@ def _missing():
     return None
 
 
-def start_chromium(case, directory, trust_any_certificate=False):
+def trusting(directory, ca):
+    """
+    A home directory whose NSS database (where Chromium on Linux looks for
+    the authorities its user trusts) trusts C{ca} to identify servers.
+
+    @param directory: where to make the home directory.
+    @param ca: a PEM file of the authority.
+    @return: the home directory.
+    """
+    home = directory / "home"
+    database = home / ".pki" / "nssdb"
+    database.mkdir(parents=True)
+    for command in (["-N", "--empty-password"], ["-A", "-t", "C,,", "-n", "gateway development CA", "-i", str(ca)]):
+        subprocess.run(["certutil", "-d", f"sql:{database}", *command], check=True, timeout=WAIT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    return home
+
+
+def start_chromium(case, directory, ca=None):
     """
     Start headless Chromium for the test C{case}, quit when it ends.  It
     records its network events, for L{sockets_opened}.
 
     @param directory: a directory for the browser's profile.
-    @param trust_any_certificate: accept any server certificate (the
-        daemon's development one).
+    @param ca: a PEM file of an authority to trust besides the usual ones
+        (the daemon's development CA); needs C{certutil}.
     @return: the selenium C{WebDriver}.
     """
     options = webdriver.ChromeOptions()
@@ -68,10 +87,11 @@ def start_chromium(case, directory, trust_any_certificate=False):
         "--disable-dev-shm-usage", f"--user-data-dir={directory / 'chromium'}", "--window-size=900,640",
     ):
         options.add_argument(flag)
-    if trust_any_certificate:
-        options.add_argument("--ignore-certificate-errors")
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    env = None
+    if ca is not None:
+        env = dict(os.environ, HOME=str(trusting(directory, ca)))
+    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER, env=env), options=options)
     case.addCleanup(browser.quit)
     browser.set_page_load_timeout(WAIT)
     return browser
@@ -92,8 +112,8 @@ class WebClientTests(TestCase):
     The web client in Chromium.
 
     @cvar tls: whether the web listener has C{tls = true}: the page is
-        then loaded over C{https://} (Chromium told to accept the
-        development certificate).
+        then loaded over C{https://}, Chromium trusting the development
+        CA.
     """
 
     skip = _missing()
@@ -120,7 +140,8 @@ class WebClientTests(TestCase):
         self.addCleanup(self.daemon.stop)
         self.daemon.start(expect=2)
 
-        self.browser = start_chromium(self, directory, trust_any_certificate=self.tls)
+        ca = directory / "var" / "tls-dev-ca.pem" if self.tls else None
+        self.browser = start_chromium(self, directory, ca)
 
     def wait_for_output(self, text):
         """
@@ -219,7 +240,11 @@ class WebClientTests(TestCase):
 
 class WebClientOverTLSTests(WebClientTests):
     """
-    The same page over C{https://}, connecting with C{wss://}.
+    The same page over C{https://}, connecting with C{wss://}; Chromium
+    verifies the development certificate for 127.0.0.1.
     """
 
     tls = True
+    skip = _missing() or (
+        None if shutil.which("certutil") else "certutil is not installed (apt-get install libnss3-tools)"
+    )
