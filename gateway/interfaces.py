@@ -285,6 +285,16 @@ class ISession(Interface):
         @type text: L{str}
         """
 
+    def input_ended():
+        """
+        The client's input ended while its connection stays open to read
+        what follows (a shell's standard input without a terminal, as in
+        C{ssh -T host < commands}), after every line before the end was
+        given to L{line_received}.  The session ends as its core ends it:
+        the built-in world runs C{quit} once the commands of those lines
+        have run; a relayed game reads the end of its connection's input.
+        """
+
     def connection_lost(reason):
         """
         The connection is gone; the session leaves the world, or lingers
