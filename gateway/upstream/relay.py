@@ -222,12 +222,18 @@ class UpstreamRelay(TelnetClient):
         Close the connection to the game (once what was written to it is
         sent).
         """
+        self._unregister()
+        self.transport.loseConnection()
+
+    def _unregister(self):
+        """
+        Stop following the game's reading of what the relay writes, before
+        the relay stops writing: a transport does not close (or half-close)
+        while a paused producer is registered, nor a TLS one while any is.
+        """
         if self._registered:
-            # A transport does not close while a paused producer is
-            # registered, nor a TLS one while any is.
             self._stopped()
             self.transport.unregisterProducer()
-        self.transport.loseConnection()
 
     def _stopped(self):
         """
@@ -289,6 +295,7 @@ class UpstreamRelay(TelnetClient):
         and what it still sends reaches the player, until it closes.
         """
         if self.connected:
+            self._unregister()
             self.transport.loseWriteConnection()
 
     def send_data(self, package, data):
