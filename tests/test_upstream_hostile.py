@@ -189,7 +189,7 @@ _TEXT_PIECES = st.one_of(
     st.sampled_from([
         b"\r\n", b"\n", b"\r", b"\0", b"|r", b"|", b"\x1b", b"\x1b[", b"\x1b[1;3", b"\x1b[31m", b"\x1b[38;5;300m",
         b"\x1b]0;title", b"\x07", b"\x1b\\", b"\x1bP", b"\x9b31m", b"\xc3", b"\xc3\xa9", b"\xed\xa0\x80", b"\xf4\x90",
-        b"\xff", IAC + GA, IAC + EOR_MARK, IAC + NOP, IAC + b"\xf5",
+        b"\xff", b"\x81\x8d\x90", IAC + GA, IAC + EOR_MARK, IAC + NOP, IAC + b"\xf5",
     ]),
     st.builds(lambda n: b"\x1b[" + b"1;" * n + b"m", st.integers(0, 200)),
     st.builds(lambda n: b"y" * n, st.integers(0, 3 * MAX_LINE)),
@@ -231,11 +231,15 @@ class GameFuzzTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.core = wired_core()
+        # A legacy encoding with bytes it does not define (0x81 in
+        # cp1252), and UTF-8.
+        self.cores = {encoding: wired_core(encoding=encoding) for encoding in ("utf-8", "cp1252")}
 
     @FUZZ
-    @given(_GAME_STREAMS, st.lists(st.integers(1, 200), min_size=1, max_size=4), st.booleans())
-    def test_game_bytes(self, data, sizes, colour):
+    @given(_GAME_STREAMS, st.lists(st.integers(1, 200), min_size=1, max_size=4), st.booleans(),
+           st.sampled_from(["utf-8", "cp1252"]))
+    def test_game_bytes(self, data, sizes, colour, encoding):
+        self.core = self.cores[encoding]
         wired = Wired(self.core, colour=colour, gmcp=True, offers=OFFERS)
         relay = wired.relay
         wired.from_game(data, sizes)
@@ -444,3 +448,70 @@ class GameReadingTests(SynchronousTestCase):
         self.wired.relay.dataReceived(IAC + WILL + MCCP2 + IAC + SB + MCCP2 + IAC + SE + b"not zlib")
         self.assertTrue(self.game.disconnecting)
         self.assertIsNone(self.game.producer)
+
+
+class CutTests(SynchronousTestCase):
+    """
+    The game's writes may end anywhere: in an escape sequence, in a
+    character's bytes, in a telnet command.
+    """
+
+    LINE = "\x1b[1;31mRéd\x1b[0m plain \x1b]0;title\x07\x1b[38;5;9mend\x1b[m ✓".encode("utf-8") + IAC + NOP + b"\r\n"
+
+    def visible(self, output):
+        """
+        The text of a telnet client's output, without escape sequences,
+        telnet commands and line ends.
+        """
+        text = _SGR.sub(b"", output).replace(IAC + GA, b"").replace(b"\r\n", b"")
+        return text.decode("utf-8")
+
+    def test_every_cut(self):
+        core = wired_core()
+        whole = Wired(core, colour=True)
+        whole.from_game(self.LINE)
+        expected = whole.player.take()
+        self.assertEqual(self.visible(expected), "Réd plain end ✓")
+        for cut in range(1, len(self.LINE)):
+            wired = Wired(core, colour=True)
+            wired.from_game(self.LINE, [cut, len(self.LINE)])
+            output = wired.player.take()
+            self.assertEqual(telnet_problems(output, True), [], cut)
+            self.assertEqual(self.visible(output), "Réd plain end ✓", cut)
+
+    def test_prompt_ending_in_other_escapes_shown(self):
+        """
+        A prompt that saves and restores the cursor or picks a character
+        set is complete: it is shown at once, without those sequences.
+        """
+        wired = Wired(wired_core())
+        wired.from_game(b"\x1b7HP:10\x1b8\x1b(B> ")
+        self.assertEqual(wired.player.take(), b"HP:10> " + IAC + GA)
+        wired.from_game(b"\x1bP1$r\x1b\\\x1b]0;t\x07\x1b_x\x07> ")
+        self.assertEqual(wired.player.take(), b"> " + IAC + GA)
+
+    def test_megabytes_without_a_line_end(self):
+        """
+        A game that never ends its line is passed on in pieces; the relay
+        holds no more than one piece of it.
+        """
+        wired = Wired(wired_core())
+        for _ in range(64):
+            wired.from_game(b"z" * 65536)
+            self.assertLessEqual(len(wired.relay._text), MAX_LINE)
+        self.assertEqual(wired.player.take().replace(b"\r\n", b"").replace(IAC + GA, b""), b"z" * 64 * 65536)
+
+
+class NotConnectedTests(SynchronousTestCase):
+    """
+    What the player sends reaches the game only while the relay is
+    connected to it.
+    """
+
+    def test_after_the_game_closed(self):
+        wired = Wired(wired_core(), gmcp=True, offers=OFFERS)
+        wired.relay.connectionLost(Failure(ConnectionDone()))
+        wired.game.clear()
+        wired.player.feed(b"look\r\n" + sb(GMCP, b"Char.Login {}") + IAC + WILL + NAWS + sb(NAWS, b"\x00\x50\x00\x20"))
+        self.assertEqual(wired.game.value(), b"")
+        self.assertEqual(self.flushLoggedErrors(), [])

@@ -18,8 +18,9 @@ from gateway.core.markup import escape
 
 _SEQUENCE = re.compile(
     r"\x1b(?:\[(?P<params>[0-?]*)[ -/]*(?P<final>[@-~])"  # CSI ... final
-    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC ... BEL or ST
-    r"|[@-Z\\-_])"  # any other two-character escape
+    r"|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC, DCS, SOS, PM, APC ... BEL or ST
+    r"|[ -/]+[0-~]"  # intermediates and a final: ESC ( B
+    r"|[0-OQ-WYZ\\`-~])"  # any other two-character escape: ESC 7, ESC M
 )
 #: Control characters dropped from the game's text: all but tab and the
 #: line feed that separates lines.
@@ -207,10 +208,10 @@ def unfinished(text):
 
     @return: the index it starts at, or C{len(text)} when there is none.
     """
-    start = text.rfind("\x1b", max(0, len(text) - MAX_SEQUENCE))
-    if start < 0:
-        return len(text)
-    match = _SEQUENCE.match(text, start)
-    if match is not None:
-        return len(text)
-    return start
+    start = text.find("\x1b", max(0, len(text) - MAX_SEQUENCE))
+    while start >= 0:
+        match = _SEQUENCE.match(text, start)
+        if match is None:
+            return start
+        start = text.find("\x1b", match.end())
+    return len(text)
