@@ -151,7 +151,7 @@ _MESSAGES = st.lists(st.tuples(_NAMES, st.lists(_VALUES, min_size=1, max_size=3)
     lambda variables: b"".join(b"\x01" + name + b"".join(values) for name, values in variables)
 )
 
-_TEXT = st.text(st.characters(min_codepoint=7, exclude_categories=["Cs"]), max_size=6)
+_TEXT = st.text(st.characters(min_codepoint=7, max_codepoint=0xD7FF), max_size=6)
 
 
 def _as_variable_value(value):
