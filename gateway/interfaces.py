@@ -128,6 +128,24 @@ class IRefusingFactory(Interface):
         """
 
 
+class IClearTextAnswer(Interface):
+    """
+    Optional for a frontend's protocol factory: how to answer a client that
+    talks to its listener in clear when the listener has C{tls = true} (a
+    browser sent to C{http://} instead of C{https://}).  Without this
+    interface such a client's handshake fails and the connection is closed
+    without a word.
+    """
+
+    def answer_in_clear(data):
+        """
+        @param data: the first bytes the client sent (L{bytes}), which do
+            not start a TLS handshake.
+        @return: the bytes (L{bytes}) to send in clear before closing the
+            connection, or L{None} to close it without a word.
+        """
+
+
 class IStructuredTransport(Interface):
     """
     An L{ISessionTransport} that can also carry structured messages next to
@@ -265,6 +283,16 @@ class ISession(Interface):
         ending.
 
         @type text: L{str}
+        """
+
+    def input_ended():
+        """
+        The client's input ended while its connection stays open to read
+        what follows (a shell's standard input without a terminal, as in
+        C{ssh -T host < commands}), after every line before the end was
+        given to L{line_received}.  The session ends as its core ends it:
+        the built-in world runs C{quit} once the commands of those lines
+        have run; a relayed game reads the end of its connection's input.
         """
 
     def connection_lost(reason):

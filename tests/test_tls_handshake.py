@@ -17,7 +17,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 from zope.interface import implementer
 
 from gateway.core.closelog import SUMMARY_INTERVAL, CloseLog
@@ -404,6 +404,63 @@ class RefusalOverTLSTests(TestCase):
         gate.handshakeCompleted()
         self.assertEqual(frontend.message, "Server full.")
         self.assertTrue(refusal.made)
+
+
+class ClearTextTests(TestCase):
+    """
+    A client that speaks in clear, not TLS, to a TLS listener.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.core = make_core(self.clock)
+        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=64, close_log=CloseLog(self.clock, 0))
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        self.creator = ServerTLS(config_for(directory)).creator(False)
+        self.messages = captured_log(self)
+
+    def connect(self, build_factory, data):
+        """
+        Connect to a TLS listener of the frontend of C{build_factory} and
+        send C{data}; returns the TLS protocol and its transport.
+        """
+        frontend = build_factory(self.core, self.core.portal, {})
+        factory = TLSFactory(self.creator, False, HandshakeGateFactory(frontend, self.limits, "off"))
+        protocol = factory.buildProtocol(IPv4Address("TCP", "192.0.2.7", 5555))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.7", 5555))
+        protocol.makeConnection(transport)
+        protocol.dataReceived(data)
+        return protocol, transport
+
+    def test_browser_sent_to_https(self):
+        try:
+            from gateway.frontends.websocket import build_factory
+        except ImportError as e:
+            raise SkipTest(str(e))
+        protocol, transport = self.connect(build_factory, b"GET /ws HTTP/1.1\r\nHost: localhost:4080\r\n\r\n")
+        self.assertTrue(transport.value().startswith(
+            b"HTTP/1.1 307 Temporary Redirect\r\nLocation: https://localhost:4080/ws\r\n"
+        ))
+        self.assertTrue(transport.disconnecting)
+        # What else it sends is not read, as TLS or otherwise.
+        transport.clear()
+        protocol.dataReceived(b"\x16\x03\x01\x00\x05hello")
+        self.assertEqual(transport.value(), b"")
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.limits.handshaking, 0)
+        self.assertIn(
+            "TLS handshake from 192.0.2.7:5555 failed: it spoke in clear, not TLS, and was answered in clear",
+            self.messages,
+        )
+
+    def test_other_frontends_answer_nothing_in_clear(self):
+        protocol, transport = self.connect(lines_factory, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        self.assertNotIn(b"HTTP", transport.value())
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.limits.handshaking, 0)
+        self.assertTrue(any(m.startswith("TLS handshake from 192.0.2.7:5555 failed: ") for m in self.messages))
+        self.assertFalse(any("answered in clear" in m for m in self.messages))
 
 
 class PreloginLogRateTests(TestCase):

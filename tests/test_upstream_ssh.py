@@ -104,6 +104,37 @@ class GameLoginTests(UpstreamSSHTestCase):
         self.endpoint.flush()
         self.assertTrue(self.endpoint.servers[0].lost)
 
+    def test_end_of_input_without_a_terminal(self):
+        """
+        A shell without a terminal (C{ssh -T host < commands}): the lines
+        go to the game and, once the input ends, the game connection's
+        writing half closes (the game reads the end, no C{quit} line);
+        what the game says then still reaches the player, and its close
+        ends the channel.
+        """
+        link = Link(self.factory, self.clock, user=b"guest")
+        link.settle(1)
+        channel = link.channel()
+        link.request(channel, b"shell")
+        link.settle()
+        self.endpoint.flush()
+        (relay,) = self.core.relays
+        half_closed = []
+        self.patch(relay.transport, "loseWriteConnection", lambda: half_closed.append(True))
+        channel.write(b"connect guest\nWHO\n")
+        link.connection.sendEOF(channel)
+        link.settle()
+        self.endpoint.flush()
+        game = self.endpoint.servers[0]
+        self.assertEqual(game.received, [b"connect guest", b"WHO"])
+        self.assertEqual(half_closed, [True])
+        game.say(b"Nobody is here.")
+        game.transport.loseConnection()
+        self.endpoint.flush()
+        link.settle()
+        self.assertIn(b"Nobody is here.", channel.received)
+        self.assertEqual(channel.exit_status, 0)
+
 
 class GatewayLoginTests(UpstreamSSHTestCase):
     login = "gateway"

@@ -18,7 +18,7 @@ from gateway.core import markup
 from gateway.core.capabilities import Capabilities
 from gateway.errors import ConfigError
 from gateway.frontends import messages
-from gateway.interfaces import IRefusingFactory
+from gateway.interfaces import IClearTextAnswer, IRefusingFactory
 from tests.helpers import make_core
 
 try:
@@ -28,7 +28,8 @@ except ImportError:
 else:
     autobahn = True
     from gateway.frontends.websocket import (
-        LOOPBACK_NAMES, WebSocketFrontend, build_factory, host_allowed, normalize_origin, origin_allowed,
+        LOOPBACK_NAMES, WebSocketFrontend, build_factory, host_allowed, https_redirect, normalize_origin,
+        origin_allowed,
     )
 
 NEEDS_AUTOBAHN = "autobahn is not installed (pip install 'gateway[websocket]' or apt install python3-autobahn)"
@@ -231,6 +232,41 @@ class SiteTests(TestCase):
         transport = self.request(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello")
         self.assertIn(b"405", transport.value().split(b"\r\n")[0])
         self.assertFalse(transport.disconnecting)
+
+
+class PlainHTTPOnTLSTests(TestCase):
+    """
+    A browser sent to C{http://} on a listener with C{tls = true} is sent
+    to C{https://}.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def test_redirect_to_the_same_address(self):
+        core = make_core()
+        site = build_factory(core, core.portal, {})
+        self.assertTrue(IClearTextAnswer.providedBy(site))
+        answer = site.answer_in_clear(b"GET /client.js?v=2 HTTP/1.1\r\nHost: Play.example.org:8443\r\n\r\n")
+        head, body = answer.split(b"\r\n\r\n")
+        self.assertEqual(
+            head.split(b"\r\n")[:2],
+            [b"HTTP/1.1 307 Temporary Redirect", b"Location: https://Play.example.org:8443/client.js?v=2"],
+        )
+        self.assertEqual(body, b"This address serves HTTPS only: https://Play.example.org:8443/client.js?v=2\n")
+        answer = https_redirect(b"GET / HTTP/1.1\r\nhost: [::1]\r\n")
+        self.assertIn(b"\r\nLocation: https://[::1]/\r\n", answer)
+
+    def test_no_usable_host(self):
+        for data in (b"GET / HTTP/1.0\r\n\r\n", b"GET / HTTP/1.1\r\nHost: evil\"<b>\r\n\r\n"):
+            answer = https_redirect(data)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer)
+            self.assertNotIn(b"Location", answer)
+            self.assertTrue(answer.endswith(b"\r\n\r\nThis address serves HTTPS only: use https:// in the address.\n"))
+
+    def test_not_http(self):
+        for data in (b"\x16\x03\x01\x02\x00", b"hello\r\n", b"GET"):
+            self.assertIsNone(https_redirect(data))
 
 
 class HandshakeTests(TestCase):

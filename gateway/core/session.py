@@ -207,6 +207,13 @@ class Session:
             self._pause_input()
         self._pump()
 
+    def input_ended(self):
+        """
+        See L{gateway.interfaces.ISession.input_ended}: C{quit}, after the
+        lines before it.
+        """
+        self.line_received("quit")
+
     def _refuse(self, text):
         self._refused += 1
         self.core.metrics.line_refused()

@@ -20,6 +20,7 @@ connection with code 1009; pings keep idle connections alive and find dead
 ones.
 """
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +53,9 @@ from gateway.frontends import messages
 from gateway.frontends.addresses import describe
 from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.text import clean_text
-from gateway.interfaces import IOutputFlow, IRefusingFactory, IResumableTransport, IStructuredTransport
+from gateway.interfaces import (
+    IClearTextAnswer, IOutputFlow, IRefusingFactory, IResumableTransport, IStructuredTransport,
+)
 from gateway.logtext import loggable
 
 log = Logger()
@@ -421,19 +424,55 @@ class _HTTPRefusal(Protocol):
         self.transport.loseConnection()
 
 
-@implementer(IRefusingFactory)
+#: The start of a plain HTTP request: its method and path.
+_PLAIN_REQUEST = re.compile(rb"[A-Z]{3,7} (/[!-~]*) ")
+#: Its C{Host} header, when it is a plain host name or address and port.
+_PLAIN_HOST = re.compile(rb"\r\nhost:[ \t]*([a-z0-9.\-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?[ \t]*\r\n", re.I)
+
+
+def https_redirect(data):
+    """
+    The answer to a plain HTTP request sent to a listener that serves
+    HTTPS: a temporary redirect to the same address over C{https://}, or,
+    when the request names no usable host, a C{400} saying to use
+    C{https://}.
+
+    @param data: the client's first bytes.
+    @return: the response (L{bytes}), or L{None} when C{data} is not an
+        HTTP request.
+    """
+    request = _PLAIN_REQUEST.match(data)
+    if request is None:
+        return None
+    host = _PLAIN_HOST.search(data)
+    if host is None:
+        body = b"This address serves HTTPS only: use https:// in the address.\n"
+        head = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    else:
+        location = b"https://" + host.group(1) + (host.group(2) or b"") + request.group(1)
+        body = b"This address serves HTTPS only: " + location + b"\n"
+        head = b"HTTP/1.1 307 Temporary Redirect\r\nLocation: " + location + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    return head + b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+
+
+@implementer(IRefusingFactory, IClearTextAnswer)
 class WebSite(Site):
     """
     The web site of a websocket listener.  Its byte stream is HTTP, then
     WebSocket frames, so the connection limits may not write plain text
     into it (L{IRefusingFactory}): a refused client gets an HTTP 503, and
-    a connection whose protocol failed is closed without a word.
+    a connection whose protocol failed is closed without a word.  On a
+    listener with C{tls = true}, a plain HTTP request is sent to
+    C{https://} (L{IClearTextAnswer}).
     """
 
     protocol = HeadDeadlineChannel
 
     def refuse(self, address, message):
         return _HTTPRefusal(message)
+
+    def answer_in_clear(self, data):
+        return https_redirect(data)
 
 
 def build_site(factory, clock, web_client=True, timeout=60):

@@ -27,6 +27,10 @@ from gateway.upstream.relay import UpstreamRelay
 #: The PROXY protocol version of each C{client_address} mode that sends one.
 PROXY_VERSIONS = {"proxy-v1": 1, "proxy-v2": 2}
 
+#: Queued after a session's last input line when its input ends (see
+#: L{UpstreamSession.input_ended}).
+END_OF_INPUT = object()
+
 #: MSSP fields that L{gateway.core.status.CoreStatus} holds in fields of
 #: its own, or that the listener fills in.
 _MSSP_OWN = frozenset(["NAME", "PLAYERS", "UPTIME", "PORT", "CODEBASE", "HOSTNAME"])
@@ -150,6 +154,19 @@ class UpstreamSession(Session):
         super().capabilities_changed()
         if self.relay is not None:
             self.relay.capabilities_changed()
+
+    def input_ended(self):
+        """
+        See L{gateway.interfaces.ISession.input_ended}: once the lines
+        before have gone to the game, the game reads the end of the
+        connection's input (L{UpstreamRelay.input_ended}), as from a
+        player's own telnet client.  Still logging in to the gateway, the
+        session closes.
+        """
+        if self._waiter is not None:
+            self.close()
+        else:
+            self.line_received(END_OF_INPUT)
 
     def data_received(self, package, data):
         if self.relay is not None and not self.closed:
@@ -353,9 +370,14 @@ class UpstreamCore:
 
     def dispatch(self, session, line):
         """
-        A line the player typed: to the game.
+        A line the player typed: to the game; or the end of the player's
+        input (L{END_OF_INPUT}).
         """
-        if session.relay is not None:
+        if session.relay is None:
+            return
+        if line is END_OF_INPUT:
+            session.relay.input_ended()
+        else:
             session.relay.send_line(line)
 
     async def _log_in(self, session):

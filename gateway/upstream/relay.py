@@ -287,6 +287,15 @@ class UpstreamRelay(TelnetClient):
         if self.connected:
             self.send_text(text.encode(self.encoding, "replace") + b"\r\n")
 
+    def input_ended(self):
+        """
+        The player's input ended: close the writing half of the game's
+        connection, so the game reads the end of it as a player leaving
+        and what it still sends reaches the player, until it closes.
+        """
+        if self.connected:
+            self.transport.loseWriteConnection()
+
     def send_data(self, package, data):
         """
         Send one of the player's structured messages to the game: an

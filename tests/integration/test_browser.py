@@ -161,7 +161,9 @@ class WebClientTests(TestCase):
 
     def test_log_in_say_and_hear_telnet(self):
         http, ws = ("https", "wss") if self.tls else ("http", "ws")
-        self.browser.get(f"{http}://127.0.0.1:{self.daemon.ports['web']}/")
+        # Typed without https://, the address of a TLS listener leads there.
+        self.browser.get(f"http://127.0.0.1:{self.daemon.ports['web']}/")
+        self.assertEqual(self.browser.current_url, f"{http}://127.0.0.1:{self.daemon.ports['web']}/")
         status = self.browser.find_element(By.ID, "status")
         prompt = self.browser.find_element(By.ID, "prompt")
         field = self.browser.find_element(By.ID, "input")

@@ -13,6 +13,7 @@ docs/upstream.md), so there is no player address to check on its side.
 """
 
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -164,6 +165,23 @@ class TinyMUXTests(TestCase):
         ask); TinyMUX's login screen follows.
         """
         self.create_and_speak(self.ssh("mux-ssh", "guest"), "Sasha", "SSH")
+
+    def test_openssh_without_terminal(self):
+        """
+        C{ssh -T} with a command on standard input, at TinyMUX's login
+        screen: the command reaches TinyMUX, the end of the input reaches
+        it as the end of the connection (no stray line: TinyMUX would show
+        its login screen again), TinyMUX closes and ssh exits by itself.
+        """
+        if shutil.which("ssh") is None:
+            raise SkipTest("ssh is not installed (apt-get install openssh-client)")
+        done = subprocess.run(
+            ["ssh"] + SSH_OPTIONS + ["-T", "-o", "BatchMode=yes", "-p", str(self.daemon.ports["mux-ssh"]), "guest@127.0.0.1"],
+            input=b"WHO\n", capture_output=True, timeout=20,
+        )
+        self.assertEqual(done.returncode, 0)
+        self.assertIn(b"Watcher ", done.stdout)
+        self.assertEqual(done.stdout.count(b"Welcome to TinyMUX"), 1)
 
     def test_openssh_with_gateway_account(self):
         """

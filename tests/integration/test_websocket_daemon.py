@@ -19,6 +19,7 @@ from twisted.internet.ssl import Certificate, optionsForClientTLS
 from twisted.trial.unittest import TestCase
 
 from tests.daemon import Daemon, LineClient, sign_up
+from tests.integration.test_tls_integration import wait_for
 from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
 
 if autobahn:
@@ -313,6 +314,12 @@ class SecureWebSocketDaemonTests(WebSocketDaemonTests):
         why = yield self.refused(origin=f"https://evil.example:{self.web}", host="evil.example")
         self.assertIn("403", why)
         self.assertIn("host 'evil.example:", self.daemon.output())
+
+    def test_plain_http_is_sent_to_https(self):
+        with self.opener().open(f"http://localhost:{self.web}/client.js", timeout=WAIT) as script:
+            self.assertEqual(script.url, f"https://localhost:{self.web}/client.js")
+            self.assertIn(b"new WebSocket(socketUrl()", script.read())
+        wait_for(self.daemon, "spoke in clear, not TLS, and was answered in clear")
 
     @inlineCallbacks
     def test_resume_token(self):

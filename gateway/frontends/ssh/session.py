@@ -253,7 +253,7 @@ class SessionChannel(LineFrontend, SSHChannel):
             # `ssh -T host < commands`: leave once they have been handled
             # (nothing is read after the end of input).
             self.lines = None
-            self.session.line_received("quit")
+            self.session.input_ended()
 
     def handle_line(self, text):
         if self._mode == "exec":
@@ -291,7 +291,7 @@ class SessionChannel(LineFrontend, SSHChannel):
             if self.lines is not None:
                 self.deliver()
             else:
-                self.session.line_received("quit")
+                self.session.input_ended()
 
     def closed(self):
         self._gone = True

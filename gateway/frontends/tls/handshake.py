@@ -26,6 +26,13 @@ from gateway.metrics import Metrics
 MAX_EARLY_BYTES = 65536
 
 
+class AnsweredInClear(ConnectionDone):
+    """
+    The connection ended after a client that spoke in clear, not TLS, was
+    answered in clear (see L{gateway.interfaces.IClearTextAnswer}).
+    """
+
+
 class HandshakeLimits:
     """
     The bounds every TLS listener's handshakes share.
@@ -286,7 +293,9 @@ class HandshakeGate(Protocol):
         elif state == "handshaking" and self._checking:
             self._log_end(self.log.info, "TLS client {peer} left while its certificate was checked")
         elif state == "handshaking":
-            if reason.check(ConnectionDone, ConnectionLost):
+            if reason.check(AnsweredInClear):
+                why = "it spoke in clear, not TLS, and was answered in clear"
+            elif reason.check(ConnectionDone, ConnectionLost):
                 why = "the client closed the connection"
             else:
                 why = openssl_reason(reason.value)

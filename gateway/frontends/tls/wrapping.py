@@ -7,14 +7,20 @@ import functools
 
 from twisted.application.service import Service
 from twisted.internet.interfaces import ISSLTransport
+from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from gateway.frontends.output import HeldWrites
 from gateway.frontends.tls.context import ServerTLS
-from gateway.frontends.tls.handshake import HandshakeGate, HandshakeGateFactory, HandshakeLimits
-from gateway.interfaces import IRefusingFactory
+from gateway.frontends.tls.handshake import AnsweredInClear, HandshakeGate, HandshakeGateFactory, HandshakeLimits
+from gateway.interfaces import IClearTextAnswer, IRefusingFactory
 from gateway.sighup import IReconfigurable
+
+
+#: The first byte of what a TLS client sends: a handshake record.
+TLS_HANDSHAKE_RECORD = b"\x16"
 
 
 @implementer(ISSLTransport)
@@ -33,6 +39,10 @@ class TLSProtocol(TLSMemoryBIOProtocol):
     instead of one.  This way the records of a turn leave together, on
     every Twisted version.
 
+    A client whose first bytes do not start a TLS handshake is answered in
+    clear, and the connection closed, when the frontend's factory provides
+    L{IClearTextAnswer}.
+
     @ivar plaintext: the L{HeldWrites} holding what the frontend writes
         during a read.
     """
@@ -40,10 +50,43 @@ class TLSProtocol(TLSMemoryBIOProtocol):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.plaintext = HeldWrites(functools.partial(TLSMemoryBIOProtocol.write, self))
+        self._first_read = True
+        self._in_clear = False
 
     def dataReceived(self, data):
+        if self._in_clear:
+            return
+        if self._first_read:
+            self._first_read = False
+            if not data.startswith(TLS_HANDSHAKE_RECORD) and self._answer_in_clear(data):
+                return
         with self.plaintext.holding():
             super().dataReceived(data)
+
+    def _answer_in_clear(self, data):
+        """
+        Answer a client that spoke in clear the frontend's way (see
+        L{IClearTextAnswer}), and close.
+
+        @return: whether it was answered.
+        """
+        answer = self.factory.answer_in_clear(data)
+        if answer is None:
+            return False
+        self._in_clear = True
+        self.transport.write(answer)
+        self.transport.loseConnection()
+        return True
+
+    def connectionLost(self, reason):
+        if not self._in_clear:
+            super().connectionLost(reason)
+            return
+        # No TLS ever started: the protocol above (the handshake gate)
+        # learns why the connection ended, without TLS's own account of a
+        # handshake that never began.
+        self.connected = False
+        ProtocolWrapper.connectionLost(self, Failure(AnsweredInClear()))
 
     def write(self, data):
         self.plaintext.write(data)
@@ -68,6 +111,19 @@ class TLSFactory(TLSMemoryBIOFactory):
     """
 
     protocol = TLSProtocol
+
+    def answer_in_clear(self, data):
+        """
+        What to answer a client that spoke in clear: the frontend's answer
+        when its factory provides L{IClearTextAnswer}.
+
+        @param data: the client's first bytes.
+        @return: L{bytes} to send in clear, or L{None}.
+        """
+        frontend = self.wrappedFactory.wrappedFactory
+        if IClearTextAnswer.providedBy(frontend):
+            return frontend.answer_in_clear(data)
+        return None
 
     def refuse(self, address, message):
         gates = self.wrappedFactory
