@@ -8,6 +8,8 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from twisted.internet.error import ConnectionLost
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.frontends.telnet.codes import DO, DONT, GMCP, IAC, MSDP
@@ -15,6 +17,7 @@ from gateway.frontends.telnet.msdp import MAX_DEPTH, MAX_MSDP, well_formed
 from gateway.upstream.mog import json_to_msdp, msdp_to_json
 from tests.behaviour import WebSocketClient
 from tests.fakeupstream import FakeUpstream, upstream_core
+from tests.helpers import make_core, sign_up
 from tests.telnet_fixtures import TelnetConnection, sb
 from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
 
@@ -408,3 +411,42 @@ class WebSocketMoGTests(SynchronousTestCase):
         self.client.text()
         self.assertEqual(self.client.data, [])
         self.assertFalse(self.client.closed)
+
+
+class ResumedMoGTests(SynchronousTestCase):
+    """
+    A lingering session resumed on another client (C{login = "gateway"})
+    gets the game's MSDP the way the new client takes it.
+    """
+
+    def setUp(self):
+        game = make_core()
+        owner, session = sign_up(game, "alice")
+        session.line_received("quit")
+        owner.disconnect()
+        self.core, self.endpoint = upstream_core(game, login="gateway")
+        self.endpoint.server = OfferingMSDP
+        first = self.log_in(IAC + DO + MSDP)
+        (self.game,) = self.endpoint.servers
+        self.relay = first.frontend.session.relay
+        self.assertIn(MSDP, self.relay.remote)
+        first.protocol.connectionLost(Failure(ConnectionLost("the network went away")))
+
+    def log_in(self, answers):
+        player = TelnetConnection(self.core)
+        player.feed(answers + b"alice\r\nsecret1\r\n")
+        self.endpoint.flush()
+        player.take()
+        return player
+
+    def test_resumed_on_a_gmcp_client(self):
+        player = self.log_in(IAC + DO + GMCP)
+        self.assertIs(player.frontend.session.relay, self.relay)
+        self.game.send_msdp(b"\x01HEALTH\x0290")
+        self.endpoint.flush()
+        self.assertEqual(player.take(), sb(GMCP, b'MSDP {"HEALTH":"90"}'))
+
+    def test_resumed_on_a_client_with_neither(self):
+        player = self.log_in(b"")
+        self.assertIs(player.frontend.session.relay, self.relay)
+        self.assertNotIn(MSDP, self.relay.remote)
