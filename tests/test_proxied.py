@@ -24,7 +24,7 @@ from gateway.frontends.proxied import HEADER_TIMEOUT, ProxiedFactory
 from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.service import build_listeners
 from gateway.shutdown import ShutdownService
-from gateway.upstream.proxy import V2_SIGNATURE, Header, InvalidHeader, proxy_header, read_header
+from gateway.upstream.proxy import V1_PREFIX, V2_SIGNATURE, Header, InvalidHeader, proxy_header, read_header
 from tests.fakeupstream import upstream_core
 from tests.helpers import make_core, sign_up
 from tests.test_limits import limits
@@ -306,6 +306,13 @@ class ProxiedFactoryTests(SynchronousTestCase):
             self.messages()[0],
         )
 
+    def test_nothing_after_a_refused_header(self):
+        protocol, transport = self.connect(CLIENT)
+        protocol.dataReceived(b"PROXY TCP4")
+        protocol.dataReceived(b"look\r\n")
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(self.inner.built[-1].received, b"")
+
     def test_limits_count_the_client(self):
         """
         Outside the connection limits, the per-address cap counts the
@@ -555,3 +562,27 @@ class ReadHeaderFuzz(SynchronousTestCase):
         else:
             self.assertEqual(self.inner.built[-1].received, data[header.length:])
             self.assertEqual(read_header(data[:header.length]), header)
+
+    @_FUZZ
+    @given(_HEADERISH, st.lists(st.integers(0, 200), max_size=6))
+    def test_untrusted_gets_everything_but_a_header(self, data, cuts):
+        """
+        From an address that is not trusted, what does not start with a
+        PROXY header reaches the listener's protocol unchanged, in any
+        split; what does is refused.
+        """
+        protocol = self.factory.buildProtocol(CLIENT)
+        transport = StringTransport(peerAddress=CLIENT, hostAddress=LISTENER)
+        protocol.makeConnection(transport)
+        for chunk in _splits(data, cuts):
+            protocol.dataReceived(chunk)
+        inner = self.inner.built[-1]
+        if data.startswith(V1_PREFIX) or data.startswith(V2_SIGNATURE):
+            self.assertTrue(transport.disconnected)
+            self.assertEqual(inner.received, b"")
+        elif V1_PREFIX.startswith(data) or V2_SIGNATURE.startswith(data):
+            self.assertFalse(transport.disconnecting)
+            self.assertEqual(inner.received, b"")
+        else:
+            self.assertFalse(transport.disconnecting)
+            self.assertEqual(inner.received, data)

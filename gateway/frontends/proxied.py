@@ -179,12 +179,16 @@ class HeaderRefuser(_Forwarding):
         self.inner = inner
         self._received = b""
         self._checking = True
+        self._refused = False
 
     def makeConnection(self, transport):
         self.transport = transport
         self.inner.makeConnection(transport)
 
     def dataReceived(self, data):
+        if self._refused:
+            # Closing: nothing more reaches the listener's protocol.
+            return
         if self._checking:
             data = self._received + data
             if _may_start_header(data):
@@ -193,6 +197,7 @@ class HeaderRefuser(_Forwarding):
             self._received = b""
             self._checking = False
             if data.startswith(V1_PREFIX) or data.startswith(V2_SIGNATURE):
+                self._refused = True
                 self._refuse("it sent a PROXY header but is not in the listener's trusted_proxies")
                 return
         if self.inner is not None:
