@@ -449,6 +449,18 @@ class GameReadingTests(SynchronousTestCase):
         self.assertTrue(self.game.disconnecting)
         self.assertIsNone(self.game.producer)
 
+    def test_half_closed_without_its_producer(self):
+        """
+        The end of the player's input (SSH without a terminal) half-closes
+        the game's connection, after unregistering the producer: a
+        transport whose paused producer is registered would not.
+        """
+        half_closed = []
+        self.game.loseWriteConnection = lambda: half_closed.append(self.game.producer)
+        self.game.producer.pauseProducing()
+        self.wired.relay.input_ended()
+        self.assertEqual(half_closed, [None])
+
 
 class CutTests(SynchronousTestCase):
     """

@@ -13,10 +13,14 @@ Options the relay takes, and what it does with them:
                        C{Core.Hello} names the client
     MCCP2 (game)       what the game sends is decompressed
     MSSP (game)        the game's status is kept for MUD crawlers
-    MSDP (game)        only while the player's client (telnet) agreed to
-                       MSDP: well-formed subnegotiations are passed on
-                       both ways; asked for when the client agrees after
-                       the game offered, dropped when the client drops it
+    MSDP (game)        while the player's client (telnet) agreed to MSDP:
+                       well-formed subnegotiations are passed on both
+                       ways; else while it takes structured messages:
+                       each becomes an C{MSDP} structured message, and
+                       the client's C{MSDP} messages become MSDP
+                       (L{gateway.upstream.mog}); asked for when the
+                       client can take it after the game offered, dropped
+                       when it no longer can
     CHARSET (both)     UTF-8 when the game offers it, else the configured
                        encoding; text is transcoded for each client
     NAWS (client)      the client's size, sent again when it changes
@@ -47,9 +51,10 @@ from gateway.frontends.telnet.mssp import MSSP_VAL, MSSP_VAR
 from gateway.frontends.telnet.terminal import (
     MTTS_256, MTTS_ANSI, MTTS_SCREEN_READER, MTTS_TRUECOLOR, MTTS_UTF8,
 )
-from gateway.interfaces import IMSDPTransport, IOutputFlow
+from gateway.interfaces import IMSDPTransport, IOutputFlow, IStructuredTransport
 from gateway.logtext import loggable
 from gateway.upstream.ansi import Colours, unfinished
+from gateway.upstream.mog import PACKAGE as MOG, json_to_msdp, msdp_to_json
 from gateway.upstream.telnet import TelnetClient
 
 #: MTTS bits the relay sets itself: 128 (PROXY, the client is behind a
@@ -222,12 +227,18 @@ class UpstreamRelay(TelnetClient):
         Close the connection to the game (once what was written to it is
         sent).
         """
+        self._unregister()
+        self.transport.loseConnection()
+
+    def _unregister(self):
+        """
+        Stop following the game's reading of what the relay writes, before
+        the relay stops writing: a transport does not close (or half-close)
+        while a paused producer is registered, nor a TLS one while any is.
+        """
         if self._registered:
-            # A transport does not close while a paused producer is
-            # registered, nor a TLS one while any is.
             self._stopped()
             self.transport.unregisterProducer()
-        self.transport.loseConnection()
 
     def _stopped(self):
         """
@@ -289,14 +300,23 @@ class UpstreamRelay(TelnetClient):
         and what it still sends reaches the player, until it closes.
         """
         if self.connected:
+            self._unregister()
             self.transport.loseWriteConnection()
 
     def send_data(self, package, data):
         """
-        Send one of the player's structured messages to the game, as GMCP
-        when the game has it on (else it is dropped: the game never asked).
+        Send one of the player's structured messages to the game: an
+        C{MSDP} one as MSDP when the game has MSDP on, else as GMCP when
+        the game has it on (else it is dropped: the game never asked).
         """
-        if self.connected and GMCP in self.remote:
+        if package == MOG and self.connected and MSDP in self.remote:
+            try:
+                payload = json_to_msdp(data, self.encoding)
+            except ValueError as e:
+                self.log.debug("{session}: ignored an MSDP message: {error}", session=self.session, error=e)
+            else:
+                self.send_subnegotiation(MSDP, payload)
+        elif self.connected and GMCP in self.remote:
             self.send_subnegotiation(GMCP, encode_message(package, data))
 
     def send_msdp(self, payload):
@@ -311,14 +331,23 @@ class UpstreamRelay(TelnetClient):
         frontend = self.session.transport
         return IMSDPTransport.providedBy(frontend) and frontend.msdp_on()
 
+    def _msdp_wanted(self):
+        """
+        Whether the player's client takes the game's MSDP: as MSDP, or as
+        structured messages.
+        """
+        session = self.session
+        structured = session.capabilities.structured and IStructuredTransport.providedBy(session.transport)
+        return structured or self._client_msdp()
+
     def msdp_changed(self):
         """
-        The player's client turned MSDP on or off: ask the game for it
-        (when it offered it before) or turn it off.
+        The player's client turned MSDP or structured messages on or off:
+        ask the game for MSDP (when it offered it before) or turn it off.
         """
         if not self.connected:
             return
-        if self._client_msdp():
+        if self._msdp_wanted():
             if self._msdp_offered and MSDP not in self.remote:
                 self.remote.add(MSDP)
                 self.transport.write(IAC + DO + MSDP)
@@ -327,9 +356,11 @@ class UpstreamRelay(TelnetClient):
 
     def capabilities_changed(self):
         """
-        The player's client changed (a resized window): tell the game.
+        The player's client changed (a resized window, structured
+        messages turned on or off): tell the game.
         """
         self._send_size()
+        self.msdp_changed()
 
     def _send_size(self):
         caps = self.session.capabilities
@@ -384,7 +415,7 @@ class UpstreamRelay(TelnetClient):
         if option == MSDP:
             # Remembered, to ask for it once the player's client agrees.
             self._msdp_offered = True
-            return self._client_msdp()
+            return self._msdp_wanted()
         return option in REMOTE_OPTIONS
 
     def option_changed(self, option, local, on):
@@ -411,8 +442,8 @@ class UpstreamRelay(TelnetClient):
             self._gmcp(payload)
         elif option == MSSP:
             self.core.mssp = parse_mssp(payload)
-        elif option == MSDP and well_formed(payload) and self._client_msdp():
-            self.session.transport.send_msdp(payload)
+        elif option == MSDP and well_formed(payload):
+            self._msdp(payload)
         else:
             self.log.debug("Ignored a subnegotiation from the game: {option!r} {data}",
                            option=option, data=loggable(payload, 64))
@@ -492,6 +523,17 @@ class UpstreamRelay(TelnetClient):
                     self._set_encoding("utf-8" if choice == wanted[0] else self.core.upstream.encoding)
                     return
         self.send_subnegotiation(CHARSET, REJECTED)
+
+    def _msdp(self, payload):
+        """
+        Pass on a well-formed MSDP subnegotiation: as it is to a client
+        that agreed to MSDP, else as an C{MSDP} structured message.
+        """
+        if self._client_msdp():
+            self.session.transport.send_msdp(payload)
+        else:
+            self.core.outbox.flush(self.session)
+            self.session.send_data(MOG, msdp_to_json(payload, self.encoding))
 
     def _gmcp(self, payload):
         try:

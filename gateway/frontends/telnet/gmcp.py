@@ -82,7 +82,7 @@ class Gmcp(OptionHandler):
         if not self.modules or package.startswith("Core."):
             return True
         parts = package.lower().split(".")
-        return any(".".join(parts[:n]) in self.modules for n in range(1, len(parts)))
+        return any(".".join(parts[:n]) in self.modules for n in range(1, len(parts) + 1))
 
     def received(self, data):
         try:
