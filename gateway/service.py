@@ -212,7 +212,7 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
-        factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch)
+        factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch, listener.trusted_proxies)
         if listener.trusted_proxies:
             factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name, limiter=limiter)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)

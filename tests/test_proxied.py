@@ -334,6 +334,22 @@ class ProxiedFactoryTests(SynchronousTestCase):
         self.assertEqual(other_transport.value(), b"")
         self.assertEqual(self.inner.built[0].transport.getPeer(), CLIENT)
 
+    def test_proxys_own_connections_not_throttled(self):
+        """
+        HAProxy's health checks (C{LOCAL}, or version 1 naming HAProxy
+        itself) come every few seconds from the proxy's own address: the
+        per-address caps and throttles leave them alone.
+        """
+        limiter = ConnectionLimiter(self.clock, limits(max_connections_per_address=1, max_new_connections_per_address=2))
+        limited = LimitingFactory(self.inner, limiter, "behind-haproxy", proxies=["10.0.0.5"])
+        self.factory = ProxiedFactory(limited, ["10.0.0.5"], self.clock, "behind-haproxy")
+        for header in [proxy_header(2, None, None), proxy_header(1, PROXY, LISTENER)] * 3:
+            check, transport = self.connect()
+            check.dataReceived(header)
+            self.assertEqual(transport.value(), b"")
+        self.assertEqual(len(self.inner.built), 6)
+        self.assertEqual(limiter.count("10.0.0.5"), 6)
+
 
 class ListenerConfigTests(SynchronousTestCase):
     """
@@ -360,6 +376,7 @@ class ListenerConfigTests(SynchronousTestCase):
         self.assertIsInstance(factories["haproxy"].wrappedFactory, LimitingFactory)
         self.assertIs(factories["haproxy"].waiting, factories["haproxy"].wrappedFactory.limiter.waiting)
         self.assertIn("10.1.2.3", factories["haproxy"].trusted)
+        self.assertIn("10.1.2.3", factories["haproxy"].wrappedFactory.proxies)
 
     def test_bad_value_refused(self):
         for value in ('"10.0.0.1"', '["proxy.example.org"]', "[1]"):

@@ -87,18 +87,20 @@ class ConnectionLimiter(Service):
         self.reconfigure(new_config.limits)
         return True
 
-    def admit(self, host):
+    def admit(self, host, trusted=False):
         """
         Decide on a new connection from C{host} and count it when admitted.
 
+        @param trusted: whether C{host} is exempt from the per-address caps
+            and throttles, as an address in C{limits.trusted_addresses} is.
         @return: L{None} when admitted, else the message for the client.
         """
-        reason, message = self._refusal(host)
+        reason, message = self._refusal(host, trusted)
         if reason is not None:
             self.metrics.connection_refused(reason)
         return message
 
-    def _refusal(self, host):
+    def _refusal(self, host, trusted):
         """
         @return: C{(reason, message)}: why C{host} is refused (a reason of
             L{gateway.metrics}) and what it is told, or C{(None, None)} when
@@ -106,7 +108,7 @@ class ConnectionLimiter(Service):
         """
         if len(self.connections) >= self.limits.max_connections:
             return FULL, SERVER_FULL
-        if host in self.trusted:
+        if trusted or host in self.trusted:
             return None, None
         if self._per_host.get(host, 0) >= self.limits.max_connections_per_address:
             return PER_ADDRESS, TOO_MANY_FROM_ADDRESS
@@ -368,26 +370,32 @@ class LimitingFactory(WrappingFactory):
     Wraps a listener's factory with the shared L{ConnectionLimiter}.
 
     @ivar limiter: the L{ConnectionLimiter}.
+    @ivar proxies: the listener's C{trusted_proxies}, whose own connections
+        (a header naming no client or the proxy itself: HAProxy's health
+        checks) the per-address caps and throttles leave alone.
     """
 
     protocol = LimitedProtocol
     log = Logger()
 
-    def __init__(self, wrappedFactory, limiter, name="?", batch=nullcontext):
+    def __init__(self, wrappedFactory, limiter, name="?", batch=nullcontext, proxies=()):
         """
         @param name: the listener's name, for logs.
         @param batch: returns the context each read and each connection's
             start run in: the core's C{outbox.batch}, so that what they
             send each session is handed to it as one piece.
+        @param proxies: address or network strings (validated by the
+            configuration).
         """
         super().__init__(wrappedFactory)
         self.limiter = limiter
         self.name = name
         self.batch = batch
+        self.proxies = Trusted(proxies)
 
     def buildProtocol(self, addr):
         host = host_of(addr)
-        message = self.limiter.admit(host)
+        message = self.limiter.admit(host, host in self.proxies)
         if message is not None:
             self.log.info(
                 "Listener {name} refused {peer}: {message}", name=self.name, peer=describe(addr), message=message

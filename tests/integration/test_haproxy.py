@@ -12,6 +12,7 @@ sending from an address the listener does not trust (127.0.0.3) is
 refused.  Skipped with a reason when HAProxy is not installed.
 """
 
+import re
 import shutil
 import socket
 import subprocess
@@ -307,3 +308,43 @@ class BehindHAProxyTests(TestCase):
         wait_for(self.daemon, "Listener telnet closed 127.0.0.3:")
         self.assertIn("it sent a PROXY header but is not in the listener's trusted_proxies", self.daemon.output())
         self.assertNotIn("127.0.0.2", self.daemon.output())
+
+
+class HealthCheckTests(TestCase):
+    skip = missing()
+
+    def test_health_checks_are_not_throttled(self):
+        """
+        HAProxy checking a listener ten times a second (C{send-proxy-v2
+        check}: C{LOCAL} headers from HAProxy's own address) passes
+        C{limits.max_new_connections_per_address} (30 a minute) within
+        seconds; none of its checks is refused.
+        """
+        directory = Path(self.mktemp()).resolve()
+        directory.mkdir()
+        config = directory / "gateway.toml"
+        config.write_text(textwrap.dedent("""
+            [limits]
+            prelogin_log_rate = 0.0
+
+            [listeners.telnet]
+            frontend = "telnet"
+            endpoint = "tcp:0:interface=127.0.0.1"
+            trusted_proxies = ["127.0.0.1"]
+        """))
+        daemon = Daemon(directory / "var", config=config, exclusive=False)
+        self.addCleanup(daemon.stop)
+        daemon.start()
+        haproxy = HAProxy(directory / "haproxy", {
+            "telnet": (("127.0.0.1", daemon.ports["telnet"]), "send-proxy-v2 check inter 100 fall 1 rise 1"),
+        })
+        self.addCleanup(haproxy.stop)
+        haproxy.start()
+        checks = re.compile(r"\(logging in\) telnet 127\.0\.0\.1:\d+> disconnected")
+        deadline = time.monotonic() + 30
+        while len(checks.findall(daemon.output())) < 40 and "refused 127.0.0.1" not in daemon.output():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"HAProxy did not check 40 times:\n{daemon.output()}\n{haproxy.log()}")
+            time.sleep(0.1)
+        self.assertNotIn("refused 127.0.0.1", daemon.output())
+        self.assertNotIn("is DOWN", haproxy.log())
