@@ -25,6 +25,7 @@ from gateway.frontends.telnet import build_factory as telnet_factory
 from gateway.service import build_listeners
 from gateway.shutdown import ShutdownService
 from gateway.upstream.proxy import V1_PREFIX, V2_SIGNATURE, Header, InvalidHeader, proxy_header, read_header
+from gateway.upstream.relay import NAMES_WAIT
 from tests.fakeupstream import upstream_core
 from tests.helpers import make_core, sign_up
 from tests.test_limits import limits
@@ -404,6 +405,10 @@ class UpstreamBehindProxyTests(SynchronousTestCase):
         protocol = factory.buildProtocol(PROXY)
         protocol.makeConnection(StringTransport(peerAddress=PROXY))
         protocol.dataReceived(HAPROXY_V1)
+        endpoint.flush()
+        # The telnet client never names itself: the game is answered once
+        # the relay stops waiting for it.
+        core.clock.advance(NAMES_WAIT)
         endpoint.flush()
         return endpoint.servers[0]
 

@@ -37,6 +37,7 @@ from gateway.upstream.ansi import Colours, unfinished
 from gateway.service import build_listeners
 from gateway.upstream.core import UpstreamCore, client_tls_options, endpoint_host, peer_address
 from gateway.upstream.proxy import V2_SIGNATURE
+from gateway.upstream.relay import NAMES_WAIT
 from tests.certs import self_signed
 from tests.fakeupstream import FakeUpstream, upstream_core
 from tests.helpers import RecordingTransport, connect, make_core, sign_up
@@ -47,13 +48,17 @@ MXP = b"\x5b"
 
 class Relayed:
     """
-    A telnet player relayed to a fake game.
+    A telnet player relayed to a fake game.  The player's client does not
+    answer the gateway's TTYPE requests: the answers naming it have gone
+    to the game once L{NAMES_WAIT} has passed.
     """
 
     def __init__(self, test, server=FakeUpstream, peer="192.0.2.7", **settings):
         test.core, test.endpoint = upstream_core(**settings)
         test.endpoint.server = server
         test.player = TelnetConnection(test.core, peer=peer)
+        test.endpoint.flush()
+        test.core.clock.advance(NAMES_WAIT)
         test.endpoint.flush()
         test.game = test.endpoint.servers[0] if test.endpoint.servers else None
 
@@ -95,6 +100,33 @@ class NegotiationTests(SynchronousTestCase):
         self.assertEqual(word, b"MTTS")
         self.assertTrue(int(bits) & 128)
         self.assertTrue(int(bits) & 512)
+
+    def test_answers_wait_for_the_client_to_name_itself(self):
+        """
+        The game asks TTYPE and NEW-ENVIRON before the player's telnet
+        client has named itself to the gateway: the answers wait until its
+        TTYPE cycle has ended, and name it, its terminal and its MTTS
+        flags (a screen reader here).
+        """
+        self.core, self.endpoint = upstream_core()
+        self.player = TelnetConnection(self.core)
+        self.endpoint.flush()
+        (game,) = self.endpoint.servers
+        self.core.clock.advance(NAMES_WAIT / 2)
+        self.endpoint.flush()
+        self.assertEqual((game.terminal_types, game.environment), ([], {}))
+        self.player.feed(IAC + WILL + TTYPE + sb(TTYPE, b"\x00MUDLET"))
+        self.player.feed(sb(TTYPE, b"\x00XTERM-256COLOR"))
+        self.endpoint.flush()
+        self.assertEqual(game.terminal_types, [])
+        self.player.feed(sb(TTYPE, b"\x00MTTS 79"))
+        self.endpoint.flush()
+        word, bits = game.terminal_types[2].split()
+        self.assertEqual(game.terminal_types[:2], [b"MUDLET", b"XTERM-256COLOR"])
+        self.assertEqual(int(bits) & 64, 64)
+        self.assertEqual(game.environment[b"CLIENT_NAME"], b"MUDLET")
+        self.assertTrue(game.gmcp[0].startswith(b"Core.Hello "))
+        self.assertIn(b"MUDLET", game.gmcp[0])
 
     def test_client_terminal_names_passed_on(self):
         self.player.feed(IAC + WILL + TTYPE + sb(TTYPE, b"\x00MUDLET") + sb(TTYPE, b"\x00XTERM-256COLOR"))

@@ -29,6 +29,9 @@ class Capabilities:
         then not folded to the width, and colour is left out).
     @ivar structured: whether the client takes structured messages
         (L{gateway.interfaces.IStructuredTransport.send_data}).
+    @ivar names_pending: whether the client is still saying its names
+        (a telnet client's TTYPE cycle: L{client}, L{terminal} and MTTS
+        flags may change soon).
     """
 
     protocol: str
@@ -46,6 +49,7 @@ class Capabilities:
     truecolor: bool = False
     screen_reader: bool = False
     structured: bool = False
+    names_pending: bool = False
 
     @property
     def host(self):

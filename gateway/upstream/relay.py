@@ -30,7 +30,11 @@ Options the relay takes, and what it does with them:
       (client)         C{client_address = "mnes"}), CLIENT_NAME,
                        CLIENT_VERSION, TERMINAL_TYPE, MTTS, CHARSET
 
-Every other option is refused.
+Every other option is refused.  The answers that name the player's client
+(TTYPE, NEW-ENVIRON, GMCP C{Core.Hello}) wait while the client is still
+naming itself to the gateway (a telnet client's TTYPE cycle, which the
+game, nearer to the gateway than the player, usually asks about first),
+for L{NAMES_WAIT} seconds at the most.
 """
 
 import codecs
@@ -64,6 +68,10 @@ MTTS_PROXY, MTTS_MNES = 128, 512
 #: Options the game may perform, and options the relay performs for it.
 REMOTE_OPTIONS = frozenset([ECHO, SGA, EOR, GMCP, MCCP2, MSSP, CHARSET])
 LOCAL_OPTIONS = frozenset([NAWS, TTYPE, NEW_ENVIRON, CHARSET])
+
+#: Seconds the answers naming the player's client wait, at the most, for
+#: the client to finish naming itself (C{Capabilities.names_pending}).
+NAMES_WAIT = 2.0
 
 #: A line from the game longer than this many characters is passed on in
 #: pieces of this size.
@@ -195,6 +203,9 @@ class UpstreamRelay(TelnetClient):
         self._msdp_offered = False
         self._registered = False
         self.reading = None
+        self._held = []
+        self._names_timer = None
+        self._names_waited = False
 
     def _set_encoding(self, name):
         self.encoding = codecs.lookup(name).name
@@ -249,6 +260,10 @@ class UpstreamRelay(TelnetClient):
     def connectionLost(self, reason):
         self.connected = False
         self.core.relays.discard(self)
+        if self._names_timer is not None:
+            self._names_timer.cancel()
+            self._names_timer = None
+        self._held = []
         session = self.session
         if session.closed and session.lingering is None:
             return
@@ -357,10 +372,37 @@ class UpstreamRelay(TelnetClient):
     def capabilities_changed(self):
         """
         The player's client changed (a resized window, structured
-        messages turned on or off): tell the game.
+        messages turned on or off): tell the game; the answers that waited
+        for the client's names go once it has said them.
         """
         self._send_size()
         self.msdp_changed()
+        if self._held and not self.session.capabilities.names_pending:
+            self._answer_held()
+
+    def _when_named(self, answer, *args):
+        """
+        Call C{answer(*args)} now, or once the player's client has said its
+        names, at the latest after L{NAMES_WAIT} seconds; answers that wait
+        keep their order.
+        """
+        if not self._held and (self._names_waited or not self.session.capabilities.names_pending):
+            answer(*args)
+            return
+        self._held.append((answer, args))
+        if self._names_timer is None:
+            self._names_timer = self.core.clock.callLater(NAMES_WAIT, self._answer_held)
+
+    def _answer_held(self):
+        if self._names_timer is not None:
+            if self._names_timer.active():
+                self._names_timer.cancel()
+            self._names_timer = None
+        self._names_waited = True
+        held, self._held = self._held, []
+        for answer, args in held:
+            if self.connected:
+                answer(*args)
 
     def _send_size(self):
         caps = self.session.capabilities
@@ -427,15 +469,21 @@ class UpstreamRelay(TelnetClient):
             self._size = None
             self._send_size()
         elif option == GMCP and on:
-            caps = self.session.capabilities
-            hello = {"client": _ascii(caps.client, "gateway"), "version": _ascii(caps.client_version, __version__)}
-            self.send_subnegotiation(GMCP, encode_message("Core.Hello", hello))
+            self._when_named(self._hello)
+
+    def _hello(self):
+        """
+        Send GMCP C{Core.Hello}, naming the player's client.
+        """
+        caps = self.session.capabilities
+        hello = {"client": _ascii(caps.client, "gateway"), "version": _ascii(caps.client_version, __version__)}
+        self.send_subnegotiation(GMCP, encode_message("Core.Hello", hello))
 
     def subnegotiation_received(self, option, payload):
         if option == TTYPE and payload == SEND:
-            self._terminal_type()
+            self._when_named(self._terminal_type)
         elif option == NEW_ENVIRON and payload[:1] == SEND:
-            self._environment(payload[1:])
+            self._when_named(self._environment, payload[1:])
         elif option == CHARSET and payload[:1] == REQUEST:
             self._charset(payload[1:])
         elif option == GMCP:

@@ -15,9 +15,10 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import deferLater
 from twisted.internet.endpoints import TCP4ClientEndpoint, wrapClientTLS
-from twisted.internet.ssl import Certificate, optionsForClientTLS
+from twisted.internet.ssl import Certificate, PrivateCertificate, optionsForClientTLS
 from twisted.trial.unittest import TestCase
 
+from tests.certs import self_signed
 from tests.daemon import Daemon, LineClient, sign_up
 from tests.integration.test_tls_integration import wait_for
 from tests.test_websocket import NEEDS_AUTOBAHN, autobahn
@@ -114,6 +115,7 @@ class WebSocketDaemonTests(TestCase):
             frontend = "websocket"
             endpoint = "tcp:0:interface=127.0.0.1"
             tls = {str(self.tls).lower()}
+            {'client_certificates = "optional"' if self.tls else ""}
             [listeners.web.options]
             max_message_bytes = 1024
             ping_interval = 1
@@ -126,25 +128,27 @@ class WebSocketDaemonTests(TestCase):
         scheme = "https" if self.tls else "http"
         self.page = f"{scheme}://127.0.0.1:{self.web}"
 
-    def endpoint(self):
+    def endpoint(self, certificate=None):
         """
         The client endpoint of the web listener: over TLS, verifying the
-        daemon's development certificate for C{127.0.0.1} against its CA.
+        daemon's development certificate for C{127.0.0.1} against its CA,
+        and presenting C{certificate} (a L{PrivateCertificate}) if given.
         """
         tcp = TCP4ClientEndpoint(reactor, "127.0.0.1", self.web, timeout=WAIT)
         if not self.tls:
             return tcp
         trust = Certificate.loadPEM((self.data / "tls-dev-ca.pem").read_bytes())
-        return wrapClientTLS(optionsForClientTLS("127.0.0.1", trustRoot=trust), tcp)
+        return wrapClientTLS(optionsForClientTLS("127.0.0.1", trustRoot=trust, clientCertificate=certificate), tcp)
 
     @inlineCallbacks
-    def client(self, origin="same", protocols=("gateway.json",), host="127.0.0.1"):
+    def client(self, origin="same", protocols=("gateway.json",), host="127.0.0.1", certificate=None):
         """
         Open a WebSocket to the daemon; closed after the test.
 
         @param origin: the C{Origin} header (C{"same"}: the page's own).
         @param host: the host name in the socket's URL (and C{Host}
             header); the connection goes to 127.0.0.1 whatever it is.
+        @param certificate: the client certificate to present over TLS.
         """
         if origin == "same":
             origin = self.page
@@ -155,7 +159,7 @@ class WebSocketDaemonTests(TestCase):
         factory.setProtocolOptions(openHandshakeTimeout=0, closeHandshakeTimeout=0)
         connected = Deferred()
         factory.protocol = lambda: self._track(RecordingClient(), connected)
-        yield self.endpoint().connect(factory)
+        yield self.endpoint(certificate).connect(factory)
         client = yield connected
         yield client.opened.addTimeout(WAIT, reactor)
         return client
@@ -314,6 +318,20 @@ class SecureWebSocketDaemonTests(WebSocketDaemonTests):
         why = yield self.refused(origin=f"https://evil.example:{self.web}", host="evil.example")
         self.assertIn("403", why)
         self.assertIn("host 'evil.example:", self.daemon.output())
+
+    @inlineCallbacks
+    def test_client_certificate_logs_in(self):
+        certificate = PrivateCertificate.loadPEM(b"".join(self_signed("wss-bot")))
+        client = yield self.client(certificate=certificate)
+        yield self.sign_up(client, "Bea")
+        client.line("cert add")
+        yield client.expect("is now bound to your account")
+        client.line("quit")
+        yield client.closed.addTimeout(WAIT, reactor)
+        again = yield self.client(certificate=certificate)
+        yield again.expect("Logged in as Bea by your client certificate.")
+        yield again.expect("Exits:")
+        self.assertFalse(any("Name: " in m for m in again.history))
 
     def test_plain_http_is_sent_to_https(self):
         with self.opener().open(f"http://localhost:{self.web}/client.js", timeout=WAIT) as script:

@@ -62,7 +62,9 @@ class TerminalType(OptionHandler):
     TTYPE with the MTTS cycle: the first answer names the client, the
     second the terminal, the third is C{"MTTS <bits>"}.  A client that
     answers the same twice has no more to say; one without MTTS names its
-    terminal first.  At most three requests are sent.
+    terminal first.  At most three requests are sent.  The client's
+    C{names_pending} capability is on from the connection's start until
+    the cycle ends.
     """
 
     __slots__ = ("replies", "_requests")
@@ -76,6 +78,7 @@ class TerminalType(OptionHandler):
         super().__init__(frontend)
         self.replies = []
         self._requests = 0
+        frontend.capabilities.names_pending = True
 
     def enabled(self, local):
         self._request()
@@ -95,6 +98,7 @@ class TerminalType(OptionHandler):
         word, _, bits = value.upper().partition(" ")
         if word == "MTTS" and bits.isdigit():
             apply_mtts(self.frontend, int(bits))
+            caps.names_pending = False
         elif value != previous:
             if len(self.replies) == 2:
                 # Two different answers: the first was the client's name.
@@ -103,6 +107,11 @@ class TerminalType(OptionHandler):
             self._apply_terminal(value.upper())
             if self._requests < self.MAX_REQUESTS:
                 self._request()
+            else:
+                caps.names_pending = False
+        else:
+            # The same answer twice: the client has no more to say.
+            caps.names_pending = False
         self.frontend.changed()
 
     def _apply_terminal(self, terminal):
