@@ -362,6 +362,65 @@ class FrontendsBehindGateTests(TestCase):
         self.assertEqual(protocol.protocol.capabilities.certificate, "")
 
 
+class RefusingFrontendTests(TestCase):
+    """
+    A frontend whose factory provides L{IRefusingFactory} is told why the
+    client certificate rules turn a client away, to say it in its own
+    protocol.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.limits = HandshakeLimits(self.clock, timeout=10, max_handshakes=64, close_log=CloseLog(self.clock, 0))
+
+    def refused(self, frontend):
+        gate = HandshakeGateFactory(frontend, self.limits, "required").buildProtocol(None)
+        transport = FakeTLSTransport()
+        gate.makeConnection(transport)
+        gate.handshakeCompleted()
+        return gate, transport
+
+    def test_refusal_protocol(self):
+        refusal = Recorder()
+
+        @implementer(IRefusingFactory)
+        class Refusing(Factory):
+            protocol = Recorder
+
+            def refuse(self, address, message):
+                self.told = (address, message)
+                return refusal
+
+        frontend = Refusing()
+        gate, transport = self.refused(frontend)
+        self.assertEqual(frontend.told, (transport.getPeer(), "This port requires a client certificate; reconnect with one."))
+        self.assertTrue(refusal.made)
+        self.assertIs(refusal.transport, transport)
+        gate.dataReceived(b"GET / HTTP/1.1\r\n")
+        self.assertEqual(refusal.received, [b"GET / HTTP/1.1\r\n"])
+        self.assertEqual(transport.value(), b"")
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.limits.handshaking, 0)
+        gate.connectionLost(Failure(ConnectionDone()))
+        self.assertTrue(refusal.lost.check(ConnectionDone))
+        self.clock.advance(10)
+        self.assertFalse(transport.aborted)
+
+    def test_browser_gets_http(self):
+        try:
+            from gateway.frontends.websocket import build_factory
+        except ImportError as e:
+            raise SkipTest(str(e))
+        core = make_core(self.clock)
+        gate, transport = self.refused(build_factory(core, core.portal, {}))
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 503 Service Unavailable\r\n"))
+        self.assertTrue(transport.value().endswith(b"\r\n\r\nThis port requires a client certificate; reconnect with one.\n"))
+        self.assertTrue(transport.disconnecting)
+        # A client that does not read is cut off in time.
+        self.clock.advance(10)
+        self.assertTrue(transport.aborted)
+
+
 class RefusalOverTLSTests(TestCase):
     """
     A client the connection limits turn away learns why over TLS.

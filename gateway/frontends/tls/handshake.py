@@ -20,6 +20,7 @@ from gateway.auth.fingerprints import certificate_fingerprint, normalize_fingerp
 from gateway.frontends.addresses import describe
 from gateway.frontends.text import encode_line
 from gateway.frontends.tls.keypair import not_after, not_yet_valid, openssl_reason
+from gateway.interfaces import IRefusingFactory
 from gateway.metrics import Metrics
 
 #: Bytes a client may send while its certificate is being looked up.
@@ -257,12 +258,22 @@ class HandshakeGate(Protocol):
 
     def _refuse(self, reason):
         """
-        Write C{reason}, then close once it is flushed; a client that never
-        reads is cut off when the timeout runs out.
+        Tell the client C{reason}, then close once it is flushed: in the
+        frontend's own protocol when its factory provides
+        L{IRefusingFactory} (a browser gets an HTTP response), else as one
+        line.  A client that never reads is cut off when the timeout runs
+        out.
         """
         self._log_end(self.log.info, "Refused TLS client {peer}: {reason}", reason=reason)
         self._end_handshake("refused")
-        self.transport.write(encode_line(reason))
+        frontend = self.factory.wrappedFactory
+        if IRefusingFactory.providedBy(frontend):
+            self.wrappedProtocol = frontend.refuse(self.transport.getPeer(), reason)
+            if self.wrappedProtocol is not None:
+                self._state = "refusing"
+                self.wrappedProtocol.makeConnection(self.transport)
+        else:
+            self.transport.write(encode_line(reason))
         self._timer = self._limits.clock.callLater(self._limits.timeout, self.transport.abortConnection)
         self.transport.loseConnection()
 
@@ -274,7 +285,7 @@ class HandshakeGate(Protocol):
             self.wrappedProtocol.dataReceived(data)
 
     def dataReceived(self, data):
-        if self._state == "connected":
+        if self._state in ("connected", "refusing"):
             self.wrappedProtocol.dataReceived(data)
         elif self._state == "handshaking":
             # Sent right after the handshake, while the certificate is
@@ -288,7 +299,7 @@ class HandshakeGate(Protocol):
     def connectionLost(self, reason):
         state = self._state
         self._end_handshake("closed")
-        if state == "connected":
+        if state in ("connected", "refusing"):
             self.wrappedProtocol.connectionLost(reason)
         elif state == "handshaking" and self._checking:
             self._log_end(self.log.info, "TLS client {peer} left while its certificate was checked")
