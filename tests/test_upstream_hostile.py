@@ -31,9 +31,10 @@ from gateway.upstream.core import UpstreamCore
 from gateway.upstream.relay import MAX_LINE
 from gateway.upstream.telnet import MAX_BURST, MAX_SUBNEGOTIATION
 from tests.helpers import make_core
+from tests.test_resume_token import Browser, autobahn
 from tests.telnet_fixtures import TelnetConnection, sb
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 
 _NEGOTIATIONS = (WILL, WONT, DO, DONT)
 #: A game's usual negotiation, so that subnegotiations reach the relay.
@@ -90,19 +91,26 @@ class Wired:
         self.player.take()
         self.game.clear()
 
-    def from_game(self, data, sizes=(len,)):
+    def from_game(self, data, sizes=None):
         """
-        Deliver C{data} from the game in chunks of C{sizes} (cycled).
+        Deliver C{data} from the game, in pieces of C{sizes} (cycled) or
+        whole.
         """
-        i = n = 0
-        while i < len(data):
-            size = sizes[n % len(sizes)]
-            size = size(data) if callable(size) else size
-            self.relay.dataReceived(data[i:i + size])
-            i, n = i + size, n + 1
+        in_pieces(self.relay.dataReceived, data, sizes or [len(data) or 1])
 
     def end(self):
         self.player.protocol.connectionLost(Failure(ConnectionDone()))
+
+
+def in_pieces(receive, data, sizes):
+    """
+    Call C{receive} with C{data} in pieces of C{sizes} (cycled).
+    """
+    i = n = 0
+    while i < len(data):
+        size = sizes[n % len(sizes)]
+        receive(data[i:i + size])
+        i, n = i + size, n + 1
 
 
 def wired_core(**upstream):
@@ -325,11 +333,7 @@ class PlayerFuzzTests(SynchronousTestCase):
         # through.
         wired = Wired(self.core, gmcp=True, offers=IAC + WILL + GMCP + IAC + WILL + MSDP)
         wired.game.clear()
-        i = n = 0
-        while i < len(data):
-            size = sizes[n % len(sizes)]
-            wired.player.feed(data[i:i + size])
-            i, n = i + size, n + 1
+        in_pieces(wired.player.feed, data, sizes)
         sent = wired.game.value()
         self.assertEqual(telnet_problems(sent, False), [])
         text, commands = telnet_parts(sent)
@@ -567,3 +571,33 @@ class NotConnectedTests(SynchronousTestCase):
         wired.player.feed(b"look\r\n" + sb(GMCP, b"Char.Login {}") + IAC + WILL + NAWS + sb(NAWS, b"\x00\x50\x00\x20"))
         self.assertEqual(wired.game.value(), b"")
         self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class WebSocketGameFuzzTests(SynchronousTestCase):
+    """
+    Whatever the game sends, a browser gets JSON messages every browser
+    parses (no C{NaN}, no C{Infinity}), whose text holds no escape
+    sequence but colours and no control character but line feeds and tabs.
+    """
+
+    if autobahn is None:
+        skip = "autobahn is not installed"
+
+    def setUp(self):
+        self.core = wired_core()
+
+    @settings(FUZZ, max_examples=40)
+    @given(_GAME_STREAMS, st.lists(st.integers(1, 200), min_size=1, max_size=4))
+    def test_game_bytes(self, data, sizes):
+        page = Browser(self.core)
+        relay = page.frontend.session.relay
+        relay.dataReceived(OFFERS)
+        in_pieces(relay.dataReceived, data, sizes)
+        for message in page.messages():
+            json.dumps(message, allow_nan=False)
+            if message["type"] in ("text", "prompt"):
+                text = _SGR.sub(b"", message["text"].encode("utf-8"))
+                self.assertIsNone(re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", text), message)
+        page.drop()
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertEqual(self.core.game.sessions, set())
