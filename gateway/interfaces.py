@@ -115,9 +115,9 @@ class IRefusingFactory(Interface):
     line frontends) and the connection is closed; the same plain line
     reports a connection whose protocol raised, which is closed silently
     when the factory provides this interface (its byte stream may not take
-    plain text).  An SSH
-    frontend returns a protocol that sends a disconnect message; a TLS
-    wrapper returns its refusal protocol wrapped in TLS.
+    plain text).  An SSH frontend returns a protocol that sends a
+    disconnect message; a TLS wrapper returns its refusal protocol wrapped
+    in TLS.
     """
 
     def refuse(address, message):
