@@ -31,13 +31,14 @@ from gateway.upstream.core import UpstreamCore
 from gateway.upstream.relay import MAX_LINE
 from gateway.upstream.telnet import MAX_BURST, MAX_SUBNEGOTIATION
 from tests.helpers import make_core
+from tests.test_resume_token import Browser, autobahn
 from tests.telnet_fixtures import TelnetConnection, sb
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 
 _NEGOTIATIONS = (WILL, WONT, DO, DONT)
 #: A game's usual negotiation, so that subnegotiations reach the relay.
-OFFERS = b"".join(IAC + WILL + option for option in (ECHO, EOR, GMCP, MSSP, CHARSET)) + b"".join(
+OFFERS = b"".join(IAC + WILL + option for option in (ECHO, EOR, GMCP, MSSP, MSDP, CHARSET)) + b"".join(
     IAC + DO + option for option in (NAWS, TTYPE, NEW_ENVIRON, CHARSET))
 _OPTIONS = [ECHO, SGA, TTYPE, EOR, NAWS, NEW_ENVIRON, CHARSET, MSDP, MSSP, MCCP2, GMCP, b"\x00", b"\x5b", IAC]
 #: The escape sequences a telnet client with colour may be sent: SGR only.
@@ -90,19 +91,26 @@ class Wired:
         self.player.take()
         self.game.clear()
 
-    def from_game(self, data, sizes=(len,)):
+    def from_game(self, data, sizes=None):
         """
-        Deliver C{data} from the game in chunks of C{sizes} (cycled).
+        Deliver C{data} from the game, in pieces of C{sizes} (cycled) or
+        whole.
         """
-        i = n = 0
-        while i < len(data):
-            size = sizes[n % len(sizes)]
-            size = size(data) if callable(size) else size
-            self.relay.dataReceived(data[i:i + size])
-            i, n = i + size, n + 1
+        in_pieces(self.relay.dataReceived, data, sizes or [len(data) or 1])
 
     def end(self):
         self.player.protocol.connectionLost(Failure(ConnectionDone()))
+
+
+def in_pieces(receive, data, sizes):
+    """
+    Call C{receive} with C{data} in pieces of C{sizes} (cycled).
+    """
+    i = n = 0
+    while i < len(data):
+        size = sizes[n % len(sizes)]
+        receive(data[i:i + size])
+        i, n = i + size, n + 1
 
 
 def wired_core(**upstream):
@@ -158,6 +166,37 @@ def telnet_problems(data, colour):
     return problems
 
 
+def telnet_parts(data):
+    """
+    Split a telnet stream into its text and its commands.
+
+    @return: C{(text, commands)}: the text with IAC escapes undone, and
+        each command as sent (C{IAC WILL ECHO}, C{IAC SB ... IAC SE}).
+    """
+    text, commands = bytearray(), []
+    i, end = 0, len(data)
+    while i < end:
+        if data[i] != IAC[0]:
+            text.append(data[i])
+            i += 1
+            continue
+        command = data[i + 1:i + 2]
+        if command == IAC:
+            text.append(IAC[0])
+            j = i + 2
+        elif command == SB:
+            j = i + 2
+            while j < end and data[j:j + 2] != IAC + SE:
+                j += 2 if data[j:j + 2] == IAC + IAC else 1
+            j += 2
+        else:
+            j = i + (3 if command in _NEGOTIATIONS else 2)
+        if command != IAC:
+            commands.append(data[i:j])
+        i = j
+    return bytes(text), commands
+
+
 def gmcp_bodies(data):
     """
     The GMCP messages in a telnet server's output, as sent.
@@ -203,6 +242,8 @@ _SUBNEGOTIATIONS = st.one_of(
         sb(GMCP, b'Char.Vitals {"hp": NaN}'), sb(GMCP, b"Char.Vitals {"), sb(GMCP, b"\xff\xfe {}"),
         sb(GMCP, b"Room.Info [1e999]"), sb(MSSP, b"\x01PLAYERS\x02\xc2\xb2\x01UPTIME\x02\xc2\xb2"),
         sb(MSSP, b"\x02\x01\x01\x02"), sb(MSDP, b"\x01\x01\x02\x03"), sb(MCCP2, b"\x00"),
+        sb(MSDP, b"\x01HP\x02\x03\x01A\x02\x05\x02\x01\x02\x06\x04"), sb(MSDP, b"\x01\xff\xfe\x02\xc3"),
+        sb(MSDP, b"\x01X\x02" + b"\x03\x01a\x02" * 20 + b"\x04" * 20),
     ]),
     st.builds(lambda body: IAC + SB + GMCP + b"Core.Hello " + body + IAC + SE, st.binary(max_size=40)),
     st.builds(lambda depth: IAC + SB + GMCP + b"A.B " + b"[" * depth + IAC + SE, st.integers(0, 5000)),
@@ -257,6 +298,11 @@ class GameFuzzTests(SynchronousTestCase):
         self.assertEqual(self.core.game.sessions, set())
 
 
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 _PLAYER_PIECES = st.one_of(
     st.binary(max_size=40),
     st.text(max_size=40).map(lambda text: text.encode("utf-8")),
@@ -266,6 +312,8 @@ _PLAYER_PIECES = st.one_of(
     ]),
     st.builds(lambda verb, option: IAC + verb + option, st.sampled_from(_NEGOTIATIONS), st.sampled_from(_OPTIONS)),
     st.builds(lambda body: sb(GMCP, b"Char.Login " + body), st.binary(max_size=40)),
+    st.builds(lambda body: sb(GMCP, b"MSDP " + body), st.one_of(
+        st.binary(max_size=40), _JSON_VALUES.map(lambda value: json.dumps(value).encode("utf-8")))),
 )
 
 
@@ -281,22 +329,18 @@ class PlayerFuzzTests(SynchronousTestCase):
     @FUZZ
     @given(st.lists(_PLAYER_PIECES, max_size=25).map(b"".join), st.lists(st.integers(1, 50), min_size=1, max_size=4))
     def test_player_bytes(self, data, sizes):
-        wired = Wired(self.core)
-        # The game offers GMCP, so the client's messages have a way through.
-        wired.relay.dataReceived(IAC + WILL + GMCP)
+        # The game offers GMCP and MSDP, so the client's messages have a way
+        # through.
+        wired = Wired(self.core, gmcp=True, offers=IAC + WILL + GMCP + IAC + WILL + MSDP)
         wired.game.clear()
-        i = n = 0
-        while i < len(data):
-            size = sizes[n % len(sizes)]
-            wired.player.feed(data[i:i + size])
-            i, n = i + size, n + 1
+        in_pieces(wired.player.feed, data, sizes)
         sent = wired.game.value()
         self.assertEqual(telnet_problems(sent, False), [])
-        # Only the relay's own subnegotiations: GMCP from the client, NAWS.
-        commands = re.sub(re.escape(IAC + SB) + rb".*?" + re.escape(IAC + SE), b"", sent.replace(IAC + IAC, b""),
-                          flags=re.S)
-        self.assertNotIn(IAC, commands)
-        text = re.sub(re.escape(IAC + SB) + rb".*?" + re.escape(IAC + SE), b"", sent, flags=re.S)
+        text, commands = telnet_parts(sent)
+        # The relay's own negotiation and subnegotiations (GMCP and MSDP
+        # from the client, NAWS) aside, only lines of text.
+        self.assertEqual([c for c in commands if c[1:2] not in _NEGOTIATIONS
+                          and not (c[1:2] == SB and c[2:3] in (GMCP, MSDP, NAWS))], [])
         *lines, rest = text.split(b"\r\n")
         self.assertEqual(rest, b"")
         self.assertEqual([line for line in lines if b"\r" in line or b"\n" in line], [])
@@ -527,3 +571,33 @@ class NotConnectedTests(SynchronousTestCase):
         wired.player.feed(b"look\r\n" + sb(GMCP, b"Char.Login {}") + IAC + WILL + NAWS + sb(NAWS, b"\x00\x50\x00\x20"))
         self.assertEqual(wired.game.value(), b"")
         self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class WebSocketGameFuzzTests(SynchronousTestCase):
+    """
+    Whatever the game sends, a browser gets JSON messages every browser
+    parses (no C{NaN}, no C{Infinity}), whose text holds no escape
+    sequence but colours and no control character but line feeds and tabs.
+    """
+
+    if autobahn is None:
+        skip = "autobahn is not installed"
+
+    def setUp(self):
+        self.core = wired_core()
+
+    @settings(FUZZ, max_examples=40)
+    @given(_GAME_STREAMS, st.lists(st.integers(1, 200), min_size=1, max_size=4))
+    def test_game_bytes(self, data, sizes):
+        page = Browser(self.core)
+        relay = page.frontend.session.relay
+        relay.dataReceived(OFFERS)
+        in_pieces(relay.dataReceived, data, sizes)
+        for message in page.messages():
+            json.dumps(message, allow_nan=False)
+            if message["type"] in ("text", "prompt"):
+                text = _SGR.sub(b"", message["text"].encode("utf-8"))
+                self.assertIsNone(re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", text), message)
+        page.drop()
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertEqual(self.core.game.sessions, set())
