@@ -109,13 +109,15 @@ class IRefusingFactory(Interface):
     the frontend's own protocol.  L{gateway.frontends.limits.LimitingFactory}
     wraps every listener's factory; when it refuses a connection (server
     full, too many connections from an address) it asks the wrapped factory
-    for a refusal protocol.  Without this interface the message is written
-    as one line of plain text (right for telnet and line frontends) and the
-    connection is closed; the same plain line reports a connection whose
-    protocol raised, which is closed silently when the factory provides
-    this interface (its byte stream may not take plain text).  An SSH
-    frontend returns a protocol that sends a disconnect message; a TLS
-    wrapper returns its refusal protocol wrapped in TLS.
+    for a refusal protocol, and so does a TLS listener whose client
+    certificate rules turn a client away.  Without this interface the
+    message is written as one line of plain text (right for telnet and
+    line frontends) and the connection is closed; the same plain line
+    reports a connection whose protocol raised, which is closed silently
+    when the factory provides this interface (its byte stream may not take
+    plain text).  An SSH frontend returns a protocol that sends a
+    disconnect message; a TLS wrapper returns its refusal protocol wrapped
+    in TLS.
     """
 
     def refuse(address, message):
