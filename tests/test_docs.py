@@ -1,12 +1,16 @@
 """
 The documentation hangs together: every guide is reachable from README.md,
-and every link between the pages leads to a file and heading that exist.
+every link between the pages leads to a file and heading that exist, and
+every configuration key is explained in the operator guide's reference.
 """
 
+import dataclasses
 import re
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
+
+from gateway import config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +35,27 @@ def markdown_pages():
     @rtype: L{list} of L{Path}
     """
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "examples").glob("*/README.md"))]
+
+
+def keys(settings):
+    """
+    The keys a configuration table accepts.
+
+    @param settings: one of the settings dataclasses of L{gateway.config}.
+    @rtype: L{list} of L{str}
+    """
+    return [f.name for f in dataclasses.fields(settings) if not f.metadata.get("internal")]
+
+
+def reference_rows(page, prefix):
+    """
+    The rows of a page's Markdown tables that name a key under C{prefix}.
+
+    @type page: L{str}
+    @param prefix: e.g. C{"limits."} or C{"[limits] "}.
+    @rtype: L{list} of L{str}
+    """
+    return [line for line in page.splitlines() if line.startswith("| `" + prefix)]
 
 
 def broken_links(page):
@@ -81,3 +106,24 @@ class DocumentationTests(SynchronousTestCase):
         page.mkdir()
         (page / "a.md").write_text("# Title\n[ok](#title) [bad](#nothing) [gone](b.md) [web](https://x)\n")
         self.assertEqual(broken_links(page / "a.md"), ["#nothing", "b.md"])
+
+    def test_every_key_is_in_the_reference(self):
+        """
+        Every key the configuration accepts has a row in the operator
+        guide's reference, or, for the limits that guide sends the reader
+        on to, in the reliability page's table.
+        """
+        guide = (ROOT / "docs" / "operator-guide.md").read_text(encoding="utf-8")
+        reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+        tables = [(f.name, f.type) for f in dataclasses.fields(config.Config) if dataclasses.is_dataclass(f.type)]
+        tables += [("listeners.NAME", config.ListenerSettings), ("upstreams.NAME", config.UpstreamSettings)]
+        self.assertIn(("limits", config.LimitSettings), tables)
+        for section, settings in tables:
+            rows = reference_rows(guide, section + ".")
+            if section in ("limits", "shutdown", "login"):
+                rows += [line for line in reliability.splitlines() if line.startswith("| `")]
+            for key in keys(settings):
+                self.assertTrue(
+                    any(f"`{key}`" in row or f"`{section}.{key}`" in row or f"`[{section}] {key}`" in row for row in rows),
+                    f"{section}.{key} is not in docs/operator-guide.md's configuration reference",
+                )
