@@ -15,6 +15,9 @@ from gateway.frontends.plugin import available_frontends
 class Options(usage.Options):
     """
     Options of C{twistd gateway}.
+
+    The docstrings of the C{opt_} methods are the C{--help} text, which
+    Twisted wraps with their line breaks' indentation kept: each is one line.
     """
 
     synopsis = "[--config FILE] [--data-dir DIR] [--listen NAME=ENDPOINT ...] [--debug-log] [--list-frontends] [--list-games]"
@@ -39,10 +42,7 @@ class Options(usage.Options):
         self["listen"] = {}
 
     def opt_listen(self, value):
-        """
-        Override a configured listener's endpoint (NAME=ENDPOINT) or disable
-        it (NAME=off).  Repeatable.
-        """
+        """Override a configured listener's endpoint (NAME=ENDPOINT) or disable it (NAME=off). Repeatable."""
         try:
             name, endpoint = parse_listen_override(value)
         except ConfigError as e:
@@ -50,18 +50,12 @@ class Options(usage.Options):
         self["listen"][name] = endpoint
 
     def opt_list_frontends(self):
-        """
-        List the installed frontend plugins (and any that fail to import)
-        and exit.
-        """
+        """List the installed frontend plugins (and any that fail to import) and exit."""
         print(f"Installed frontends:\n{available_frontends().listing()}")
         raise SystemExit(0)
 
     def opt_list_games(self):
-        """
-        List the installed game plugins (and any plugin modules that fail to
-        import) and exit.
-        """
+        """List the installed game plugins (and any plugin modules that fail to import) and exit."""
         from gateway.game.loading import available_games
 
         print(f"Installed game plugins (for [game] plugins):\n{available_games().listing()}")

@@ -35,6 +35,19 @@ class OptionsTests(SynchronousTestCase):
     def test_listen_malformed(self):
         self.assertRaises(usage.UsageError, Options().parseOptions, ["--listen", "telnet"])
 
+    def test_help_text_reads_as_sentences(self):
+        """
+        C{--help} shows each option's description without the gaps a
+        docstring's line breaks would leave in it.
+        """
+        options_part = Options().getUsage(width=80).split("\n\n")[0].splitlines()[1:]
+        self.assertTrue(any("--list-games" in line for line in options_part))
+        for line in options_part:
+            description = line.strip()
+            if description.startswith("-"):
+                description = description.partition("  ")[2].strip()
+            self.assertNotIn("  ", description, line)
+
     def test_bad_config_exits_with_message(self):
         options = Options()
         options.parseOptions(["--config", "/nonexistent.toml"])

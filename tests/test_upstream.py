@@ -243,6 +243,16 @@ class TextTests(SynchronousTestCase):
         self.endpoint.flush()
         self.assertEqual(self.player.take(), b"\r\n".join(lines) + b"\r\n")
 
+    def test_game_layout_kept(self):
+        """
+        The game's lines reach the player as the game laid them out: a line
+        wider than the player's window is not folded (the game was told the
+        width through NAWS; the client wraps what the game did not).
+        """
+        wide = b"word " * 40 + b"end"
+        self.assertEqual(self.player.frontend.capabilities.wrap_width(), 0)
+        self.assertEqual(self.relay(wide), wide + b"\r\n")
+
     def test_no_colours_for_a_plain_client(self):
         self.assertEqual(self.relay(b"\x1b[1;31mRed\x1b[0m and a |r pipe"), b"Red and a |r pipe\r\n")
 

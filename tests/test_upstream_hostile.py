@@ -400,7 +400,7 @@ class GameStreamTests(SynchronousTestCase):
         output = self.wired.player.take()
         self.assertLessEqual(len(output), MAX_BURST + 4096)
         self.assertTrue(output.endswith(
-            b"A" + IAC + GA + b"The game at mud.example.org sent more than 4 MiB in one compressed burst; you\r\n  have been disconnected.\r\n"
+            b"A" + IAC + GA + b"The game at mud.example.org sent more than 4 MiB in one compressed burst; you have been disconnected.\r\n"
         ), output[-200:])
         self.assertTrue(self.wired.game.disconnecting)
 

@@ -32,6 +32,11 @@ class Capabilities:
     @ivar names_pending: whether the client is still saying its names
         (a telnet client's TTYPE cycle: L{client}, L{terminal} and MTTS
         flags may change soon).
+    @ivar laid_out: whether the text the session is sent is laid out by
+        its author already and so is not folded: set by the core relaying
+        a game (L{gateway.upstream.core.UpstreamCore}), which lays out its
+        own text for the width it is told through NAWS, so that players see
+        it as they would connected to the game directly.
     """
 
     protocol: str
@@ -50,6 +55,7 @@ class Capabilities:
     screen_reader: bool = False
     structured: bool = False
     names_pending: bool = False
+    laid_out: bool = False
 
     @property
     def host(self):
@@ -75,9 +81,10 @@ class Capabilities:
     def wrap_width(self):
         """
         The width to fold text at: the terminal's, or C{0} (no folding) for
-        screen readers, which read a folded sentence as two.
+        screen readers, which read a folded sentence as two, and for text
+        laid out already (L{laid_out}).
         """
-        return 0 if self.screen_reader else self.width
+        return 0 if self.screen_reader or self.laid_out else self.width
 
 
 def host_from_peer(peer):

@@ -63,8 +63,8 @@ class LinesFrontend(LineFrontend, Protocol):
 @dataclass(frozen=True)
 class LinesOptions:
     """
-    The C{options} table of a lines listener.  It has no options of its
-    own yet; unknown keys are refused.
+    The C{options} table of a lines listener: it has no keys, and any key
+    given is refused.
     """
 
 

@@ -331,6 +331,8 @@ class UpstreamCore:
 
         @rtype: L{UpstreamSession}
         """
+        # The game lays out its own text (see Capabilities.laid_out).
+        transport.capabilities.laid_out = True
         session = self.game.track(UpstreamSession(self, transport))
         if account is not None:
             session.account = account
