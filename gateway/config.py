@@ -314,6 +314,7 @@ _DEFAULT_LISTENERS = {
         "frontend": "lines", "endpoint": "tcp:4443:interface=127.0.0.1", "tls": True,
         "client_certificates": "optional",
     },
+    "web": {"frontend": "websocket", "endpoint": "tcp:4080:interface=127.0.0.1", "enabled": False},
     "metrics": {"frontend": "metrics", "endpoint": "tcp:9104:interface=127.0.0.1", "enabled": False},
 }
 
