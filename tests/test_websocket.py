@@ -4,6 +4,7 @@ real daemon with autobahn's client is in
 L{tests.integration.test_websocket_daemon}).
 """
 
+import ipaddress
 import json
 
 from twisted.internet.address import IPv4Address
@@ -20,7 +21,7 @@ from gateway.core.capabilities import Capabilities
 from gateway.core.throttle import Trusted
 from gateway.errors import ConfigError
 from gateway.frontends import messages
-from gateway.frontends.forwarded import Forwarding, MalformedHeader, forwarding
+from gateway.frontends.forwarded import Forwarding, forwarding
 from gateway.frontends.limits import TOO_MANY_FROM_ADDRESS, ConnectionLimiter, LimitingFactory
 from gateway.interfaces import IClearTextAnswer, IForwardingFactory, IRefusingFactory
 from tests.helpers import make_core
@@ -372,23 +373,40 @@ class ForwardingHeaderTests(TestCase):
         self.assertEqual(self.rfc("proto=https"), Forwarding(None, True))
         self.assertEqual(forwarding({"x-forwarded-for": "192.0.2.1"}, self.trusted, "forwarded"), Forwarding())
 
+    def test_client_junk_never_read(self):
+        # What a client wrote stays left of what the proxies appended.
+        result = self.xff({"x-forwarded-for": "not an address, 203.0.113.5, 10.0.0.2"})
+        self.assertEqual(result, Forwarding(ipaddress.ip_address("203.0.113.5")))
+        result = self.rfc('garbage"; for=, for=203.0.113.5;proto=https')
+        self.assertEqual(result, Forwarding(ipaddress.ip_address("203.0.113.5"), True))
+
     def test_malformed(self):
-        for header, headers, why in [
-            ("forwarded", {"forwarded": "for"}, "Forwarded is not a list of name=value pairs at 'for'"),
-            ("forwarded", {"forwarded": 'for="[::1]'}, "Forwarded is not a list of name=value pairs"),
-            ("forwarded", {"forwarded": " , "}, "Forwarded is not a list of name=value pairs"),
-            ("forwarded", {"forwarded": ""}, "Forwarded is empty"),
-            ("forwarded", {"forwarded": "for=example.org"}, "Forwarded names 'example.org', which is not an IP"),
-            ("forwarded", {"forwarded": 'for="[::1]:x"'}, "Forwarded names '[::1]:x', which is not an IP address"),
-            ("forwarded", {"forwarded": "for=192.0.2.1;proto=gopher"}, "'gopher' is not http or https"),
-            ("x-forwarded-for", {"x-forwarded-for": "203.0.113.5:http"}, "X-Forwarded-For names '203.0.113.5:http'"),
+        for header, headers, kept, why in [
+            ("forwarded", {"forwarded": "for"}, Forwarding(), "Forwarded is not a list of name=value pairs at 'for'"),
+            ("forwarded", {"forwarded": 'for="[::1]'}, Forwarding(),
+             "Forwarded is not a list of name=value pairs at 'for=\"[::1]'"),
+            ("forwarded", {"forwarded": "for=example.org"}, Forwarding(),
+             "Forwarded names 'example.org', which is not an IP address"),
+            ("forwarded", {"forwarded": 'for="[::1]:x"'}, Forwarding(),
+             "Forwarded names '[::1]:x', which is not an IP address"),
+            ("forwarded", {"forwarded": "for=192.0.2.1;proto=gopher"}, Forwarding(ipaddress.ip_address("192.0.2.1")),
+             "the forwarded scheme 'gopher' is not http or https"),
+            ("x-forwarded-for", {"x-forwarded-for": "203.0.113.5:http", "x-forwarded-proto": "https"},
+             Forwarding(None, True), "X-Forwarded-For names '203.0.113.5:http', which is not an IP address"),
             ("x-forwarded-for", {"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "gopher"},
-             "'gopher' is not http or https"),
+             Forwarding(ipaddress.ip_address("203.0.113.5")), "the forwarded scheme 'gopher' is not http or https"),
             ("x-forwarded-for", {"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "https, http"},
-             "X-Forwarded-Proto lists 2 schemes for 1 addresses"),
+             Forwarding(ipaddress.ip_address("203.0.113.5")), "X-Forwarded-Proto lists 2 schemes for 1 addresses"),
         ]:
-            e = self.assertRaises(MalformedHeader, forwarding, headers, self.trusted, header)
-            self.assertIn(why, str(e))
+            result = forwarding(headers, self.trusted, header)
+            self.assertEqual((result.address, result.secure), (kept.address, kept.secure), headers)
+            self.assertEqual(result.problems, (why,))
+
+    def test_empty(self):
+        for header in ("forwarded", "x-forwarded-for"):
+            self.assertEqual(forwarding({"forwarded": " ", "x-forwarded-for": ""}, self.trusted, header), Forwarding())
+        # An empty element names no client.
+        self.assertEqual(self.rfc("for=203.0.113.5,,for=10.0.0.2"), Forwarding())
 
 
 class ProxiedHandshakeTests(TestCase):

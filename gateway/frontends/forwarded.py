@@ -8,8 +8,8 @@ proxies write.
 Each proxy on the way appends the address it received the request from,
 so the client is the right-most address that is not itself a trusted
 proxy: whatever a client writes into the header itself stays to the left
-of it.  Only a listener's C{trusted_proxies} are asked (see
-L{gateway.frontends.websocket}).
+of it, and is never read, however malformed.  Only a listener's
+C{trusted_proxies} are asked (see L{gateway.frontends.websocket}).
 """
 
 import ipaddress
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 #: One C{name=value} pair of a C{Forwarded} element and what ends it.
-_PAIR = re.compile(r'\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)=("(?:[^"\\]|\\.)*"|[^\s,;"]*)\s*([,;]|$)')
+_PAIR = re.compile(r'\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)=("(?:[^"\\]|\\.)*"|[^\s,;"]*)\s*(;|$)')
 
 _SCHEMES = {"https": True, "wss": True, "http": False, "ws": False}
 
@@ -36,13 +36,16 @@ class Forwarding:
 
     @ivar address: the client's L{ipaddress.IPv4Address} or
         L{ipaddress.IPv6Address}, or L{None} when the headers name none (or
-        only C{unknown} or an obfuscated name).
+        only C{unknown}, an obfuscated name or something unreadable).
     @ivar secure: whether the client reached the proxy over TLS
-        (C{proto=https}), or L{None} when the headers do not say.
+        (C{proto=https}), or L{None} when the headers do not say (or say
+        something unreadable).
+    @ivar problems: why parts of the headers were ignored, for the log.
     """
 
     address: Optional[object] = None
     secure: Optional[bool] = None
+    problems: tuple = ()
 
     def peer(self):
         """
@@ -57,6 +60,11 @@ def forwarding(headers, trusted, header):
     """
     What the forwarding headers of a request say about its client.
 
+    Entries are read from the right and no further than the client's, so
+    what a client wrote into the header itself, however malformed, is
+    never read.  The address and the scheme are read apart: one that
+    cannot be read is left out (and said in C{problems}), the other kept.
+
     @param headers: the request's headers, lower-case names to values
         (repeated headers joined with commas).
     @param trusted: the listener's trusted proxies, a
@@ -65,23 +73,59 @@ def forwarding(headers, trusted, header):
         (with C{X-Forwarded-Proto}) or C{"forwarded"}; the other is
         ignored, as a client may have written it.
     @rtype: L{Forwarding}
-    @raise MalformedHeader: when a header read cannot be.
     """
     if header == "forwarded":
-        if "forwarded" not in headers:
-            return Forwarding()
-        elements = _elements(headers["forwarded"])
-        index, address = _client([element.get("for") for element in elements], trusted, "Forwarded")
-        proto = elements[index].get("proto")
+        return _rfc_7239(headers.get("forwarded", ""), trusted)
+    return _x_forwarded(headers.get("x-forwarded-for", ""), headers.get("x-forwarded-proto", ""), trusted)
+
+
+def _rfc_7239(value, trusted):
+    """
+    L{forwarding} from a C{Forwarded} header: the client's element names
+    its address (C{for=}) and scheme (C{proto=}).
+    """
+    # Split at every comma: the entries of trusted proxies hold none, and
+    # a client's unbalanced quote must not run into them.
+    elements = value.split(",") if value.strip() else []
+    pairs = {}
+
+    def address_at(index):
+        pairs[index] = _pairs(elements[index])
+        return _node(pairs[index]["for"], "Forwarded") if "for" in pairs[index] else None
+
+    if not elements:
+        return Forwarding()
+    try:
+        index, address = _client(len(elements), address_at, trusted)
+    except MalformedHeader as e:
+        return Forwarding(problems=(str(e),))
+    proto = pairs[index].get("proto")
+    try:
         return Forwarding(address, None if proto is None else _scheme(proto))
-    protos = _list(headers.get("x-forwarded-proto", ""))
-    nodes = _list(headers.get("x-forwarded-for", ""))
-    index, address = _client(nodes, trusted, "X-Forwarded-For") if nodes else (None, None)
-    if len(protos) > 1 and len(protos) != len(nodes):
-        raise MalformedHeader(f"X-Forwarded-Proto lists {len(protos)} schemes for {len(nodes)} addresses")
-    if not protos:
-        return Forwarding(address)
-    return Forwarding(address, _scheme(protos[index if len(protos) > 1 else 0]))
+    except MalformedHeader as e:
+        return Forwarding(address, problems=(str(e),))
+
+
+def _x_forwarded(addresses, schemes, trusted):
+    """
+    L{forwarding} from C{X-Forwarded-For} and C{X-Forwarded-Proto}: one
+    scheme for the request, or one for each address.
+    """
+    nodes, protos = _list(addresses), _list(schemes)
+    problems, index, address, secure = [], None, None, None
+    if nodes:
+        try:
+            index, address = _client(len(nodes), lambda index: _node(nodes[index], "X-Forwarded-For"), trusted)
+        except MalformedHeader as e:
+            problems.append(str(e))
+    if protos:
+        try:
+            if len(protos) > 1 and (len(protos) != len(nodes) or index is None):
+                raise MalformedHeader(f"X-Forwarded-Proto lists {len(protos)} schemes for {len(nodes)} addresses")
+            secure = _scheme(protos[index if len(protos) > 1 else 0])
+        except MalformedHeader as e:
+            problems.append(str(e))
+    return Forwarding(address, secure, tuple(problems))
 
 
 def _list(value):
@@ -91,49 +135,43 @@ def _list(value):
     return [item.strip() for item in value.split(",")] if value.strip() else []
 
 
-def _elements(value):
+def _pairs(element):
     """
-    The elements of a C{Forwarded} header, each a L{dict} of its pairs with
-    lower-case names and unquoted values.
+    The pairs of a C{Forwarded} element: lower-case names to unquoted
+    values.
+
+    @raise MalformedHeader: when it is not a list of pairs.
     """
-    elements, current, position = [], {}, 0
-    while value[position:].strip():
-        match = _PAIR.match(value, position)
+    pairs, position = {}, 0
+    while position < len(element) and element[position:].strip():
+        match = _PAIR.match(element, position)
         if match is None:
-            raise MalformedHeader(f"Forwarded is not a list of name=value pairs at {value[position:][:40]!r}")
-        name, raw, separator = match.groups()
+            raise MalformedHeader(f"Forwarded is not a list of name=value pairs at {element[position:][:40]!r}")
+        name, raw, _ = match.groups()
         if raw.startswith('"'):
             raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        current[name.lower()] = raw
+        pairs[name.lower()] = raw
         position = match.end()
-        if separator != ";":
-            elements.append(current)
-            current = {}
-    if current:
-        elements.append(current)
-    if not elements:
-        raise MalformedHeader("Forwarded is empty")
-    return elements
+    return pairs
 
 
-def _client(nodes, trusted, header):
+def _client(count, address_at, trusted):
     """
     The client among the addresses a request passed: the right-most that
     is not a trusted proxy (the left-most when all are).
 
-    @param nodes: the addresses as the header writes them, left to right;
-        L{None} for an element without one.
-    @return: C{(index, address)}: the client's index in C{nodes} and its
-        address, or L{None} for an address that is missing, C{unknown} or
-        an obfuscated name.
+    @param count: how many entries the header has.
+    @param address_at: reads the address of an entry by its index: an
+        L{ipaddress} address, or L{None} for one that is missing,
+        C{unknown} or an obfuscated name.
+    @return: C{(index, address)} of the client.
+    @raise MalformedHeader: when an entry read cannot be.
     """
-    addresses = [None if node is None else _node(node, header) for node in nodes]
-    index = 0
-    for position in range(len(addresses) - 1, -1, -1):
-        if addresses[position] is None or str(addresses[position]) not in trusted:
-            index = position
-            break
-    return index, addresses[index]
+    for index in range(count - 1, -1, -1):
+        address = address_at(index)
+        if address is None or str(address) not in trusted:
+            return index, address
+    return 0, address_at(0)
 
 
 def _node(text, header):

@@ -59,7 +59,7 @@ from gateway.core import markup
 from gateway.core.throttle import Trusted
 from gateway.frontends import messages
 from gateway.frontends.addresses import describe, host_of
-from gateway.frontends.forwarded import Forwarding, MalformedHeader, forwarding
+from gateway.frontends.forwarded import Forwarding, forwarding
 from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.text import clean_text
 from gateway.interfaces import (
@@ -293,8 +293,9 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
     def _forwarding(self, headers):
         """
         What a trusted proxy's forwarding headers say about the client: an
-        empty L{Forwarding} when there are none, the peer is not a trusted
-        proxy (logged at debug) or they cannot be read (logged).
+        empty L{Forwarding} when there are none or the peer is not a
+        trusted proxy (logged at debug); what cannot be read is logged and
+        left out.
         """
         if not any(name in headers for name in ("forwarded", "x-forwarded-for", "x-forwarded-proto")):
             return Forwarding()
@@ -303,11 +304,10 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
             log.debug("Ignored the forwarding headers from {peer}, which is not in the listener's trusted_proxies",
                       peer=proxy)
             return Forwarding()
-        try:
-            return forwarding(headers, self.proxies, self.header)
-        except MalformedHeader as e:
-            log.info("Ignored the forwarding headers from {peer}: {why}", peer=proxy, why=loggable(str(e)))
-            return Forwarding()
+        result = forwarding(headers, self.proxies, self.header)
+        for problem in result.problems:
+            log.info("Ignored a forwarding header from {peer}: {why}", peer=proxy, why=loggable(problem))
+        return result
 
     def _readdress(self, host):
         """

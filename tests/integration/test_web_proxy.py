@@ -115,14 +115,15 @@ class BehindHTTPProxyTests(TestCase):
         """
         A player at 127.0.0.2 on the page's own https origin is logged with
         that address (a spoofed C{X-Forwarded-For} it sends is left of
-        HAProxy's and not believed), gets a resume token, and resumes with
+        HAProxy's and not read), gets a resume token, and resumes with
         it from 127.0.0.4 after its connection was cut.
         """
-        client = yield self.client(headers={"X-Forwarded-For": "198.51.100.9"})
+        client = yield self.client(headers={"X-Forwarded-For": "198.51.100.9, not an address"})
         yield self.sign_up(client, "Wendy")
         resume = yield client.expect('"type":"resume"')
         wait_for(self.daemon, "Account Wendy created from 127.0.0.2")
         self.assertNotIn("198.51.100.9", self.daemon.output())
+        self.assertNotIn("Ignored a forwarding header", self.daemon.output())
         client.transport.abortConnection()
         yield client.closed.addTimeout(WAIT, reactor)
         again = yield self.client(source="127.0.0.4")
