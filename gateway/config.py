@@ -62,8 +62,9 @@ def _setting(default, check: Optional[Callable[[Any], Optional[str]]] = None):
 
 
 #: Public names for frontend plugins declaring their listener C{options} as
-#: a dataclass for L{build_settings}: C{key: int = setting(5, at_least(1))}.
-setting, at_least, positive = _setting, _at_least, _positive
+#: a dataclass for L{build_settings}: C{key: int = setting(5, at_least(1))};
+#: C{networks} checks a list of addresses and networks (C{trusted_proxies}).
+setting, at_least, positive, networks = _setting, _at_least, _positive, _networks
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,10 @@ def _one_of(*choices):
             return "one of " + ", ".join(repr(c) for c in choices)
 
     return check
+
+
+#: Public name for frontend plugins: C{key: str = setting("a", one_of("a", "b"))}.
+one_of = _one_of
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,7 @@ _DEFAULT_LISTENERS = {
         "frontend": "lines", "endpoint": "tcp:4443:interface=127.0.0.1", "tls": True,
         "client_certificates": "optional",
     },
+    "web": {"frontend": "websocket", "endpoint": "tcp:4080:interface=127.0.0.1", "enabled": False},
     "metrics": {"frontend": "metrics", "endpoint": "tcp:9104:interface=127.0.0.1", "enabled": False},
 }
 

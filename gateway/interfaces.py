@@ -130,6 +130,39 @@ class IRefusingFactory(Interface):
         """
 
 
+class IReaddressable(Interface):
+    """
+    A transport below a frontend's protocol whose connection the
+    per-address limits count (L{gateway.frontends.limits.LimitedProtocol}):
+    a frontend that learns the client's real address from a trusted proxy
+    in its own protocol (a web listener's C{X-Forwarded-For}) has the
+    connection counted under that address instead.
+    """
+
+    def readdress(host):
+        """
+        Count the connection under C{host} from now on, when the
+        per-address caps and throttles admit it.
+
+        @param host: the client's IP address (L{str}, IPv6 without
+            brackets).
+        @return: L{None} when admitted, else the one-line reason (L{str})
+            the client should be turned away with.
+        """
+
+
+class IForwardingFactory(Interface):
+    """
+    Optional for a frontend's protocol factory: it believes what the proxies
+    in C{trusted_proxies} say about their clients in its own protocol (and
+    has their connections counted under the clients' addresses with
+    L{IReaddressable}), so the proxies' own connections are exempt from
+    the per-address caps and throttles.
+    """
+
+    trusted_proxies = Attribute("The proxies' addresses or networks, a list of strings.")
+
+
 class IClearTextAnswer(Interface):
     """
     Optional for a frontend's protocol factory: how to answer a client that

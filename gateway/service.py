@@ -25,6 +25,7 @@ from gateway.errors import ConfigError, StartupError
 from gateway.frontends.limits import ConnectionLimiter, LimitingFactory
 from gateway.frontends.plugin import available_frontends
 from gateway.frontends.proxied import ProxiedFactory
+from gateway.interfaces import IForwardingFactory
 from gateway.game.host import GameHost
 from gateway.game.loading import available_games, load_games
 from gateway.game.reloading import GamePluginsService, GameReloadService
@@ -183,7 +184,9 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
     """
     Add one L{ListenerService} per enabled listener to C{parent}, each
     factory wrapped in a L{LimitingFactory} (and, for a listener with
-    C{trusted_proxies}, in a L{ProxiedFactory} outside it).
+    C{trusted_proxies}, in a L{ProxiedFactory} outside it).  The limits
+    leave alone the own connections of the listener's trusted proxies and
+    of those its frontend trusts (L{IForwardingFactory}).
 
     @param frontends: the installed plugins, a
         L{gateway.frontends.plugin.InstalledPlugins}.
@@ -212,7 +215,10 @@ def build_listeners(config, core, reactor, parent, frontends, limiter=None):
             if tls is None:
                 tls = _build_tls(config, reactor, parent, source, core)
             factory = tls.wrap(factory, listener, core.store.account_id_by_certificate)
-        factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch, listener.trusted_proxies)
+        proxies = list(listener.trusted_proxies)
+        if IForwardingFactory.providedBy(frontend):
+            proxies += frontend.trusted_proxies
+        factory = LimitingFactory(factory, limiter, listener.name, core.outbox.batch, proxies)
         if listener.trusted_proxies:
             factory = ProxiedFactory(factory, listener.trusted_proxies, core.clock, listener.name, limiter=limiter)
         endpoint = endpoints.serverFromString(reactor, listener.endpoint)

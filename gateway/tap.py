@@ -24,8 +24,9 @@ class Options(usage.Options):
     longdesc = (
         "Serve the shared world.  Without --config the embedded defaults are "
         "used: telnet on 127.0.0.1:4000, telnet over TLS on 4001, lines over "
-        "TLS on 4443, SSH on 127.0.0.1:4022 and data in ./var.  Listener names: "
-        "telnet, telnet-tls, lines-tls, ssh, web, metrics (as configured).  Endpoints use "
+        "TLS on 4443, SSH on 127.0.0.1:4022 and data in ./var; the web client (web, "
+        "port 4080) and metrics (9104) listeners are off until --listen names them.  "
+        "Listener names: telnet, telnet-tls, lines-tls, ssh, web, metrics (as configured).  Endpoints use "
         "Twisted's syntax, e.g. tcp:4000:interface=0.0.0.0, tcp6:4000:interface=::, "
         "unix:/run/gateway.sock, systemd:domain=INET:index=0."
     )
@@ -42,7 +43,7 @@ class Options(usage.Options):
         self["listen"] = {}
 
     def opt_listen(self, value):
-        """Override a configured listener's endpoint (NAME=ENDPOINT) or disable it (NAME=off). Repeatable."""
+        """Serve listener NAME on ENDPOINT, switching it on (NAME=ENDPOINT), or switch it off (NAME=off). Repeatable."""
         try:
             name, endpoint = parse_listen_override(value)
         except ConfigError as e:

@@ -3,6 +3,7 @@ Configuration loading and validation: every kind of bad input is refused
 with the file, the key and what was expected.
 """
 
+import dataclasses
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -45,6 +46,12 @@ class ConfigTests(SynchronousTestCase):
         for section in ("accounts", "login", "limits"):
             self.assertEqual(getattr(shipped, section), getattr(defaults, section), section)
         self.assertEqual(shipped.server.name, defaults.server.name)
+        # The same listeners, on the same endpoints (the options tables are
+        # shown in full in the file, and checked by each frontend).
+        self.assertEqual(
+            {name: dataclasses.replace(listener, options={}) for name, listener in shipped.listeners.items()},
+            {name: dataclasses.replace(listener, options={}) for name, listener in defaults.listeners.items()},
+        )
         self.assertEqual(shipped.data_dir, (ROOT / "var").resolve())
         self.assertEqual(shipped.world_file, (ROOT / "etc" / "world.toml").resolve())
 
@@ -116,9 +123,20 @@ class ConfigTests(SynchronousTestCase):
         self.assertFalse(load_config(path, overrides={"telnet": "off"}).listeners["telnet"].enabled)
 
     def test_listen_override_unknown_listener(self):
-        error = self.assertRaises(ConfigError, load_config, None, {"web": "tcp:22"})
-        self.assertIn("--listen web=...: no listener named 'web'", str(error))
-        self.assertIn("configured: lines-tls, metrics, ssh, telnet, telnet-tls", str(error))
+        error = self.assertRaises(ConfigError, load_config, None, {"bots": "tcp:22"})
+        self.assertIn("--listen bots=...: no listener named 'bots'", str(error))
+        self.assertIn("configured: lines-tls, metrics, ssh, telnet, telnet-tls, web", str(error))
+
+    def test_listen_override_switches_a_listener_on(self):
+        """
+        C{--listen web=ENDPOINT} serves the web listener, which is off by
+        default, with or without a configuration file.
+        """
+        for path in (None, ROOT / "etc" / "gateway.toml"):
+            self.assertFalse(load_config(path).listeners["web"].enabled)
+            web = load_config(path, overrides={"web": "tcp:4080:interface=127.0.0.1"}).listeners["web"]
+            self.assertTrue(web.enabled)
+            self.assertEqual((web.frontend, web.endpoint), ("websocket", "tcp:4080:interface=127.0.0.1"))
 
     def test_listen_override_bad_endpoint(self):
         error = self.assertRaises(ConfigError, load_config, None, {"telnet": "tcp:x"})

@@ -1,7 +1,8 @@
 """
 The documentation hangs together: every guide is reachable from README.md,
-every link between the pages leads to a file and heading that exist, and
-every configuration key is explained in the operator guide's reference.
+every link between the pages leads to a file and heading that exist,
+every configuration key is explained in the operator guide's reference,
+and the pages name no key the configuration does not have.
 """
 
 import dataclasses
@@ -56,6 +57,29 @@ def reference_rows(page, prefix):
     @rtype: L{list} of L{str}
     """
     return [line for line in page.splitlines() if line.startswith("| `" + prefix)]
+
+
+def sections():
+    """
+    The top-level tables of the configuration and the keys each accepts.
+
+    @rtype: L{dict} of L{str} to L{list} of L{str}
+    """
+    return {f.name: keys(f.type) for f in dataclasses.fields(config.Config) if dataclasses.is_dataclass(f.type)}
+
+
+def unknown_keys(text):
+    """
+    The configuration keys a page names, as C{`section.key`} or
+    C{`[section] key`}, that the configuration does not have.
+
+    @type text: L{str}
+    @rtype: L{list} of L{str}
+    """
+    known = sections()
+    names = "|".join(known)
+    named = re.findall(rf"`({names})\.(\w+)`", text) + re.findall(rf"`\[({names})\] (\w+)`", text)
+    return [f"{section}.{key}" for section, key in named if key not in known[section] and key not in ("py", "md", "toml")]
 
 
 def broken_links(page):
@@ -115,15 +139,29 @@ class DocumentationTests(SynchronousTestCase):
         """
         guide = (ROOT / "docs" / "operator-guide.md").read_text(encoding="utf-8")
         reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
-        tables = [(f.name, f.type) for f in dataclasses.fields(config.Config) if dataclasses.is_dataclass(f.type)]
-        tables += [("listeners.NAME", config.ListenerSettings), ("upstreams.NAME", config.UpstreamSettings)]
-        self.assertIn(("limits", config.LimitSettings), tables)
-        for section, settings in tables:
+        tables = list(sections().items())
+        tables += [("listeners.NAME", keys(config.ListenerSettings)), ("upstreams.NAME", keys(config.UpstreamSettings))]
+        self.assertIn("max_line_bytes", dict(tables)["limits"])
+        for section, names in tables:
             rows = reference_rows(guide, section + ".")
             if section in ("limits", "shutdown", "login"):
                 rows += [line for line in reliability.splitlines() if line.startswith("| `")]
-            for key in keys(settings):
+            for key in names:
                 self.assertTrue(
                     any(f"`{key}`" in row or f"`{section}.{key}`" in row or f"`[{section}] {key}`" in row for row in rows),
                     f"{section}.{key} is not in docs/operator-guide.md's configuration reference",
                 )
+
+    def test_pages_name_only_keys_that_exist(self):
+        """
+        A key a page names (C{`limits.max_line_bytes`}, C{`[login] timeout`})
+        is one the configuration accepts.
+        """
+        for page in markdown_pages():
+            self.assertEqual(unknown_keys(page.read_text(encoding="utf-8")), [], page.name)
+
+    def test_unknown_key_found(self):
+        self.assertEqual(
+            unknown_keys("`limits.max_line_bytes`, `limits.max_lines`, `[login] timeout`, `[login] time`, `server.py`"),
+            ["limits.max_lines", "login.time"],
+        )

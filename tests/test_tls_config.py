@@ -64,6 +64,7 @@ class ConfigTests(TestCase):
             "ssh": ("ssh", "tcp:4022:interface=127.0.0.1", False),
             "telnet-tls": ("telnet", "tcp:4001:interface=127.0.0.1", True),
             "lines-tls": ("lines", "tcp:4443:interface=127.0.0.1", True),
+            "web": ("websocket", "tcp:4080:interface=127.0.0.1", False),
             "metrics": ("metrics", "tcp:9104:interface=127.0.0.1", False),
         })
 

@@ -4,10 +4,12 @@ real daemon with autobahn's client is in
 L{tests.integration.test_websocket_daemon}).
 """
 
+import ipaddress
 import json
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
@@ -16,10 +18,14 @@ from zope.interface import directlyProvides
 
 from gateway.core import markup
 from gateway.core.capabilities import Capabilities
+from gateway.core.throttle import Trusted
 from gateway.errors import ConfigError
 from gateway.frontends import messages
-from gateway.interfaces import IClearTextAnswer, IRefusingFactory
+from gateway.frontends.forwarded import Forwarding, forwarding
+from gateway.frontends.limits import TOO_MANY_FROM_ADDRESS, ConnectionLimiter, LimitingFactory
+from gateway.interfaces import IClearTextAnswer, IForwardingFactory, IRefusingFactory
 from tests.helpers import make_core
+from tests.test_limits import limits
 
 try:
     from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
@@ -162,6 +168,8 @@ class OriginTests(TestCase):
             ({"ping_timeout": 0}, "options.ping_timeout must be a number greater than 0"),
             ({"pings": 1}, "unknown key options.pings"),
             ({"host_names": ["http://example.org"]}, "options.host_names must be a list of host names"),
+            ({"trusted_proxies": ["proxy.example"]}, "options.trusted_proxies must be a list of IP addresses"),
+            ({"forwarded_header": "x-real-ip"}, "options.forwarded_header must be one of 'x-forwarded-for', 'forwarded'"),
         ]:
             e = self.assertRaises(ConfigError, build_factory, core, core.portal, options)
             self.assertIn(error, str(e))
@@ -318,3 +326,160 @@ class HandshakeTests(TestCase):
         e = self.assertRaises(ConnectionDeny, self.handshake, "http://evil.example", [], False, "evil.example")
         self.assertEqual((e.code, e.reason), (403, "This host name is not served here."))
         self.assertIsNone(self.handshake(None, [], False, "Play.Example.org.:80")[1])
+
+
+class ForwardingHeaderTests(TestCase):
+    """
+    L{forwarding} reads the client from C{X-Forwarded-For} and
+    C{X-Forwarded-Proto} or from C{Forwarded}.
+    """
+
+    trusted = Trusted(["127.0.0.1", "10.0.0.0/8"])
+
+    def xff(self, headers):
+        return forwarding(headers, self.trusted, "x-forwarded-for")
+
+    def rfc(self, header):
+        return forwarding({"forwarded": header, "x-forwarded-for": "198.51.100.7"}, self.trusted, "forwarded")
+
+    def test_x_forwarded_for(self):
+        # The right-most address that is not a trusted proxy: what the
+        # client wrote itself (198.51.100.7) stays to its left.
+        result = self.xff(
+            {"x-forwarded-for": "198.51.100.7, 203.0.113.5:4242,10.0.0.2", "x-forwarded-proto": "https",
+             "forwarded": "for=192.0.2.1"}
+        )
+        self.assertEqual((str(result.address), result.secure, result.peer()), ("203.0.113.5", True, "203.0.113.5"))
+        result = self.xff({"x-forwarded-for": "2001:db8::1", "x-forwarded-proto": "http"})
+        self.assertEqual((result.peer(), result.secure), ("[2001:db8::1]", False))
+        self.assertEqual(self.xff({"forwarded": "for=192.0.2.1;proto=https"}), Forwarding())
+
+    def test_all_trusted_gives_the_left_most(self):
+        result = self.xff({"x-forwarded-for": "10.1.1.1, 127.0.0.1"})
+        self.assertEqual((str(result.address), result.secure), ("10.1.1.1", None))
+
+    def test_proto_per_address(self):
+        headers = {"x-forwarded-for": "203.0.113.5, 10.0.0.2", "x-forwarded-proto": "https, http"}
+        self.assertEqual(self.xff(headers).secure, True)
+        self.assertEqual(self.xff({"x-forwarded-proto": "https"}), Forwarding(None, True))
+
+    def test_rfc_7239(self):
+        # Only Forwarded is read: the X-Forwarded-For is a client's.
+        result = self.rfc('for=192.0.2.60;proto=http;by=203.0.113.43, For="[2001:db8:cafe::17]:4711";PROTO=https, '
+                          "for=10.0.0.2")
+        self.assertEqual((result.peer(), result.secure), ("[2001:db8:cafe::17]", True))
+        self.assertEqual(self.rfc("for=unknown;proto=https"), Forwarding(None, True))
+        self.assertEqual(self.rfc('for="_hidden", for=10.0.0.3'), Forwarding())
+        self.assertEqual(self.rfc("proto=https"), Forwarding(None, True))
+        self.assertEqual(forwarding({"x-forwarded-for": "192.0.2.1"}, self.trusted, "forwarded"), Forwarding())
+
+    def test_client_junk_never_read(self):
+        # What a client wrote stays left of what the proxies appended.
+        result = self.xff({"x-forwarded-for": "not an address, 203.0.113.5, 10.0.0.2"})
+        self.assertEqual(result, Forwarding(ipaddress.ip_address("203.0.113.5")))
+        result = self.rfc('garbage"; for=, for=203.0.113.5;proto=https')
+        self.assertEqual(result, Forwarding(ipaddress.ip_address("203.0.113.5"), True))
+
+    def test_malformed(self):
+        for header, headers, kept, why in [
+            ("forwarded", {"forwarded": "for"}, Forwarding(), "Forwarded is not a list of name=value pairs at 'for'"),
+            ("forwarded", {"forwarded": 'for="[::1]'}, Forwarding(),
+             "Forwarded is not a list of name=value pairs at 'for=\"[::1]'"),
+            ("forwarded", {"forwarded": "for=example.org"}, Forwarding(),
+             "Forwarded names 'example.org', which is not an IP address"),
+            ("forwarded", {"forwarded": 'for="[::1]:x"'}, Forwarding(),
+             "Forwarded names '[::1]:x', which is not an IP address"),
+            ("forwarded", {"forwarded": "for=192.0.2.1;proto=gopher"}, Forwarding(ipaddress.ip_address("192.0.2.1")),
+             "the forwarded scheme 'gopher' is not http or https"),
+            ("x-forwarded-for", {"x-forwarded-for": "203.0.113.5:http", "x-forwarded-proto": "https"},
+             Forwarding(None, True), "X-Forwarded-For names '203.0.113.5:http', which is not an IP address"),
+            ("x-forwarded-for", {"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "gopher"},
+             Forwarding(ipaddress.ip_address("203.0.113.5")), "the forwarded scheme 'gopher' is not http or https"),
+            ("x-forwarded-for", {"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "https, http"},
+             Forwarding(ipaddress.ip_address("203.0.113.5")), "X-Forwarded-Proto lists 2 schemes for 1 addresses"),
+        ]:
+            result = forwarding(headers, self.trusted, header)
+            self.assertEqual((result.address, result.secure), (kept.address, kept.secure), headers)
+            self.assertEqual(result.problems, (why,))
+
+    def test_empty(self):
+        for header in ("forwarded", "x-forwarded-for"):
+            self.assertEqual(forwarding({"forwarded": " ", "x-forwarded-for": ""}, self.trusted, header), Forwarding())
+        # An empty element names no client.
+        self.assertEqual(self.rfc("for=203.0.113.5,,for=10.0.0.2"), Forwarding())
+
+
+class ProxiedHandshakeTests(TestCase):
+    """
+    A handshake forwarded by a reverse proxy in the listener's
+    C{trusted_proxies}, through the connection limits.
+    """
+
+    if autobahn is None:
+        skip = NEEDS_AUTOBAHN
+
+    def setUp(self):
+        self.limiter = ConnectionLimiter(Clock(), limits(max_connections_per_address=1))
+        self.factory = LimitingFactory(ServerFactory.forProtocol(Protocol), self.limiter, "web", proxies=["127.0.0.1"])
+
+    def handshake(self, headers, proxy="127.0.0.1", origin="https://play.example.org", header="x-forwarded-for"):
+        frontend = WebSocketFrontend(
+            make_core(), frozenset(), frozenset(["play.example.org"]), Trusted(["127.0.0.1", "10.0.0.0/8"]), header
+        )
+        address = IPv4Address("TCP", proxy, 40000)
+        limited = self.factory.buildProtocol(address)
+        limited.makeConnection(StringTransport(peerAddress=address))
+        frontend.transport = limited
+        request = ConnectionRequest(
+            f"tcp4:{proxy}:40000", dict(headers, host="play.example.org"),
+            "play.example.org", "/ws", {}, 13, origin, ["gateway.json"], [],
+        )
+        return frontend, frontend.onConnect(request)
+
+    def test_client_address_and_scheme_believed(self):
+        frontend, protocol = self.handshake({"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "https"})
+        self.assertEqual(protocol, "gateway.json")
+        caps = frontend.capabilities
+        self.assertEqual((caps.peer, caps.host, caps.secure), ("203.0.113.5", "203.0.113.5", True))
+        # The page's own https origin: it gets and may use resume tokens.
+        self.assertTrue(frontend.same_origin)
+        # The limits count the client, not the proxy.
+        self.assertEqual((self.limiter.count("203.0.113.5"), self.limiter.count("127.0.0.1")), (1, 0))
+
+    def test_per_address_cap_counts_the_client(self):
+        # The proxy's own connections are exempt; its clients are not.
+        self.handshake({"forwarded": "for=203.0.113.5;proto=https"}, header="forwarded")
+        self.handshake({"forwarded": "for=203.0.113.6;proto=https"}, header="forwarded")
+        e = self.assertRaises(
+            ConnectionDeny, self.handshake, {"forwarded": "for=203.0.113.5;proto=https"}, header="forwarded"
+        )
+        self.assertEqual((e.code, e.reason), (503, TOO_MANY_FROM_ADDRESS))
+        self.assertEqual(
+            [self.limiter.count(host) for host in ("203.0.113.5", "203.0.113.6", "127.0.0.1")], [1, 1, 1]
+        )
+
+    def test_closing_releases_the_client(self):
+        frontend, _ = self.handshake({"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "https"})
+        frontend.transport.connectionLost(None)
+        self.assertEqual(self.limiter.count("203.0.113.5"), 0)
+        self.handshake({"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "https"})
+
+    def test_untrusted_peer_ignored(self):
+        headers = {"x-forwarded-for": "203.0.113.5", "x-forwarded-proto": "https"}
+        # The https page is not this plain connection's own origin.
+        e = self.assertRaises(ConnectionDeny, self.handshake, headers, "192.0.2.9")
+        self.assertEqual(e.code, 403)
+        frontend, _ = self.handshake(headers, "192.0.2.10", "http://play.example.org")
+        caps = frontend.capabilities
+        self.assertEqual((caps.peer, caps.secure), ("192.0.2.10:40000", False))
+        self.assertEqual((self.limiter.count("192.0.2.10"), self.limiter.count("203.0.113.5")), (1, 0))
+
+    def test_malformed_headers_ignored(self):
+        frontend, _ = self.handshake({"x-forwarded-for": "203.0.113.5; drop table"}, origin="http://play.example.org")
+        self.assertEqual((frontend.capabilities.peer, frontend.capabilities.secure), ("127.0.0.1:40000", False))
+
+    def test_site_declares_its_proxies(self):
+        core = make_core()
+        site = build_factory(core, core.portal, {"trusted_proxies": ["10.0.0.0/8"]})
+        self.assertTrue(IForwardingFactory.providedBy(site))
+        self.assertEqual(site.trusted_proxies, ["10.0.0.0/8"])

@@ -22,7 +22,7 @@ from gateway.core.throttle import Trusted, WindowCounter, describe_wait
 from gateway.frontends.addresses import describe, host_of
 from gateway.frontends.output import Flusher, output_for
 from gateway.frontends.text import encode_line
-from gateway.interfaces import IRefusingFactory
+from gateway.interfaces import IReaddressable, IRefusingFactory
 from gateway.sighup import IReconfigurable
 from gateway.metrics import FULL, PER_ADDRESS, RATE, Metrics
 
@@ -110,6 +110,12 @@ class ConnectionLimiter(Service):
             return FULL, SERVER_FULL
         if trusted or host in self.trusted:
             return None, None
+        return self._address_refusal(host)
+
+    def _address_refusal(self, host):
+        """
+        The per-address caps and throttles alone (see L{_refusal}).
+        """
         if self._per_host.get(host, 0) >= self.limits.max_connections_per_address:
             return PER_ADDRESS, TOO_MANY_FROM_ADDRESS
         wait = self._new.wait(host)
@@ -117,6 +123,30 @@ class ConnectionLimiter(Service):
             return RATE, f"Too many new connections from your address; try again in {describe_wait(wait)}."
         self._new.record(host)
         return None, None
+
+    def readmit(self, protocol, host):
+        """
+        Count an open connection under C{host} from now on, when the
+        per-address caps and throttles admit one more connection from it
+        (the connection came through a trusted HTTP proxy, which named
+        C{host} as its client).
+
+        @param protocol: the connection's L{LimitedProtocol}, counted under
+            its C{host} until now.
+        @return: L{None} when admitted (C{protocol.host} is C{host} now),
+            else the message for the client.
+        """
+        if host == protocol.host:
+            return None
+        if host not in self.trusted:
+            reason, message = self._address_refusal(host)
+            if reason is not None:
+                self.metrics.connection_refused(reason)
+                return message
+        self.closed(protocol)
+        protocol.host = host
+        self.opened(protocol)
+        return None
 
     def opened(self, protocol):
         self.connections.add(protocol)
@@ -173,7 +203,7 @@ class _RefusalProtocol(Protocol):
         self.transport.loseConnection()
 
 
-@implementer(ITransport, IConsumer, IPushProducer)
+@implementer(ITransport, IConsumer, IPushProducer, IReaddressable)
 class LimitedProtocol(Protocol):
     """
     One limited connection, wrapped around the listener's protocol and
@@ -240,6 +270,18 @@ class LimitedProtocol(Protocol):
 
     def getPeer(self):
         return self.transport.getPeer()
+
+    def readdress(self, host):
+        """
+        Count this connection under C{host} (see L{IReaddressable}).
+        """
+        message = self.factory.limiter.readmit(self, host)
+        if message is not None:
+            self.log.info(
+                "Listener {name} refused {host}, relayed by {peer}: {message}",
+                name=self.factory.name, host=host, peer=describe(self.getPeer()), message=message,
+            )
+        return message
 
     def getHost(self):
         return self.transport.getHost()

@@ -18,6 +18,13 @@ away from a loopback-only listener); an HTTP request head must arrive
 within C{handshake_timeout}, however slowly it trickles in; a frame larger than C{max_message_bytes} closes the
 connection with code 1009; pings keep idle connections alive and find dead
 ones.
+
+Behind a reverse proxy that terminates TLS (nginx, Caddy, HAProxy in HTTP
+mode), a handshake from one of the listener's C{trusted_proxies} is taken
+at its word (L{gateway.frontends.forwarded}): the client's address it
+names is the session's peer and what the per-address limits count, and
+C{proto=https} makes the connection secure for the origin check, the
+C{secure} capability and resume tokens.
 """
 
 import re
@@ -47,14 +54,17 @@ except ImportError as e:
         f"or apt install python3-autobahn"
     ) from e
 
-from gateway.config import at_least, build_settings, positive, setting
+from gateway.config import at_least, build_settings, networks, one_of, positive, setting
 from gateway.core import markup
+from gateway.core.throttle import Trusted
 from gateway.frontends import messages
-from gateway.frontends.addresses import describe
+from gateway.frontends.addresses import describe, host_of
+from gateway.frontends.forwarded import Forwarding, forwarding
 from gateway.frontends.base import LineFrontend, capabilities_of
 from gateway.frontends.text import clean_text
 from gateway.interfaces import (
-    IClearTextAnswer, IOutputFlow, IRefusingFactory, IResumableTransport, IStructuredTransport,
+    IClearTextAnswer, IForwardingFactory, IOutputFlow, IReaddressable, IRefusingFactory, IResumableTransport,
+    IStructuredTransport,
 )
 from gateway.logtext import loggable
 
@@ -179,6 +189,11 @@ class WebSocketOptions:
         handshake or send an HTTP request head, and an HTTP connection may
         sit idle.
     @ivar web_client: whether to serve the browser client at C{/}.
+    @ivar trusted_proxies: addresses or networks of reverse proxies whose
+        forwarding headers are believed.
+    @ivar forwarded_header: the header those proxies write:
+        C{"x-forwarded-for"} (with C{X-Forwarded-Proto}) or
+        C{"forwarded"} (RFC 7239).
     """
 
     allowed_origins: list = setting([], _origins)
@@ -188,6 +203,8 @@ class WebSocketOptions:
     ping_timeout: float = setting(15.0, positive)
     handshake_timeout: float = setting(10.0, positive)
     web_client: bool = setting(True)
+    trusted_proxies: list = setting([], networks)
+    forwarded_header: str = setting("x-forwarded-for", one_of("x-forwarded-for", "forwarded"))
 
 
 @lru_cache(maxsize=1024)
@@ -222,34 +239,43 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
 
     protocol_name = "websocket"
 
-    def __init__(self, core, allowed, hosts):
+    def __init__(self, core, allowed, hosts, proxies=Trusted([]), header="x-forwarded-for"):
         """
         @param core: the L{gateway.interfaces.IGatewayCore}.
         @param allowed: the listener's normalized C{allowed_origins}.
         @param hosts: the listener's lower-case C{host_names}.
+        @param proxies: the listener's C{trusted_proxies}, a
+            L{gateway.core.throttle.Trusted}.
+        @param header: the listener's C{forwarded_header}.
         """
         super().__init__()
         self.core = core
         self.allowed = allowed
         self.hosts = hosts
+        self.proxies = proxies
+        self.header = header
         self.structured = False
         self.same_origin = False
 
     def onConnect(self, request):
-        secure = ISSLTransport.providedBy(self.transport)
+        forwarded = self._forwarding(request.headers)
+        peer = describe(self.transport.getPeer()) if forwarded.address is None else forwarded.peer()
+        secure = ISSLTransport.providedBy(self.transport) if forwarded.secure is None else forwarded.secure
         host = request.headers.get("host", "")
         if not host_allowed(host, self.hosts):
             log.info(
                 "Refused a WebSocket from {peer}: host {host!r} is not in the listener's host_names",
-                peer=describe(self.transport.getPeer()), host=clean_text(host)[:80],
+                peer=peer, host=clean_text(host)[:80],
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This host name is not served here.")
         if not origin_allowed(request.origin, host, secure, self.allowed):
             log.info(
                 "Refused a WebSocket from {peer}: origin '{origin}' is not allowed",
-                peer=describe(self.transport.getPeer()), origin=loggable(request.origin or ""),
+                peer=peer, origin=loggable(request.origin or ""),
             )
             raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "This origin may not connect.")
+        if forwarded.address is not None:
+            self._readdress(str(forwarded.address))
         self.structured = JSON in request.protocols
         own = normalize_origin(f"{'https' if secure else 'http'}://{host}")
         self.same_origin = bool(request.origin) and normalize_origin(request.origin) == own
@@ -259,9 +285,44 @@ class WebSocketFrontend(LineFrontend, WebSocketServerProtocol):
             xterm256=self.structured, truecolor=self.structured, structured=self.structured,
             client=clean_text(request.headers.get("user-agent", ""))[:80],
         )
+        self.capabilities.peer, self.capabilities.secure = peer, secure
         if self.structured:
             return JSON
         return TEXT if TEXT in request.protocols else None
+
+    def _forwarding(self, headers):
+        """
+        What a trusted proxy's forwarding headers say about the client: an
+        empty L{Forwarding} when there are none or the peer is not a
+        trusted proxy (logged at debug); what cannot be read is logged and
+        left out.
+        """
+        if not any(name in headers for name in ("forwarded", "x-forwarded-for", "x-forwarded-proto")):
+            return Forwarding()
+        proxy = describe(self.transport.getPeer())
+        if host_of(self.transport.getPeer()) not in self.proxies:
+            log.debug("Ignored the forwarding headers from {peer}, which is not in the listener's trusted_proxies",
+                      peer=proxy)
+            return Forwarding()
+        result = forwarding(headers, self.proxies, self.header)
+        for problem in result.problems:
+            log.info("Ignored a forwarding header from {peer}: {why}", peer=proxy, why=loggable(problem))
+        return result
+
+    def _readdress(self, host):
+        """
+        Have the limits count this connection under C{host}, the client a
+        trusted proxy forwards.
+
+        @raise ConnectionDeny: when the per-address limits refuse it.
+        """
+        transport = self.transport
+        while transport is not None and not IReaddressable.providedBy(transport):
+            # Through a TLS wrapper to the limits below it.
+            transport = getattr(transport, "transport", None)
+        message = None if transport is None else transport.readdress(host)
+        if message is not None:
+            raise ConnectionDeny(ConnectionDeny.SERVICE_UNAVAILABLE, message)
 
     def onOpen(self):
         self.session_started(self.core.connect(self))
@@ -455,7 +516,7 @@ def https_redirect(data):
     return head + b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
 
 
-@implementer(IRefusingFactory, IClearTextAnswer)
+@implementer(IRefusingFactory, IClearTextAnswer, IForwardingFactory)
 class WebSite(Site):
     """
     The web site of a websocket listener.  Its byte stream is HTTP, then
@@ -463,10 +524,12 @@ class WebSite(Site):
     into it (L{IRefusingFactory}): a refused client gets an HTTP 503, and
     a connection whose protocol failed is closed without a word.  On a
     listener with C{tls = true}, a plain HTTP request is sent to
-    C{https://} (L{IClearTextAnswer}).
+    C{https://} (L{IClearTextAnswer}).  The listener's C{trusted_proxies}
+    are exempt from the per-address limits (L{IForwardingFactory}).
     """
 
     protocol = HeadDeadlineChannel
+    trusted_proxies = ()
 
     def refuse(self, address, message):
         return _HTTPRefusal(message)
@@ -506,7 +569,8 @@ def build_factory(core, portal, options):
     allowed = frozenset("*" if item == "*" else normalize_origin(item) for item in settings.allowed_origins)
     hosts = frozenset(name.lower().rstrip(".") for name in settings.host_names)
     factory = WebSocketServerFactory(server="gateway", protocols=[JSON, TEXT])
-    factory.protocol = lambda: WebSocketFrontend(core, allowed, hosts)
+    proxies = Trusted(settings.trusted_proxies)
+    factory.protocol = lambda: WebSocketFrontend(core, allowed, hosts, proxies, settings.forwarded_header)
     factory.setProtocolOptions(
         webStatus=False,
         maxFramePayloadSize=settings.max_message_bytes,
@@ -519,4 +583,6 @@ def build_factory(core, portal, options):
         # big) instead of a silently dropped connection.
         failByDrop=False,
     )
-    return build_site(factory, core.clock, settings.web_client, settings.handshake_timeout)
+    site = build_site(factory, core.clock, settings.web_client, settings.handshake_timeout)
+    site.trusted_proxies = settings.trusted_proxies
+    return site

@@ -49,13 +49,18 @@ class HAProxy:
     @ivar ports: frontend name to the port it listens on.
     """
 
-    def __init__(self, directory, servers):
+    def __init__(self, directory, servers, https=None):
         """
         @param directory: where to write the configuration and log.
         @param servers: frontend name to the rest of its backend's
             C{server} line after the address (C{"send-proxy check"}),
             with the gateway port as C{(address, port)} first.
+        @param https: the frontends in C{mode http} that terminate TLS,
+            each to the path of its PEM certificate and key: they add
+            C{X-Forwarded-For} and C{X-Forwarded-Proto: https} to what
+            they forward, as docs/tls.md sets it up.
         """
+        https = https or {}
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.ports = {name: free_port() for name in servers}
@@ -69,14 +74,16 @@ class HAProxy:
                 timeout server 60s
                 timeout check 2s
         """)]
+        http = (["mode http", "option forwardfor", "http-request set-header X-Forwarded-Proto https"],
+                ["mode http", "timeout tunnel 60s"])
         for name, ((host, port), options) in servers.items():
-            sections.append(textwrap.dedent(f"""\
-                frontend {name}
-                    bind 127.0.0.1:{self.ports[name]}
-                    default_backend {name}-gateway
-                backend {name}-gateway
-                    server gw {host}:{port} {options}
-            """))
+            bind, (front, back) = (f" ssl crt {https[name]}", http) if name in https else ("", ([], []))
+            frontend = [f"bind 127.0.0.1:{self.ports[name]}{bind}", *front, f"default_backend {name}-gateway"]
+            backend = [*back, f"server gw {host}:{port} {options}"]
+            sections.append("".join(
+                [f"frontend {name}\n"] + [f"    {line}\n" for line in frontend]
+                + [f"backend {name}-gateway\n"] + [f"    {line}\n" for line in backend]
+            ))
         self.config = self.directory / "haproxy.cfg"
         self.config.write_text("".join(sections))
         self.log_path = self.directory / "haproxy.log"

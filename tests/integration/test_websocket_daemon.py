@@ -91,6 +91,19 @@ class RecordingClient(WebSocketClientProtocol if autobahn else object):
         self.sendMessage(json.dumps({"type": "line", "text": text}).encode("utf-8"))
 
 
+@inlineCallbacks
+def refused(test, **kwargs):
+    """
+    Open a socket with C{test.client(**kwargs)} that the daemon must
+    refuse; returns why it closed.
+    """
+    try:
+        yield test.client(**kwargs)
+    except ConnectionError as e:
+        return str(e)
+    test.fail(f"the daemon accepted a socket with {kwargs!r}")
+
+
 class WebSocketDaemonTests(TestCase):
     """
     Each test runs a daemon with a telnet and a web listener.
@@ -292,16 +305,8 @@ class SecureWebSocketDaemonTests(WebSocketDaemonTests):
 
     tls = True
 
-    @inlineCallbacks
     def refused(self, **kwargs):
-        """
-        Open a socket that the daemon must refuse; returns why it closed.
-        """
-        try:
-            yield self.client(**kwargs)
-        except ConnectionError as e:
-            return str(e)
-        self.fail(f"the daemon accepted a socket with {kwargs!r}")
+        return refused(self, **kwargs)
 
     @inlineCallbacks
     def test_origins_and_hosts(self):
