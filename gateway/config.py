@@ -63,7 +63,8 @@ def _setting(default, check: Optional[Callable[[Any], Optional[str]]] = None):
 
 #: Public names for frontend plugins declaring their listener C{options} as
 #: a dataclass for L{build_settings}: C{key: int = setting(5, at_least(1))};
-#: C{networks} checks a list of addresses and networks (C{trusted_proxies}).
+#: C{networks} checks a list of addresses and networks (C{trusted_proxies}),
+#: C{text_encoding} an ASCII-compatible text encoding.
 setting, at_least, positive, networks = _setting, _at_least, _positive, _networks
 
 
@@ -288,6 +289,9 @@ def _encoding(value):
         compatible = False
     if not compatible:
         return "an ASCII-compatible text encoding Python knows, such as 'utf-8', 'latin-1' or 'cp437'"
+
+
+text_encoding = _encoding
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,16 @@ class ConnectionLimiter(Service):
             and throttles, as an address in C{limits.trusted_addresses} is.
         @return: L{None} when admitted, else the message for the client.
         """
-        reason, message = self._refusal(host, trusted)
+        return self._counted(self._refusal(host, trusted))
+
+    def _counted(self, refusal):
+        """
+        Count a refusal in the metrics.
+
+        @param refusal: C{(reason, message)} as L{_refusal} gives it.
+        @return: the message, L{None} when admitted.
+        """
+        reason, message = refusal
         if reason is not None:
             self.metrics.connection_refused(reason)
         return message
@@ -139,9 +148,8 @@ class ConnectionLimiter(Service):
         if host == protocol.host:
             return None
         if host not in self.trusted:
-            reason, message = self._address_refusal(host)
-            if reason is not None:
-                self.metrics.connection_refused(reason)
+            message = self._counted(self._address_refusal(host))
+            if message is not None:
                 return message
         self.closed(protocol)
         protocol.host = host

@@ -13,7 +13,7 @@ editor).
 import re
 from dataclasses import dataclass
 
-from gateway.config import _at_least, _positive, _setting, build_settings
+from gateway.config import at_least, build_settings, positive, setting
 
 _VERSION = re.compile(r"^SSH-2\.0-[\x21-\x2c\x2e-\x7e]+( [\x20-\x7e]*)?$")
 
@@ -46,17 +46,17 @@ class SSHOptions:
     C{etc/gateway.toml}).
     """
 
-    host_key_ed25519: str = _setting("")
-    host_key_ecdsa: str = _setting("")
-    host_key_rsa: str = _setting("")
-    version: str = _setting("SSH-2.0-gateway", _version)
-    nist_curves: bool = _setting(False)
-    max_auth_attempts: int = _setting(6, _at_least(1))
-    login_grace_time: float = _setting(60.0, _positive)
-    new_accounts: str = _setting("refuse", _new_accounts)
-    sign_up_user: str = _setting("new", _user_name)
-    banner: str = _setting("")
-    max_unsent_bytes: int = _setting(262144, _at_least(4096))
+    host_key_ed25519: str = setting("")
+    host_key_ecdsa: str = setting("")
+    host_key_rsa: str = setting("")
+    version: str = setting("SSH-2.0-gateway", _version)
+    nist_curves: bool = setting(False)
+    max_auth_attempts: int = setting(6, at_least(1))
+    login_grace_time: float = setting(60.0, positive)
+    new_accounts: str = setting("refuse", _new_accounts)
+    sign_up_user: str = setting("new", _user_name)
+    banner: str = setting("")
+    max_unsent_bytes: int = setting(262144, at_least(4096))
 
 
 def host_key_paths(core, settings):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from twisted.internet.protocol import ServerFactory
 
-from gateway.config import _encoding, _networks, _setting, build_settings
+from gateway.config import build_settings, networks, setting, text_encoding
 from gateway.frontends.telnet.frontend import TelnetFrontend
 from gateway.frontends.telnet.transport import GatewayTelnetTransport
 
@@ -35,13 +35,13 @@ class TelnetOptions:
         C{IPADDRESS} (the player's real address) is believed.
     """
 
-    encoding: str = _setting("utf-8", _encoding)
-    mccp: bool = _setting(True)
-    gmcp: bool = _setting(True)
-    mssp: bool = _setting(True)
-    keepalive: float = _setting(0.0, _not_negative)
-    nodelay: bool = _setting(False)
-    trusted_proxies: list = _setting([], _networks)
+    encoding: str = setting("utf-8", text_encoding)
+    mccp: bool = setting(True)
+    gmcp: bool = setting(True)
+    mssp: bool = setting(True)
+    keepalive: float = setting(0.0, _not_negative)
+    nodelay: bool = setting(False)
+    trusted_proxies: list = setting([], networks)
 
 
 def build_factory(core, portal, options):
